@@ -1,0 +1,113 @@
+/**
+ * Backend selection. `auto` picks WebGPU only on a hardware adapter (a software adapter such
+ * as Mesa llvmpipe is slower than the CPU backend), else the deterministic `cpu` backend.
+ */
+import * as tf from "@tensorflow/tfjs-core";
+import { createRequire } from "node:module";
+import { UsageError } from "./errors.ts";
+
+/** The backends a user can name with `--backend`. */
+export const BACKENDS = ["auto", "webgpu", "cpu", "wasm", "tensorflow"] as const;
+export type BackendName = typeof BACKENDS[number];
+
+/** What was selected, for provenance. */
+export interface BackendInfo {
+  /** The tfjs backend in use: `webgpu`, `cpu`, `wasm` or `tensorflow`. */
+  name: string;
+  /** The GPU adapter's description, when the backend runs on one. */
+  adapter: string | null;
+  /** True when the WebGPU adapter is a software fallback (e.g. llvmpipe). */
+  fallbackAdapter: boolean;
+}
+
+// tfjs prints a banner suggesting tfjs-node on the first CPU tensor; genbench chooses its
+// backend on purpose. PROD also turns off tfjs's debug-mode checks.
+tf.env().set("PROD", true);
+
+async function gpuAdapter(): Promise<GPUAdapter | null> {
+  if (!("gpu" in navigator) || !navigator.gpu) return null;
+  try {
+    return await navigator.gpu.requestAdapter({ powerPreference: "high-performance" });
+  } catch {
+    return null;
+  }
+}
+
+function adapterName(adapter: GPUAdapter): string {
+  const info = adapter.info;
+  return [info.description, info.vendor && `vendor ${info.vendor}`, info.architecture]
+    .filter(Boolean).join(", ") || "unknown adapter";
+}
+
+/** Make `requested` the active tfjs backend and say what it is. */
+export async function selectBackend(requested: BackendName): Promise<BackendInfo> {
+  if (!BACKENDS.includes(requested)) {
+    throw new UsageError(
+      `--backend: unknown backend "${requested}" (expected one of ${BACKENDS.join(", ")})`,
+    );
+  }
+  if (requested === "cpu" || requested === "auto") {
+    const adapter = requested === "auto" ? await gpuAdapter() : null;
+    if (adapter && !adapter.info.isFallbackAdapter) return await useWebGpu(adapter);
+    await import("@tensorflow/tfjs-backend-cpu");
+    await setOrFail("cpu");
+    return { name: "cpu", adapter: null, fallbackAdapter: false };
+  }
+  if (requested === "webgpu") {
+    const adapter = await gpuAdapter();
+    if (!adapter) {
+      throw new UsageError(
+        "--backend webgpu: no WebGPU adapter is available on this machine (use --backend cpu)",
+      );
+    }
+    return await useWebGpu(adapter);
+  }
+  if (requested === "wasm") {
+    const wasm = await import("@tensorflow/tfjs-backend-wasm");
+    const require = createRequire(import.meta.url);
+    const dir = require.resolve("@tensorflow/tfjs-backend-wasm/package.json").replace(
+      /package\.json$/,
+      "wasm-out/",
+    );
+    wasm.setWasmPaths(dir);
+    await setOrFail("wasm");
+    return { name: "wasm", adapter: null, fallbackAdapter: false };
+  }
+  // tensorflow: load tfjs-node-gpu only if it was installed; genbench never downloads it.
+  const require = createRequire(import.meta.url);
+  try {
+    require("@tensorflow/tfjs-node-gpu");
+  } catch (error) {
+    const why = error instanceof Error ? error.message.split("\n")[0] : String(error);
+    throw new UsageError(
+      `--backend tensorflow: @tensorflow/tfjs-node-gpu cannot be loaded (${why}); its install ` +
+        "downloads libtensorflow from Google's storage, which this machine may not reach; " +
+        "use --backend webgpu, cpu or wasm",
+    );
+  }
+  await setOrFail("tensorflow");
+  return { name: "tensorflow", adapter: "libtensorflow (CUDA)", fallbackAdapter: false };
+}
+
+async function useWebGpu(adapter: GPUAdapter): Promise<BackendInfo> {
+  await import("@tensorflow/tfjs-backend-webgpu");
+  await setOrFail("webgpu");
+  return {
+    name: "webgpu",
+    adapter: adapterName(adapter),
+    fallbackAdapter: adapter.info.isFallbackAdapter,
+  };
+}
+
+async function setOrFail(name: string): Promise<void> {
+  let ok = false;
+  try {
+    ok = await tf.setBackend(name);
+    await tf.ready();
+  } catch {
+    ok = false;
+  }
+  if (!ok || tf.getBackend() !== name) {
+    throw new UsageError(`--backend ${name}: the tfjs ${name} backend failed to initialise`);
+  }
+}

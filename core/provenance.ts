@@ -1,0 +1,76 @@
+/** Provenance: everything needed to trace a number back to the code, data and machine that made it. */
+import * as tf from "@tensorflow/tfjs-core";
+import { fileURLToPath } from "node:url";
+import type { BackendInfo } from "./backend.ts";
+import type { Dataset } from "../datasets/dataset.ts";
+
+/** What every run records about where it came from. */
+export interface Provenance {
+  genbench_commit: string;
+  /** True when the working tree had uncommitted changes. */
+  genbench_dirty: boolean | null;
+  deno: string;
+  v8: string;
+  typescript: string;
+  tfjs: string;
+  os: string;
+  arch: string;
+  backend: string;
+  adapter: string | null;
+  fallback_adapter: boolean;
+  dataset: {
+    name: string;
+    source: string;
+    sha256: string;
+    split_seed: number;
+    binarization_seed: number;
+    train: number;
+    valid: number;
+    test: number;
+  };
+}
+
+const ROOT = fileURLToPath(new URL("..", import.meta.url));
+
+async function git(args: string[]): Promise<string | null> {
+  try {
+    const { success, stdout } = await new Deno.Command("git", {
+      args,
+      cwd: ROOT,
+      stdout: "piped",
+      stderr: "null",
+    }).output();
+    return success ? new TextDecoder().decode(stdout).trim() : null;
+  } catch {
+    return null; // no git on this machine, or no permission to run it
+  }
+}
+
+/** Provenance of a run on `backend` over `dataset`. */
+export async function provenance(backend: BackendInfo, dataset: Dataset): Promise<Provenance> {
+  const commit = await git(["rev-parse", "HEAD"]);
+  const status = commit === null ? null : await git(["status", "--porcelain"]);
+  return {
+    genbench_commit: commit ?? "unknown",
+    genbench_dirty: status === null ? null : status.length > 0,
+    deno: Deno.version.deno,
+    v8: Deno.version.v8,
+    typescript: Deno.version.typescript,
+    tfjs: tf.version_core,
+    os: Deno.build.os,
+    arch: Deno.build.arch,
+    backend: backend.name,
+    adapter: backend.adapter,
+    fallback_adapter: backend.fallbackAdapter,
+    dataset: {
+      name: dataset.name,
+      source: dataset.source,
+      sha256: dataset.fingerprint,
+      split_seed: dataset.splitSeed,
+      binarization_seed: dataset.binarizationSeed,
+      train: dataset.train.count,
+      valid: dataset.valid.count,
+      test: dataset.test.count,
+    },
+  };
+}

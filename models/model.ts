@@ -1,0 +1,114 @@
+/**
+ * The model interface. The harness asks a model only through it, so a new model is one new
+ * file plus one line in `models/registry.ts`.
+ *
+ * Data reaches a model as a float32 tensor of shape [B, D] (D = H·W·C, row-major HWC): 0/1
+ * values for `binary` models, pixel/255 in [0, 1] for `grey` models. Models that need images
+ * reshape internally with the {@link ImageShape} they were created with.
+ */
+import type * as tf from "@tensorflow/tfjs-core";
+import type { ImageShape } from "../datasets/dataset.ts";
+import type { Stream } from "../core/rng.ts";
+
+/** The three families of the design (`bernoulli`, the factorized floor, counts as autoregressive). */
+export type Family = "autoregressive" | "latent-variable" | "adversarial";
+
+/** What a model can compute; the runner picks metrics from this. */
+export type Capability =
+  | "sample"
+  | "exact-likelihood"
+  | "elbo"
+  | "reconstruct"
+  | "conditional";
+
+/**
+ * How the model sees pixels: `binary` = 0/1 (dynamically binarized for training, the static
+ * binarization for evaluation), `grey` = pixel/255 in [0, 1], `byte` = the integer pixel
+ * values 0..255 as floats (8-bit likelihoods, reported in bits/dim).
+ */
+export type InputKind = "binary" | "grey" | "byte";
+
+/** Hyperparameters a suite or the user may set; each model documents its own keys. */
+export type ModelOptions = Record<string, number | string | boolean>;
+
+/** Per-example ELBO terms, in nats. */
+export interface ElboTerms {
+  /** log p(x) lower bound per example: E_q[log p(x|z)] − KL(q(z|x) ‖ p(z)). */
+  elbo: tf.Tensor1D;
+  /** E_q[−log p(x|z)] per example (the reconstruction part). */
+  recon: tf.Tensor1D;
+  /** KL(q(z|x) ‖ p(z)) per example. */
+  kl: tf.Tensor1D;
+  /** The decoder's mean E[x|z] for the sampled z, [B, D]. */
+  mean: tf.Tensor2D;
+}
+
+/** A trainable generative model. */
+export interface GenerativeModel {
+  /**
+   * One optimisation step on a batch [B, D]. Returns named scalar losses; the caller reads
+   * them only when it logs (reading forces a GPU sync) and disposes them.
+   */
+  trainStep(
+    batch: tf.Tensor2D,
+    noise: Stream,
+    labels?: tf.Tensor1D,
+  ): Record<string, tf.Scalar>;
+  /**
+   * `n` samples as a [n, D] array in the model's input units (0/1 for `binary`, [0, 1] for
+   * `grey`, 0..255 for `byte`). Conditional models take one int32 label per sample.
+   */
+  sample(n: number, noise: Stream, labels?: Int32Array): Promise<Float32Array>;
+  /** Exact log p(x) in nats per example (capability `exact-likelihood`). */
+  logProb?(x: tf.Tensor2D, labels?: tf.Tensor1D): tf.Tensor1D;
+  /** ELBO terms per example with one posterior sample each (capability `elbo`). */
+  elbo?(x: tf.Tensor2D, noise: Stream, labels?: tf.Tensor1D): ElboTerms;
+  /** The importance-weighted bound log (1/k) Σ p(x, z_i)/q(z_i|x) per example (capability `elbo`). */
+  iwae?(x: tf.Tensor2D, k: number, noise: Stream, labels?: tf.Tensor1D): tf.Tensor1D;
+  /**
+   * The encoder (capability `reconstruct`): the posterior mean [B, Z] and, for a Gaussian
+   * q(z|x), its log-variance [B, Z]; a deterministic encoder returns its code as `mean`.
+   */
+  encode?(x: tf.Tensor2D, labels?: tf.Tensor1D): { mean: tf.Tensor2D; logVar?: tf.Tensor2D };
+  /** The decoder's mean E[x|z] [B, D] for codes z [B, Z] (capability `reconstruct`). */
+  decode?(z: tf.Tensor2D, labels?: tf.Tensor1D): tf.Tensor2D;
+  /** The named trainable tensors, for checkpoints and the parameter count. */
+  weights(): Map<string, tf.Variable>;
+  /** Free every tensor the model holds. */
+  dispose(): void;
+}
+
+/** What the registry knows about a model before building it. */
+export interface ModelSpec {
+  name: string;
+  family: Family;
+  /** One line for `list` and the README. */
+  description: string;
+  capabilities: readonly Capability[];
+  /** The pixel representation the model trains on, which may depend on its options. */
+  input: InputKind | ((options: ModelOptions) => InputKind);
+  /** Defaults of the options `create` reads (batch size, learning rate, sizes…). */
+  defaults: ModelOptions;
+  create(args: ModelArgs): GenerativeModel;
+}
+
+/** What `ModelSpec.create` gets. */
+export interface ModelArgs {
+  shape: ImageShape;
+  /** Resolved options: the spec's defaults overridden by the suite and the user. */
+  options: ModelOptions;
+  /** The run's initialisation stream: every initial weight comes from it. */
+  init: Stream;
+}
+
+/** Total number of trainable scalars. */
+export function parameterCount(model: GenerativeModel): number {
+  let count = 0;
+  for (const weight of model.weights().values()) count += weight.size;
+  return count;
+}
+
+/** The input kind of a spec under the given options. */
+export function inputKindOf(spec: ModelSpec, options: ModelOptions): InputKind {
+  return typeof spec.input === "function" ? spec.input(options) : spec.input;
+}
