@@ -1,16 +1,28 @@
 /**
  * The runner: train → evaluate on the static test set → record. Each run writes
- * `<out>/runs/<run-id>/` with `run.json` (provenance and config), `curves.jsonl` (one line per
- * logged step), `metrics.json` and `samples.png`; a suite also writes `<out>/summary.md`.
+ * `<out>/runs/<run-id>/` with `run.json` (provenance, config, status), `curves.jsonl` (one line
+ * per logged step), `metrics.json`, `samples.png`, `weights.bin`, and while it is unfinished
+ * `checkpoint.bin` (everything needed to continue exactly: weights, optimizer state, random
+ * streams, data order, step, curves). `--resume` finds unfinished runs by the contents of their
+ * `run.json` and continues them from that checkpoint.
  */
 import * as tf from "@tensorflow/tfjs-core";
 import { join } from "node:path";
-import { Stream } from "../core/rng.ts";
+import { Stream, type StreamState } from "../core/rng.ts";
 import type { BackendInfo } from "../core/backend.ts";
-import { provenance } from "../core/provenance.ts";
+import { UsageError } from "../core/errors.ts";
+import { type Provenance, provenance } from "../core/provenance.ts";
 import { Progress } from "../core/progress.ts";
-import { writeFileAtomic, writeJsonAtomic } from "../core/files.ts";
-import { saveWeights } from "../core/checkpoint.ts";
+import { writeFileAtomic } from "../core/files.ts";
+import {
+  captureModel,
+  checkModelFits,
+  encodeCheckpoint,
+  encodeWeights,
+  readCheckpoint,
+  restoreModel,
+  type TrainingCheckpoint,
+} from "../core/checkpoint.ts";
 import type { Dataset } from "../datasets/dataset.ts";
 import { dimOf } from "../datasets/dataset.ts";
 import { inputBatch } from "../datasets/batch.ts";
@@ -27,6 +39,11 @@ import { type EvalSums, evaluate } from "../metrics/evaluate.ts";
 import { gridPng } from "../reports/grid.ts";
 import type { Suite, SuiteEntry } from "./suites.ts";
 
+/** The file of a run's latest checkpoint; it exists only while the run is unfinished. */
+export const CHECKPOINT_FILE = "checkpoint.bin";
+/** Default of `--checkpoint-every` (steps). Checkpoints never change results, only cost time. */
+export const DEFAULT_CHECKPOINT_EVERY = 1000;
+
 /** Everything that determines one run. */
 export interface RunPlan {
   suite: Suite;
@@ -37,6 +54,9 @@ export interface RunPlan {
   options: ModelOptions;
 }
 
+/** Where a run stands. Only `finished` runs have the full set of metrics. */
+export type RunStatus = "running" | "finished" | "diverged" | "interrupted";
+
 /** The `metrics.json` of a run. */
 export interface MetricsFile {
   model: string;
@@ -46,8 +66,97 @@ export interface MetricsFile {
   backend: string;
   suite: string;
   run_id: string;
-  status: "finished" | "diverged";
+  /** `interrupted`: a partial record (no test metrics); `--resume` finishes the run. */
+  status: "finished" | "diverged" | "interrupted";
   metrics: Record<string, MetricValue>;
+}
+
+/** The `run.json` of a run. */
+export interface RunRecord {
+  run_id: string;
+  status: RunStatus;
+  suite: string;
+  model: string;
+  family: string;
+  variant: string | null;
+  seed: number;
+  streams: string[];
+  config: RunConfig;
+  provenance: Provenance;
+  started_at: string;
+  /** Each continuation with `--resume`: when, and under which genbench commit. */
+  resumed?: { at: string; genbench_commit: string; genbench_dirty: boolean | null }[];
+  /** Training steps done so far (of `config.steps`). */
+  steps_done?: number;
+  finished_at: string | null;
+  /** Wall time over all sessions of the run. */
+  wall_seconds: number | null;
+}
+
+/** What a run was asked to do (part of its identity). */
+interface RunConfig {
+  steps: number;
+  input: InputKind;
+  options: ModelOptions;
+  eval_count: number;
+  iwae_k: number;
+  sample_count: number;
+}
+
+/** Settings of one run that do not change its results. */
+export interface RunSettings {
+  quiet?: boolean;
+  /** Write a checkpoint every this many steps (0: only at the end of training and on Ctrl-C). */
+  checkpointEvery?: number;
+  /** Ctrl-C handling; without it a run cannot be interrupted gracefully. */
+  stop?: StopRequest;
+  /** Continue from this checkpoint (of the run in `runDir`) instead of starting. */
+  resume?: { record: RunRecord; checkpoint: TrainingCheckpoint };
+}
+
+/** Thrown when a run stopped on Ctrl-C after saving its checkpoint; the CLI exits 130. */
+export class RunInterrupted extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "RunInterrupted";
+  }
+}
+
+/**
+ * Ctrl-C (SIGINT): the first asks the current run to stop at the next step boundary (it then
+ * writes a checkpoint and an `interrupted` record); a run that is already evaluating finishes,
+ * and the suite stops before the next run. The second Ctrl-C exits at once with status 130,
+ * after marking the current run interrupted.
+ */
+export class StopRequest {
+  requested = false;
+  /** Set by the current run: records it as interrupted, synchronously, before an exit. */
+  onExit: (() => void) | null = null;
+  readonly #listener = () => this.request();
+
+  /** Listen for SIGINT until {@link StopRequest.close}. */
+  listen(): this {
+    Deno.addSignalListener("SIGINT", this.#listener);
+    return this;
+  }
+
+  close(): void {
+    Deno.removeSignalListener("SIGINT", this.#listener);
+  }
+
+  /** What a Ctrl-C does. */
+  request(): void {
+    if (this.requested) {
+      console.error("genbench: second Ctrl-C: exiting now");
+      this.onExit?.();
+      Deno.exit(130);
+    }
+    this.requested = true;
+    console.error(
+      "genbench: Ctrl-C: stopping at the next step and saving a checkpoint " +
+        "(Ctrl-C again exits at once)",
+    );
+  }
 }
 
 /** Resolve a suite entry into a plan. */
@@ -61,142 +170,618 @@ export function runId(plan: RunPlan, dataset: Dataset, stamp: string): string {
   return `${plan.spec.name}${variant}-${dataset.name}-seed${plan.seed}-${stamp}`;
 }
 
-/** Train, evaluate and record one run. Returns its metrics file. */
-export async function runOne(
-  plan: RunPlan,
+function runConfig(plan: RunPlan, dataset: Dataset): RunConfig {
+  return {
+    steps: plan.entry.steps,
+    input: inputKindOf(plan.spec, plan.options),
+    options: plan.options,
+    eval_count: plan.suite.evalCount ?? dataset.test.count,
+    iwae_k: plan.suite.iwaeK,
+    sample_count: plan.suite.sampleCount,
+  };
+}
+
+/**
+ * What makes two runs the same run, as a string: suite, model, variant, seed, config, dataset
+ * bytes and backend. `--resume` compares it with the same fields read back from `run.json`.
+ */
+export function runIdentity(plan: RunPlan, dataset: Dataset, backend: BackendInfo): string {
+  return JSON.stringify([
+    plan.suite.name,
+    plan.spec.name,
+    plan.entry.variant ?? null,
+    plan.seed,
+    runConfig(plan, dataset),
+    dataset.name,
+    dataset.fingerprint,
+    backend.name,
+  ]);
+}
+
+function recordIdentity(record: RunRecord): string {
+  return JSON.stringify([
+    record.suite,
+    record.model,
+    record.variant,
+    record.seed,
+    record.config,
+    record.provenance?.dataset?.name,
+    record.provenance?.dataset?.sha256,
+    record.provenance?.backend,
+  ]);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Planning a suite, with --resume.
+
+/** One run of a suite: start it, resume it from its checkpoint, or skip it (already done). */
+export type Job =
+  | { action: "start"; plan: RunPlan; dir: string }
+  | {
+    action: "resume";
+    plan: RunPlan;
+    dir: string;
+    record: RunRecord;
+    checkpoint: TrainingCheckpoint;
+  }
+  | { action: "skip"; plan: RunPlan; dir: string; result: MetricsFile };
+
+interface PriorRun {
+  dir: string;
+  record: RunRecord;
+}
+
+async function readJson<T>(path: string): Promise<T> {
+  let text: string;
+  try {
+    text = await Deno.readTextFile(path);
+  } catch (error) {
+    throw new UsageError(`${path}: cannot read (${(error as Error).message})`);
+  }
+  try {
+    return JSON.parse(text) as T;
+  } catch {
+    throw new UsageError(`${path}: not valid JSON (move that run folder away to start over)`);
+  }
+}
+
+/** Every run folder under `runsDir` that has a `run.json`. */
+async function priorRuns(runsDir: string): Promise<PriorRun[]> {
+  const runs: PriorRun[] = [];
+  for await (const entry of Deno.readDir(runsDir)) {
+    if (!entry.isDirectory) continue;
+    const dir = join(runsDir, entry.name);
+    const path = join(dir, "run.json");
+    if (!(await exists(path))) continue;
+    const record = await readJson<RunRecord>(path);
+    if (typeof record !== "object" || record === null || typeof record.status !== "string") {
+      throw new UsageError(`${path}: not a genbench run record`);
+    }
+    runs.push({ dir, record });
+  }
+  // Newest first, so that the latest attempt of a run wins.
+  return runs.sort((a, b) => String(b.record.started_at).localeCompare(a.record.started_at));
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await Deno.stat(path);
+    return true;
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return false;
+    throw new UsageError(`${path}: cannot read (${(error as Error).message})`);
+  }
+}
+
+/**
+ * Decide what to do with each planned run. Without `resume` every run starts in a new folder.
+ * With it, a run whose identity matches a `finished` or `diverged` record is skipped, one that
+ * matches an unfinished record with a checkpoint resumes from it, one that matches an
+ * unfinished record without a checkpoint starts over in that folder, and the rest start.
+ * Every checkpoint is read and checked against its model here, before any training.
+ */
+export async function planJobs(
+  plans: RunPlan[],
   dataset: Dataset,
   backend: BackendInfo,
-  runDir: string,
-  quiet = false,
+  runsDir: string,
+  stamp: string,
+  resume: boolean,
+): Promise<Job[]> {
+  const prior = resume ? await priorRuns(runsDir) : [];
+  const jobs: Job[] = [];
+  for (const plan of plans) {
+    const identity = runIdentity(plan, dataset, backend);
+    const matches = prior.filter((run) => recordIdentity(run.record) === identity);
+    const done = matches.find((run) =>
+      run.record.status === "finished" || run.record.status === "diverged"
+    );
+    if (done) {
+      const result = await readJson<MetricsFile>(join(done.dir, "metrics.json"));
+      if (result?.status !== done.record.status || typeof result.metrics !== "object") {
+        throw new UsageError(`${join(done.dir, "metrics.json")}: does not match its run.json`);
+      }
+      jobs.push({ action: "skip", plan, dir: done.dir, result });
+      continue;
+    }
+    const latest = matches[0];
+    if (!latest) {
+      jobs.push({ action: "start", plan, dir: join(runsDir, runId(plan, dataset, stamp)) });
+      continue;
+    }
+    const path = join(latest.dir, CHECKPOINT_FILE);
+    if (!(await exists(path))) {
+      jobs.push({ action: "start", plan, dir: latest.dir });
+      continue;
+    }
+    const checkpoint = await readCheckpoint(path);
+    checkRunState(checkpoint, plan, dataset, identity, path);
+    const model = createModel(plan, dataset);
+    try {
+      checkModelFits(checkpoint, model, path);
+    } finally {
+      model.dispose();
+    }
+    jobs.push({ action: "resume", plan, dir: latest.dir, record: latest.record, checkpoint });
+  }
+  return jobs;
+}
+
+/** Carry out one job: skip it (saying so), resume it from its checkpoint, or start it. */
+export async function runJob(
+  job: Job,
+  dataset: Dataset,
+  backend: BackendInfo,
+  settings: RunSettings,
 ): Promise<MetricsFile> {
-  const { spec, options, seed } = plan;
-  const kind = inputKindOf(spec, options);
-  const dim = dimOf(dataset.shape);
-  const batchSize = Number(options.batchSize);
-  const label = `[${spec.name}${
-    plan.entry.variant ? ` (${plan.entry.variant})` : ""
-  } seed ${seed}]`;
-  const progress = new Progress(label, plan.entry.steps, quiet);
-  const streams = {
+  const name = `${job.plan.spec.name}${
+    job.plan.entry.variant ? ` (${job.plan.entry.variant})` : ""
+  }`;
+  const say = (line: string) => settings.quiet || console.error(line);
+  if (job.action === "skip") {
+    say(`genbench: ${name} seed ${job.plan.seed}: already ${job.result.status} in ${job.dir}`);
+    return job.result;
+  }
+  if (job.action === "resume") {
+    say(
+      `genbench: ${name} seed ${job.plan.seed}: resuming ${job.dir} at step ` +
+        `${stateOf(job.checkpoint).step}/${job.plan.entry.steps}`,
+    );
+    return await runOne(job.plan, dataset, backend, job.dir, {
+      ...settings,
+      resume: { record: job.record, checkpoint: job.checkpoint },
+    });
+  }
+  return await runOne(job.plan, dataset, backend, job.dir, settings);
+}
+
+// ---------------------------------------------------------------------------------------------
+// One run.
+
+const STREAM_NAMES = ["data", "binarize", "train", "evaluation", "sample"] as const;
+type Streams = Record<(typeof STREAM_NAMES)[number], Stream>;
+
+function freshStreams(seed: number): Streams {
+  return {
     data: Stream.derive(seed, "data-order"),
     binarize: Stream.derive(seed, "train-binarization"),
     train: Stream.derive(seed, "train-noise"),
     evaluation: Stream.derive(seed, "eval-noise"),
     sample: Stream.derive(seed, "sample"),
   };
-  const id = runDir.split(/[\\/]/).pop()!;
-  await Deno.mkdir(runDir, { recursive: true });
-  const record = {
-    run_id: id,
-    status: "running",
-    suite: plan.suite.name,
-    model: spec.name,
-    family: spec.family,
-    variant: plan.entry.variant ?? null,
-    seed,
-    streams: Object.keys(streams).concat("init"),
-    config: {
-      steps: plan.entry.steps,
-      input: kind,
-      options,
-      eval_count: plan.suite.evalCount ?? dataset.test.count,
-      iwae_k: plan.suite.iwaeK,
-      sample_count: plan.suite.sampleCount,
-    },
-    provenance: await provenance(backend, dataset),
-    started_at: new Date().toISOString(),
-    finished_at: null as string | null,
-    wall_seconds: null as number | null,
-  };
-  await writeJsonAtomic(join(runDir, "run.json"), record);
-  const wallStart = performance.now();
+}
 
-  const model = spec.create({
+function createModel(plan: RunPlan, dataset: Dataset): GenerativeModel {
+  return plan.spec.create({
     shape: dataset.shape,
-    options,
-    init: Stream.derive(seed, "init"),
+    options: plan.options,
+    init: Stream.derive(plan.seed, "init"),
   });
-  try {
-    const curves: string[] = [];
-    const train = await trainModel(plan, model, dataset, kind, streams, progress, curves);
-    await writeFileAtomic(join(runDir, "curves.jsonl"), curves.join(""));
-    await saveWeights(join(runDir, "weights.bin"), model.weights());
+}
 
-    const metrics: Record<string, MetricValue> = {};
-    if (!train.diverged) {
-      const sums = await evaluate(model, spec, dataset, kind, plan.suite, streams.evaluation);
-      Object.assign(metrics, likelihoodMetrics(sums, dim));
-      const sampleStart = performance.now();
-      const samples = await model.sample(plan.suite.sampleCount, streams.sample);
-      const sampleSeconds = (performance.now() - sampleStart) / 1000;
-      metrics.sample_img_per_s = metricValue(
-        "sample_img_per_s",
-        plan.suite.sampleCount / sampleSeconds,
+/** Where training stands; saved in every checkpoint. */
+interface TrainState {
+  identity: string;
+  /** Steps done. */
+  step: number;
+  epoch: number;
+  /** Position in the current epoch's permutation `order`. */
+  cursor: number;
+  order: Uint32Array;
+  /** Training seconds so far, over all sessions (checkpoint writing excluded). */
+  seconds: number;
+  curves: string[];
+  streams: Streams;
+}
+
+interface SavedState {
+  identity: string;
+  step: number;
+  epoch: number;
+  cursor: number;
+  seconds: number;
+  curves: string[];
+  streams: Record<string, StreamState>;
+}
+
+function stateOf(checkpoint: TrainingCheckpoint): SavedState {
+  return checkpoint.meta.run as unknown as SavedState;
+}
+
+const isStreamState = (s: unknown): s is StreamState =>
+  typeof s === "object" && s !== null && Array.isArray((s as StreamState).generator) &&
+  (s as StreamState).generator.length === 4 &&
+  (s as StreamState).generator.every((n) => Number.isInteger(n)) &&
+  ((s as StreamState).spareNormal === null || typeof (s as StreamState).spareNormal === "number");
+
+/** Check the runner's part of a checkpoint: its run, step, streams, data order and curves. */
+function checkRunState(
+  checkpoint: TrainingCheckpoint,
+  plan: RunPlan,
+  dataset: Dataset,
+  identity: string,
+  source: string,
+): void {
+  const fail = (why: string): never => {
+    throw new UsageError(`${source}: ${why}`);
+  };
+  const s = stateOf(checkpoint);
+  if (s.identity !== identity) {
+    fail("checkpoint belongs to a different run (config, data or backend)");
+  }
+  const count = dataset.train.count;
+  const batch = Math.min(Number(plan.options.batchSize), count);
+  if (!Number.isInteger(s.step) || s.step < 1 || s.step > plan.entry.steps) {
+    fail(`checkpoint step ${s.step} is outside 1..${plan.entry.steps}`);
+  }
+  if (!Number.isInteger(s.epoch) || s.epoch < 0) fail(`checkpoint epoch ${s.epoch} is invalid`);
+  if (!Number.isInteger(s.cursor) || s.cursor < batch || s.cursor > count) {
+    fail(`checkpoint data cursor ${s.cursor} is outside ${batch}..${count}`);
+  }
+  if (typeof s.seconds !== "number" || !(s.seconds >= 0)) fail("checkpoint has no training time");
+  if (!Array.isArray(s.curves) || !s.curves.every((line) => typeof line === "string")) {
+    fail("checkpoint curves are not a list of lines");
+  }
+  for (const name of STREAM_NAMES) {
+    if (!isStreamState(s.streams?.[name])) fail(`checkpoint lacks the state of stream "${name}"`);
+  }
+  const order = checkpoint.blobs.get("run/order");
+  if (order?.dtype !== "uint32" || order.data.length !== count) {
+    fail(`checkpoint data order is missing or not a permutation of ${count} images`);
+  }
+  const seen = new Uint8Array(count);
+  for (const row of order!.data) {
+    if (row >= count || seen[row]) fail(`checkpoint data order is not a permutation of ${count}`);
+    seen[row] = 1;
+  }
+}
+
+function restoreState(checkpoint: TrainingCheckpoint): TrainState {
+  const s = stateOf(checkpoint);
+  const streams = Object.fromEntries(
+    STREAM_NAMES.map((name) => [name, Stream.fromState(s.streams[name])]),
+  ) as Streams;
+  const order = checkpoint.blobs.get("run/order")!.data as Uint32Array;
+  return { ...s, order: order.slice(), curves: [...s.curves], streams };
+}
+
+/** Write a file of the run; a failed write (full disk, no permission) is one clear line. */
+async function save(path: string, data: string | Uint8Array): Promise<void> {
+  try {
+    await writeFileAtomic(path, data);
+  } catch (error) {
+    throw new UsageError(
+      `cannot write ${path} (${(error as Error).message}); the run stops here, the files it ` +
+        "wrote before are complete (make room, then continue with --resume)",
+    );
+  }
+}
+
+const json = (value: unknown) => JSON.stringify(value, null, 2) + "\n";
+
+/** The same as {@link save} for JSON, but synchronous: for the Ctrl-C handler. */
+function saveJsonSync(path: string, value: unknown): void {
+  const temp = `${path}.${crypto.randomUUID()}.tmp`;
+  try {
+    Deno.writeTextFileSync(temp, json(value));
+    Deno.renameSync(temp, path);
+  } catch {
+    try {
+      Deno.removeSync(temp);
+    } catch { /* nothing was written */ }
+  }
+}
+
+async function writeCheckpoint(dir: string, model: GenerativeModel, state: TrainState) {
+  const { blobs, optimizers } = await captureModel(model);
+  blobs.push({
+    name: "run/order",
+    dtype: "uint32",
+    shape: [state.order.length],
+    data: state.order,
+  });
+  const run: SavedState = {
+    identity: state.identity,
+    step: state.step,
+    epoch: state.epoch,
+    cursor: state.cursor,
+    seconds: state.seconds,
+    curves: state.curves,
+    streams: Object.fromEntries(STREAM_NAMES.map((name) => [name, state.streams[name].state()])),
+  };
+  await save(join(dir, "curves.jsonl"), state.curves.join(""));
+  await save(
+    join(dir, CHECKPOINT_FILE),
+    encodeCheckpoint({ run: run as unknown as Record<string, unknown>, optimizers }, blobs),
+  );
+}
+
+function label(plan: RunPlan): string {
+  const variant = plan.entry.variant ? ` (${plan.entry.variant})` : "";
+  return `[${plan.spec.name}${variant} seed ${plan.seed}]`;
+}
+
+function metricsFile(
+  plan: RunPlan,
+  dataset: Dataset,
+  backend: BackendInfo,
+  id: string,
+  status: MetricsFile["status"],
+  metrics: Record<string, MetricValue>,
+): MetricsFile {
+  return {
+    model: plan.spec.name,
+    variant: plan.entry.variant ?? null,
+    dataset: dataset.name,
+    seed: plan.seed,
+    backend: backend.name,
+    suite: plan.suite.name,
+    run_id: id,
+    status,
+    metrics,
+  };
+}
+
+/** Train, evaluate and record one run (or continue it from `settings.resume`). */
+export async function runOne(
+  plan: RunPlan,
+  dataset: Dataset,
+  backend: BackendInfo,
+  runDir: string,
+  settings: RunSettings = {},
+): Promise<MetricsFile> {
+  const { seed } = plan;
+  const stop = settings.stop;
+  if (stop?.requested) {
+    throw new RunInterrupted(
+      `stopped before ${label(plan)} (run the same command with --resume to continue)`,
+    );
+  }
+  const id = runDir.split(/[\\/]/).pop()!;
+  const wallStart = performance.now();
+  await Deno.mkdir(runDir, { recursive: true }).catch((error) => {
+    throw new UsageError(`cannot create ${runDir} (${error.message})`);
+  });
+  const record = settings.resume
+    ? await resumedRecord(settings.resume.record, plan, dataset, backend)
+    : await newRecord(plan, dataset, backend, id);
+  const previousWall = record.wall_seconds ?? 0;
+  record.status = "running";
+  const runJson = join(runDir, "run.json");
+  await save(runJson, json(record));
+  if (stop) {
+    // A second Ctrl-C exits without waiting: say so in the records (the last checkpoint, if
+    // any, is on disk and --resume continues from it).
+    stop.onExit = () => {
+      saveJsonSync(
+        join(runDir, "metrics.json"),
+        metricsFile(plan, dataset, backend, id, "interrupted", {}),
       );
-      const unit = kind === "byte" ? samples.map((v) => v / 255) : samples;
-      const columns = Math.ceil(Math.sqrt(plan.suite.sampleCount));
-      await writeFileAtomic(join(runDir, "samples.png"), gridPng(unit, dataset.shape, columns));
+      saveJsonSync(runJson, { ...record, status: "interrupted" });
+    };
+  }
+
+  const model = createModel(plan, dataset);
+  try {
+    let state: TrainState;
+    if (settings.resume) {
+      const { checkpoint } = settings.resume;
+      await restoreModel(checkpoint, model, join(runDir, CHECKPOINT_FILE));
+      state = restoreState(checkpoint);
+    } else {
+      const streams = freshStreams(seed);
+      state = {
+        identity: runIdentity(plan, dataset, backend),
+        step: 0,
+        epoch: 0,
+        cursor: 0,
+        order: streams.data.permutation(dataset.train.count),
+        seconds: 0,
+        curves: [],
+        streams,
+      };
     }
+    const progress = new Progress(label(plan), plan.entry.steps, settings.quiet);
+    // Each checkpoint also updates run.json, so that a killed run shows how far it got.
+    const checkpoint = async () => {
+      await writeCheckpoint(runDir, model, state);
+      record.steps_done = state.step;
+      await save(runJson, json(record));
+    };
+    const outcome = await trainModel(
+      plan,
+      model,
+      dataset,
+      state,
+      runDir,
+      progress,
+      settings,
+      checkpoint,
+    );
+    record.steps_done = state.step;
+    const finish = async (status: RunStatus) => {
+      record.status = status;
+      record.finished_at = status === "interrupted" ? null : new Date().toISOString();
+      record.wall_seconds = previousWall + (performance.now() - wallStart) / 1000;
+      await save(runJson, json(record));
+    };
+
+    if (outcome === "interrupted") {
+      const partial = metricsFile(plan, dataset, backend, id, "interrupted", {
+        params: metricValue("params", parameterCount(model)),
+      });
+      await save(join(runDir, "metrics.json"), json(partial));
+      await finish("interrupted");
+      throw new RunInterrupted(
+        `interrupted ${label(plan)} at step ${state.step}/${plan.entry.steps}; checkpoint saved ` +
+          `in ${runDir} (run the same command with --resume to continue)`,
+      );
+    }
+    await save(join(runDir, "weights.bin"), await encodeWeights(model.weights()));
+    const metrics = outcome === "diverged"
+      ? {}
+      : await evaluateRun(plan, model, dataset, state.streams, runDir);
     metrics.params = metricValue("params", parameterCount(model));
-    metrics.train_seconds = metricValue("train_seconds", train.seconds);
+    const batchSize = Math.min(Number(plan.options.batchSize), dataset.train.count);
+    metrics.train_seconds = metricValue("train_seconds", state.seconds);
     metrics.train_img_per_s = metricValue(
       "train_img_per_s",
-      (train.steps * batchSize) / Math.max(train.seconds, 1e-9),
+      (state.step * batchSize) / Math.max(state.seconds, 1e-9),
     );
-    const file: MetricsFile = {
-      model: spec.name,
-      variant: plan.entry.variant ?? null,
-      dataset: dataset.name,
-      seed,
-      backend: backend.name,
-      suite: plan.suite.name,
-      run_id: id,
-      status: train.diverged ? "diverged" : "finished",
-      metrics,
-    };
-    await writeJsonAtomic(join(runDir, "metrics.json"), file);
-    record.status = file.status;
-    record.finished_at = new Date().toISOString();
-    record.wall_seconds = (performance.now() - wallStart) / 1000;
-    await writeJsonAtomic(join(runDir, "run.json"), record);
+    const file = metricsFile(plan, dataset, backend, id, outcome, metrics);
+    await save(join(runDir, "metrics.json"), json(file));
+    await finish(outcome);
+    // A finished or diverged run is final: its checkpoint is no longer needed.
+    await Deno.remove(join(runDir, CHECKPOINT_FILE)).catch(() => {});
     return file;
   } finally {
+    if (stop) stop.onExit = null;
     model.dispose();
   }
 }
 
-interface TrainOutcome {
-  steps: number;
-  seconds: number;
-  diverged: boolean;
+async function newRecord(
+  plan: RunPlan,
+  dataset: Dataset,
+  backend: BackendInfo,
+  id: string,
+): Promise<RunRecord> {
+  return {
+    run_id: id,
+    status: "running",
+    suite: plan.suite.name,
+    model: plan.spec.name,
+    family: plan.spec.family,
+    variant: plan.entry.variant ?? null,
+    seed: plan.seed,
+    streams: [...STREAM_NAMES, "init"],
+    config: runConfig(plan, dataset),
+    provenance: await provenance(backend, dataset),
+    started_at: new Date().toISOString(),
+    steps_done: 0,
+    finished_at: null,
+    wall_seconds: null,
+  };
 }
 
+/**
+ * The record of a resumed run: the original, plus this session's time and commit (a resumed run
+ * is exact only if the code did not change, so a different commit is said on stderr).
+ */
+async function resumedRecord(
+  original: RunRecord,
+  plan: RunPlan,
+  dataset: Dataset,
+  backend: BackendInfo,
+): Promise<RunRecord> {
+  const now = await provenance(backend, dataset);
+  const before = original.provenance.genbench_commit;
+  if (now.genbench_commit !== before || now.genbench_dirty || original.provenance.genbench_dirty) {
+    console.error(
+      `genbench: note: ${label(plan)} started under genbench ${before}` +
+        `${original.provenance.genbench_dirty ? " (dirty)" : ""} and resumes under ` +
+        `${now.genbench_commit}${now.genbench_dirty ? " (dirty)" : ""}`,
+    );
+  }
+  const session = {
+    at: new Date().toISOString(),
+    genbench_commit: now.genbench_commit,
+    genbench_dirty: now.genbench_dirty,
+  };
+  return { ...original, resumed: [...(original.resumed ?? []), session] };
+}
+
+/** The test-set metrics and the sample grid of a trained model. */
+async function evaluateRun(
+  plan: RunPlan,
+  model: GenerativeModel,
+  dataset: Dataset,
+  streams: Streams,
+  runDir: string,
+): Promise<Record<string, MetricValue>> {
+  const kind = inputKindOf(plan.spec, plan.options);
+  const sums = await evaluate(model, plan.spec, dataset, kind, plan.suite, streams.evaluation);
+  const metrics = likelihoodMetrics(sums, dimOf(dataset.shape));
+  const sampleStart = performance.now();
+  const samples = await model.sample(plan.suite.sampleCount, streams.sample);
+  const sampleSeconds = (performance.now() - sampleStart) / 1000;
+  metrics.sample_img_per_s = metricValue(
+    "sample_img_per_s",
+    plan.suite.sampleCount / sampleSeconds,
+  );
+  const unit = kind === "byte" ? samples.map((v) => v / 255) : samples;
+  const columns = Math.ceil(Math.sqrt(plan.suite.sampleCount));
+  await save(join(runDir, "samples.png"), gridPng(unit, dataset.shape, columns));
+  return metrics;
+}
+
+/** Names and values of the losses whose value is NaN or infinite. */
+function nonFinite(values: Record<string, number>): string | null {
+  const bad = Object.entries(values).filter(([, v]) => !Number.isFinite(v));
+  return bad.length ? bad.map(([name, v]) => `${name} = ${v}`).join(", ") : null;
+}
+
+/**
+ * The training loop, from `state.step` to the budget. Losses are read (a GPU sync) only on
+ * logged steps and checkpoint steps; a NaN or infinite loss there ends the run as diverged.
+ */
 async function trainModel(
   plan: RunPlan,
   model: GenerativeModel,
   dataset: Dataset,
-  kind: InputKind,
-  streams: { data: Stream; binarize: Stream; train: Stream },
+  state: TrainState,
+  runDir: string,
   progress: Progress,
-  curves: string[],
-): Promise<TrainOutcome> {
+  settings: RunSettings,
+  checkpoint: () => Promise<void>,
+): Promise<"finished" | "diverged" | "interrupted"> {
   const { steps } = plan.entry;
+  const kind = inputKindOf(plan.spec, plan.options);
   const batchSize = Math.min(Number(plan.options.batchSize), dataset.train.count);
   const dim = dimOf(dataset.shape);
   const conditional = plan.spec.capabilities.includes("conditional");
   const logEvery = Math.max(1, Math.floor(steps / 100));
-  let order = streams.data.permutation(dataset.train.count);
-  let cursor = 0;
-  let epoch = 0;
-  const start = performance.now();
-  for (let step = 1; step <= steps; step++) {
-    if (cursor + batchSize > order.length) {
-      order = streams.data.permutation(dataset.train.count);
-      cursor = 0;
-      epoch++;
+  const every = settings.checkpointEvery ?? DEFAULT_CHECKPOINT_EVERY;
+  const { streams } = state;
+  // Training time of this session, added to the time of the earlier ones.
+  const base = state.seconds;
+  let sessionStart = performance.now();
+  const clock = () => base + (performance.now() - sessionStart) / 1000;
+  let lastYield = performance.now();
+  while (state.step < steps) {
+    // Signals are delivered by the event loop, which a synchronous loop of steps never lets
+    // run: give it a turn about every 0.1 s, so that a Ctrl-C is seen at the next step.
+    if (settings.stop && performance.now() - lastYield > 100) {
+      await new Promise((resolve) => setTimeout(resolve, 0));
+      lastYield = performance.now();
     }
-    const rows = order.subarray(cursor, cursor + batchSize);
-    cursor += batchSize;
+    if (state.cursor + batchSize > state.order.length) {
+      state.order = streams.data.permutation(dataset.train.count);
+      state.cursor = 0;
+      state.epoch++;
+    }
+    const rows = state.order.subarray(state.cursor, state.cursor + batchSize);
+    state.cursor += batchSize;
     const x = inputBatch(dataset.train.images, null, dim, rows, kind, streams.binarize);
     const labels = conditional
       ? tf.tensor1d(Int32Array.from(rows, (r) => dataset.train.labels[r]), "int32")
@@ -204,25 +789,51 @@ async function trainModel(
     const losses = model.trainStep(x, streams.train, labels);
     x.dispose();
     labels?.dispose();
-    if (step % logEvery === 0 || step === steps) {
-      const values: Record<string, number> = {};
-      for (const [name, scalar] of Object.entries(losses)) values[name] = (await scalar.data())[0];
+    const step = ++state.step;
+    const stopping = settings.stop?.requested ?? false;
+    const logged = step % logEvery === 0 || step === steps;
+    const checkpointed = step === steps || stopping || (every > 0 && step % every === 0);
+    if (!logged && !checkpointed) {
       tf.dispose(Object.values(losses));
-      const seconds = (performance.now() - start) / 1000;
-      const imagesPerSecond = (step * batchSize) / seconds;
-      curves.push(
-        JSON.stringify({ step, epoch, images: step * batchSize, seconds, ...values }) + "\n",
+      continue;
+    }
+    const values: Record<string, number> = {};
+    for (const [name, scalar] of Object.entries(losses)) values[name] = (await scalar.data())[0];
+    tf.dispose(Object.values(losses));
+    state.seconds = clock();
+    if (logged) {
+      state.curves.push(
+        JSON.stringify({
+          step,
+          epoch: state.epoch,
+          images: step * batchSize,
+          seconds: state.seconds,
+          ...values,
+        }) + "\n",
       );
-      progress.update(step, values, imagesPerSecond);
-      if (Object.values(values).some((v) => !Number.isFinite(v))) {
-        progress.note(`${plan.spec.name}: loss is not finite at step ${step}; stopping this run`);
-        return { steps: step, seconds, diverged: true };
-      }
-    } else {
-      tf.dispose(Object.values(losses));
+      progress.update(step, values, (step * batchSize) / state.seconds);
+    }
+    const bad = nonFinite(values);
+    if (bad) {
+      // Always said, even with --quiet: the run's record will lack its test metrics.
+      console.error(
+        `genbench: ${label(plan)} diverged at step ${step} (${bad}); run marked "diverged", ` +
+          "the suite goes on",
+      );
+      await save(join(runDir, "curves.jsonl"), state.curves.join(""));
+      return "diverged";
+    }
+    if (checkpointed) {
+      const writeStart = performance.now();
+      await checkpoint();
+      sessionStart += performance.now() - writeStart; // checkpoint writing is not training time
+    }
+    if (stopping || settings.stop?.requested) {
+      if (!checkpointed) await checkpoint();
+      return "interrupted";
     }
   }
-  return { steps, seconds: (performance.now() - start) / 1000, diverged: false };
+  return "finished";
 }
 
 /** The likelihood metrics from the evaluation sums: exact where the model has it, else bounds. */

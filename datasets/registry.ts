@@ -3,6 +3,7 @@ import { UsageError } from "../core/errors.ts";
 import type { Dataset } from "./dataset.ts";
 import { loadMnist } from "./mnist.ts";
 import { syntheticDataset } from "./synthetic.ts";
+import { loadCifar10 } from "./cifar10.ts";
 
 /** A dataset name and how to load it (`dataDir` is `--data-dir`, when given). */
 export interface DatasetSpec {
@@ -21,6 +22,12 @@ export const DATASETS: DatasetSpec[] = [
     name: "synthetic",
     description: "12×12 strokes in ten classes made from a seed (tests, ci); ignores --data-dir",
     load: () => Promise.resolve(syntheticDataset()),
+  },
+  {
+    name: "cifar10",
+    description: "CIFAR-10 32×32×3 from the binary batches (data_batch_1..5.bin, test_batch.bin) " +
+      "in --data-dir",
+    load: (dataDir) => loadCifar10(dataDir),
   },
 ];
 

@@ -74,6 +74,27 @@ export const METRICS: Record<string, MetricDefinition> = {
     better: "lower",
     description: "mean squared error per pixel between a test image and its reconstruction mean",
   },
+  recon_psnr: {
+    name: "recon_psnr",
+    unit: "dB",
+    better: "higher",
+    description: "peak signal-to-noise ratio 10·log10(1/MSE) of a test image and its " +
+      "reconstruction (decoder mean at the posterior mean), averaged per image, data range 1",
+  },
+  recon_ssim: {
+    name: "recon_ssim",
+    unit: "unitless",
+    better: "higher",
+    description: "SSIM of a test image and its reconstruction (Wang et al. 2004: 11×11 " +
+      "Gaussian window σ = 1.5, K1 = 0.01, K2 = 0.03, data range 1), averaged per image",
+  },
+  active_units: {
+    name: "active_units",
+    unit: "count",
+    better: "higher",
+    description: "latent dimensions u with Cov_x(E_q[z_u|x]) > 0.01 over the test images " +
+      "(Burda et al. 2015); few active units signal posterior collapse",
+  },
   train_seconds: {
     name: "train_seconds",
     unit: "s",
@@ -94,6 +115,102 @@ export const METRICS: Record<string, MetricDefinition> = {
     better: "higher",
     description: "samples per second when drawing the sample grid",
     timing: true,
+  },
+  fid: {
+    name: "fid",
+    unit: "feature dist²",
+    better: "lower",
+    description: "Fréchet distance between Gaussians fitted to sample and test features of the " +
+      "frozen LeNet (84-d, float64, unbiased covariances); its sha256 is recorded with it",
+  },
+  kid: {
+    name: "kid",
+    unit: "MMD²",
+    better: "lower",
+    description: "kernel distance: unbiased MMD² with the kernel (xᵀy/d + 1)³ between sample " +
+      "and test features, mean over random subsets (100 of 1,000 by default)",
+  },
+  kid_std: {
+    name: "kid_std",
+    unit: "MMD²",
+    better: "lower",
+    description: "standard deviation of the KID estimate over its subsets",
+  },
+  precision: {
+    name: "precision",
+    unit: "fraction",
+    better: "higher",
+    description: "improved precision (k = 3): fraction of samples inside the test features' " +
+      "k-NN manifold (sample quality)",
+  },
+  recall: {
+    name: "recall",
+    unit: "fraction",
+    better: "higher",
+    description: "improved recall (k = 3): fraction of test images inside the samples' k-NN " +
+      "manifold (coverage)",
+  },
+  is_score: {
+    name: "is_score",
+    unit: "classes",
+    better: "higher",
+    description: "IS-style score exp(E KL(p(y|x) ‖ p(y))) with the frozen LeNet, mean over 10 " +
+      "splits (1 to the number of classes)",
+  },
+  is_score_std: {
+    name: "is_score_std",
+    unit: "classes",
+    better: "lower",
+    description: "standard deviation of the IS-style score over its splits",
+  },
+  class_entropy: {
+    name: "class_entropy",
+    unit: "nats",
+    better: "higher",
+    description: "entropy of the histogram of the LeNet's predicted classes of the samples " +
+      "(ln 10 ≈ 2.303 when balanced, 0 when collapsed to one class)",
+  },
+  label_accuracy: {
+    name: "label_accuracy",
+    unit: "fraction",
+    better: "higher",
+    description: "conditional models: fraction of samples the LeNet classifies as the label " +
+      "they were generated for",
+  },
+  nn_train_ratio: {
+    name: "nn_train_ratio",
+    unit: "ratio",
+    better: "higher",
+    description: "memorization check: mean feature distance of samples to their nearest " +
+      "training image over that of test images (≪ 1 means samples copy training images)",
+  },
+  parzen_ll: {
+    name: "parzen_ll",
+    unit: "nats",
+    better: "higher",
+    description: "Parzen-window log-likelihood of the real-valued test images (Goodfellow et al. " +
+      "2014: Gaussian kernel on model samples, σ chosen on validation), kind parzen; a poor " +
+      "estimator in 784 dimensions, for comparison with the literature only",
+  },
+  parzen_sigma: {
+    name: "parzen_sigma",
+    unit: "pixel/255",
+    better: "lower",
+    description: "the Parzen kernel width σ chosen on the validation images (context for " +
+      "parzen_ll)",
+  },
+  ais_ll: {
+    name: "ais_ll",
+    unit: "nats",
+    better: "higher",
+    description: "AIS estimate of log p(x) per real-valued test image under the generator with a " +
+      "Gaussian observation model of fixed σ (Wu et al. 2017), kind ais: a stochastic lower bound",
+  },
+  ais_sigma: {
+    name: "ais_sigma",
+    unit: "pixel/255",
+    better: "lower",
+    description: "the fixed observation noise σ of the AIS likelihood (context for ais_ll)",
   },
   params: {
     name: "params",

@@ -41,6 +41,10 @@ class BernoulliModel implements GenerativeModel {
     return new Map([["logits", this.#logits]]);
   }
 
+  optimizers(): tf.Optimizer[] {
+    return [this.#optimizer];
+  }
+
   dispose(): void {
     this.#logits.dispose();
     this.#optimizer.dispose();

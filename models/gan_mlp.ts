@@ -2,17 +2,17 @@
  * `gan-mlp`: the fully connected GAN of Goodfellow et al. 2014 in its common modern form.
  * G: z=100 → 256 → 512 → D (LeakyReLU 0.2, tanh out); D: D → 512 → 256 → 1 (LeakyReLU 0.2).
  * Trained on grey levels scaled to [−1, 1]. Loss `non-saturating` (G minimises −log D(G(z)),
- * the default) or `minimax` (G minimises log(1 − D(G(z))), which saturates early). A sampler
- * only: it has no likelihood of its own.
+ * the default) or `minimax` (G minimises log(1 − D(G(z))), which saturates early: its gradient
+ * vanishes while D confidently rejects the fakes, visible in `g_grad_norm`). Each step returns
+ * D's and G's losses, mean D(x) and D(G(z)) and both players' gradient norms. A sampler with a
+ * generator (for interpolations, Parzen and AIS): it has no likelihood of its own.
  */
 import * as tf from "@tensorflow/tfjs-core";
-import type { GenerativeModel, ModelArgs, ModelSpec } from "./model.ts";
+import type { GenerativeModel, LatentDecoder, ModelArgs, ModelSpec } from "./model.ts";
 import { Dense, namedWeights, normalTensor } from "./nn.ts";
 import { dimOf } from "../datasets/dataset.ts";
 import type { Stream } from "../core/rng.ts";
-import { UsageError } from "../core/errors.ts";
-
-const LOSSES = ["non-saturating", "minimax"];
+import { ganLossOption, playerStep, toUnit } from "./gan_layers.ts";
 
 class GanMlp implements GenerativeModel {
   readonly #latent: number;
@@ -24,12 +24,7 @@ class GanMlp implements GenerativeModel {
 
   constructor({ shape, options, init }: ModelArgs) {
     const dim = dimOf(shape);
-    if (!LOSSES.includes(String(options.loss))) {
-      throw new UsageError(
-        `gan-mlp: unknown loss "${options.loss}" (expected ${LOSSES.join(" or ")})`,
-      );
-    }
-    this.#minimax = options.loss === "minimax";
+    this.#minimax = ganLossOption("gan-mlp", options) === "minimax";
     this.#latent = Number(options.latent);
     this.#generator = [
       new Dense("g/h1", this.#latent, 256, init),
@@ -66,39 +61,48 @@ class GanMlp implements GenerativeModel {
     const zG = normalTensor([n, this.#latent], noise) as tf.Tensor2D;
     const stats: Record<string, tf.Scalar> = {};
     // Discriminator: −log D(x) − log(1 − D(G(z))); G(z) is made outside the gradient tape.
+    // Gradients via tf.variableGrads (playerStep) so that their norms can be logged.
     const fake = tf.tidy(() => this.#generate(zD));
-    stats.d_loss = this.#optimizerD.minimize(
-      () => {
-        const dReal = this.#discriminate(real);
-        const dFake = this.#discriminate(fake);
-        stats.d_real = tf.keep(tf.mean(tf.sigmoid(dReal)));
-        stats.d_fake = tf.keep(tf.mean(tf.sigmoid(dFake)));
-        return tf.add(tf.mean(tf.softplus(tf.neg(dReal))), tf.mean(tf.softplus(dFake)));
-      },
-      true,
-      this.#variables(this.#discriminator),
-    )!;
+    const d = playerStep(this.#optimizerD, this.#variables(this.#discriminator), () => {
+      const dReal = this.#discriminate(real);
+      const dFake = this.#discriminate(fake);
+      stats.d_real = tf.keep(tf.mean(tf.sigmoid(dReal)));
+      stats.d_fake = tf.keep(tf.mean(tf.sigmoid(dFake)));
+      return tf.add(tf.mean(tf.softplus(tf.neg(dReal))), tf.mean(tf.softplus(dFake)));
+    });
     // Generator: −log D(G(z)) (non-saturating) or log(1 − D(G(z))) (minimax).
-    stats.g_loss = this.#optimizerG.minimize(
-      () => {
-        const dFake = this.#discriminate(this.#generate(zG));
-        return this.#minimax
-          ? tf.neg(tf.mean(tf.softplus(dFake)))
-          : tf.mean(tf.softplus(tf.neg(dFake)));
-      },
-      true,
-      this.#variables(this.#generator),
-    )!;
+    const g = playerStep(this.#optimizerG, this.#variables(this.#generator), () => {
+      const dFake = this.#discriminate(this.#generate(zG));
+      return this.#minimax
+        ? tf.neg(tf.mean(tf.softplus(dFake)))
+        : tf.mean(tf.softplus(tf.neg(dFake)));
+    });
     real.dispose();
     fake.dispose();
     zD.dispose();
     zG.dispose();
-    return stats;
+    return {
+      d_loss: d.loss,
+      g_loss: g.loss,
+      d_real: stats.d_real,
+      d_fake: stats.d_fake,
+      d_grad_norm: d.gradNorm,
+      g_grad_norm: g.gradNorm,
+    };
+  }
+
+  /** G as a map from z ~ N(0, I) to images in [0, 1] (it has no batch statistics to freeze). */
+  generator(): LatentDecoder {
+    return {
+      latent: this.#latent,
+      decode: (z) => tf.tidy(() => toUnit(this.#generate(z))),
+      dispose: () => {},
+    };
   }
 
   async sample(n: number, noise: Stream): Promise<Float32Array> {
     const z = normalTensor([n, this.#latent], noise) as tf.Tensor2D;
-    const images = await tf.tidy(() => tf.div(tf.add(this.#generate(z), 1), 2)).data();
+    const images = await tf.tidy(() => toUnit(this.#generate(z))).data();
     z.dispose();
     return images as Float32Array;
   }
@@ -109,6 +113,10 @@ class GanMlp implements GenerativeModel {
 
   weights(): Map<string, tf.Variable> {
     return namedWeights([...this.#generator, ...this.#discriminator]);
+  }
+
+  optimizers(): tf.Optimizer[] {
+    return [this.#optimizerD, this.#optimizerG];
   }
 
   dispose(): void {

@@ -43,6 +43,15 @@ export interface ElboTerms {
   mean: tf.Tensor2D;
 }
 
+/** A frozen decoder from latent codes to images (see {@link GenerativeModel.generator}). */
+export interface LatentDecoder {
+  /** Size of z; its prior is N(0, I). */
+  latent: number;
+  /** Mean images [B, D] in [0, 1] for codes z [B, latent] (and labels [B] if conditional). */
+  decode(z: tf.Tensor2D, labels?: tf.Tensor1D): tf.Tensor2D;
+  dispose(): void;
+}
+
 /** A trainable generative model. */
 export interface GenerativeModel {
   /**
@@ -72,8 +81,19 @@ export interface GenerativeModel {
   encode?(x: tf.Tensor2D, labels?: tf.Tensor1D): { mean: tf.Tensor2D; logVar?: tf.Tensor2D };
   /** The decoder's mean E[x|z] [B, D] for codes z [B, Z] (capability `reconstruct`). */
   decode?(z: tf.Tensor2D, labels?: tf.Tensor1D): tf.Tensor2D;
+  /**
+   * The generator as a deterministic function of latent codes z ~ N(0, I), for decoder-only
+   * models (GANs): latent interpolations and AIS. `noise` supplies any reference draws the model
+   * needs to freeze itself (e.g. batch-norm statistics). Dispose the result when done.
+   */
+  generator?(noise: Stream): LatentDecoder;
   /** The named trainable tensors, for checkpoints and the parameter count. */
   weights(): Map<string, tf.Variable>;
+  /**
+   * The model's optimizers in a fixed order, so that checkpoints can save and restore their
+   * state (`getWeights`/`setWeights`) and a resumed run continues exactly.
+   */
+  optimizers(): tf.Optimizer[];
   /** Free every tensor the model holds. */
   dispose(): void;
 }

@@ -134,6 +134,10 @@ class VaeMlp implements GenerativeModel {
     return namedWeights(this.#layers);
   }
 
+  optimizers(): tf.Optimizer[] {
+    return [this.#optimizer];
+  }
+
   dispose(): void {
     for (const variable of this.#variables()) variable.dispose();
     this.#optimizer.dispose();

@@ -1,0 +1,592 @@
+/**
+ * `deno task bench:micro`: per-op timings for the ops and shapes the canonical models use, and
+ * one training step per registered model, on one backend (tinybench). Prints a table and can
+ * write JSON. Every timed iteration ends by reading one value back, which waits for the GPU
+ * queue, so the times are of finished work.
+ *
+ *   deno task bench:micro [--backend auto|webgpu|cpu|wasm] [--kernels genbench|stock]
+ *                         [--only REGEX] [--models a,b] [--no-models] [--no-ops]
+ *                         [--time MS] [--verify] [--out FILE]
+ */
+import * as tf from "@tensorflow/tfjs-core";
+import { parseArgs } from "node:util";
+import { Bench } from "tinybench";
+import { type BackendInfo, type BackendName, selectBackend } from "../core/backend.ts";
+import { oneLine, UsageError } from "../core/errors.ts";
+import { Stream } from "../core/rng.ts";
+import { installWebGpuKernels, uninstallWebGpuKernels } from "../core/webgpu/install.ts";
+import { compareWithCpu, convCases, matMulCases } from "../core/webgpu/check.ts";
+import { getTileMode } from "../core/webgpu/gemm.ts";
+import { MODELS } from "../models/registry.ts";
+import { inputKindOf } from "../models/model.ts";
+
+/**
+ * PyTorch 2.11 eager training throughput on one H100, batch 128, Adam, default precision
+ * (images/s; ../shared/REFERENCE.md, "Training throughput of the canonical architectures").
+ */
+export const PYTORCH_IMAGES_PER_S: Record<string, number> = {
+  "pixelcnn": 24615,
+  "vae-conv": 31774,
+  "vae-mlp": 36297,
+  "nade": 31171,
+  "made": 49347,
+  "dcgan": 14128,
+};
+
+const BATCH = 128;
+
+/** One timed row of the table. */
+export interface MicroRow {
+  kind: "op" | "model";
+  name: string;
+  /** Median milliseconds per op call or per training step. */
+  ms: number;
+  /** Mean milliseconds. */
+  meanMs: number;
+  samples: number;
+  /** Op calls or training steps per timed sample (one read-back each). */
+  callsPerSample?: number;
+  /** The read-back cost subtracted from each sample (ms). */
+  syncMs?: number;
+  /** Useful floating-point work per call, when known (ops only). */
+  gflop?: number;
+  /** Achieved GFLOP/s from the median. */
+  gflops?: number;
+  /** Training images per second at batch 128 (models only). */
+  imagesPerS?: number;
+  /** PyTorch's images/s on an H100 from REFERENCE.md, when it has one. */
+  pytorchImagesPerS?: number;
+  /** imagesPerS / pytorchImagesPerS. */
+  ratioToPytorch?: number;
+  error?: string;
+}
+
+/** What `--out` writes. */
+export interface MicroReport {
+  backend: BackendInfo;
+  kernels: "genbench" | "stock" | "n/a";
+  tiles: string | null;
+  date: string;
+  deno: string;
+  /** Latency of one read-back on an idle queue, subtracted from every sample (ms). */
+  syncMs: number;
+  rows: MicroRow[];
+  verify?: { name: string; relError: number; deterministic: boolean }[];
+}
+
+/** An op to time: inputs are made once; `run` is one call. */
+interface OpCase {
+  name: string;
+  shapes: number[][];
+  gflop: number;
+  run(inputs: tf.Tensor[]): tf.Tensor;
+}
+
+function conv(
+  label: string,
+  [b, h, w, c]: number[],
+  k: number | [number, number],
+  f: number,
+  stride: number,
+  pad: "same" | "valid" | [[number, number], [number, number], [number, number], [number, number]],
+  which: ("fwd" | "dx" | "dw")[] = ["fwd", "dx", "dw"],
+): OpCase[] {
+  const [kh, kw] = typeof k === "number" ? [k, k] : k;
+  const x: [number, number, number, number] = [b, h, w, c];
+  const filter: [number, number, number, number] = [kh, kw, c, f];
+  const out = tf.tidy(() =>
+    tf.conv2d(tf.zeros(x) as tf.Tensor4D, tf.zeros(filter) as tf.Tensor4D, stride, pad).shape
+  );
+  const gflop = (2 * out[0] * out[1] * out[2] * f * kh * kw * c) / 1e9;
+  const cases: OpCase[] = [];
+  if (which.includes("fwd")) {
+    cases.push({
+      name: `conv2d ${label}`,
+      shapes: [x, filter],
+      gflop,
+      run: ([xi, wi]) => tf.conv2d(xi as tf.Tensor4D, wi as tf.Tensor4D, stride, pad),
+    });
+  }
+  if (which.includes("dx")) {
+    cases.push({
+      name: `conv2dBackpropInput ${label}`,
+      shapes: [out, filter],
+      gflop,
+      run: ([dy, wi]) =>
+        tf.conv2dTranspose(
+          dy as tf.Tensor4D,
+          wi as tf.Tensor4D,
+          x as [number, number, number, number],
+          stride,
+          pad,
+        ),
+    });
+  }
+  if (which.includes("dw")) {
+    cases.push({
+      name: `conv2dBackpropFilter ${label}`,
+      shapes: [x, out],
+      gflop,
+      run: ([xi, dy]) =>
+        tf.engine().runKernel("Conv2DBackpropFilter", { x: xi, dy }, {
+          strides: [stride, stride],
+          pad,
+          dataFormat: "NHWC",
+          dimRoundingMode: undefined,
+          filterShape: filter,
+        } as unknown as tf.NamedAttrMap) as tf.Tensor,
+    });
+  }
+  return cases;
+}
+
+function matmul(m: number, k: number, n: number, ta = false, tb = false, note = ""): OpCase {
+  return {
+    name: `matMul ${m}x${k}·${k}x${n}${ta ? " tA" : ""}${tb ? " tB" : ""}${
+      note ? ` (${note})` : ""
+    }`,
+    shapes: [ta ? [k, m] : [m, k], tb ? [n, k] : [k, n]],
+    gflop: (2 * m * k * n) / 1e9,
+    run: ([a, b]) => tf.matMul(a as tf.Tensor2D, b as tf.Tensor2D, ta, tb),
+  };
+}
+
+/** The ops and shapes of the canonical models at batch 128. */
+export function opCases(): OpCase[] {
+  const B = BATCH;
+  return [
+    // pixelcnn / gated-pixelcnn: 64-channel 3×3 convolutions, and the same at lower resolution.
+    ...conv("3x3 64→64 28x28", [B, 28, 28, 64], 3, 64, 1, "same"),
+    ...conv("3x3 64→64 14x14", [B, 14, 14, 64], 3, 64, 1, "same"),
+    ...conv("3x3 64→64 7x7", [B, 7, 7, 64], 3, 64, 1, "same"),
+    // pixelcnn's masked 7×7 type-A input layer (the rows below the centre dropped) and 1×1 head.
+    ...conv("4x7 1→64 28x28", [B, 28, 28, 1], [4, 7], 64, 1, [[0, 0], [3, 0], [3, 3], [0, 0]], [
+      "fwd",
+      "dw",
+    ]),
+    ...conv("1x1 64→64 28x28", [B, 28, 28, 64], 1, 64, 1, "same"),
+    // vae-conv / dcgan encoders: 4×4 stride 2; their decoders are the transposed convs (dx).
+    ...conv("4x4/2 1→32 28x28", [B, 28, 28, 1], 4, 32, 2, "same"),
+    ...conv("4x4/2 32→64 14x14", [B, 14, 14, 32], 4, 64, 2, "same"),
+    ...conv("4x4/2 64→128 14x14", [B, 14, 14, 64], 4, 128, 2, "same"),
+    // MLP models: vae-mlp (784-200-200-50), made (784-500-500-784), gan-mlp.
+    matmul(B, 784, 200, false, false, "dense fwd"),
+    matmul(B, 200, 784, false, false, "dense fwd"),
+    matmul(B, 200, 784, false, true, "dx of 784→200"),
+    matmul(784, B, 200, true, false, "dW of 784→200"),
+    matmul(200, B, 784, true, false, "dW of 200→784"),
+    matmul(B, 784, 500, false, false, "dense fwd"),
+    matmul(784, B, 500, true, false, "dW of 784→500"),
+    matmul(500, B, 500, true, false, "dW of 500→500"),
+    // The filter gradient of a 3×3 64→64 conv written as one GEMM: K = 128·28·28.
+    matmul(576, B * 784, 64, false, false, "split-K shape"),
+  ];
+}
+
+async function syncOn(t: tf.Tensor): Promise<void> {
+  // Reading one value waits for everything queued before it.
+  const one = tf.tidy(() => tf.slice(tf.reshape(t, [-1]), [0], [1]));
+  await one.data();
+  one.dispose();
+}
+
+function fill(shape: number[], stream: Stream): tf.Tensor {
+  const n = shape.reduce((a, b) => a * b, 1);
+  const values = new Float32Array(n);
+  for (let i = 0; i < n; i++) values[i] = 2 * stream.uniform() - 1;
+  return tf.tensor(values, shape);
+}
+
+async function timeTask(
+  name: string,
+  fn: () => Promise<void>,
+  timeMs: number,
+  minIterations: number,
+): Promise<{ ms: number; meanMs: number; samples: number }> {
+  const bench = new Bench({
+    time: timeMs,
+    iterations: minIterations,
+    warmupIterations: 2,
+    warmupTime: 0,
+    throws: true,
+  });
+  bench.add(name, fn);
+  await bench.run();
+  const result = bench.tasks[0].result;
+  if (!("latency" in result)) throw new Error(`${name}: no timing (state ${result.state})`);
+  return {
+    ms: result.latency.p50,
+    meanMs: result.latency.mean,
+    samples: result.latency.samplesCount,
+  };
+}
+
+/**
+ * The latency of a read-back when the queue is already empty (median of 9). Deno's WebGPU
+ * polls for mapped buffers, so on an H100 this floor was ~12 ms: more than most ops take.
+ */
+async function syncLatency(): Promise<number> {
+  const t = tf.zeros([4]);
+  await syncOn(t);
+  const times: number[] = [];
+  for (let i = 0; i < 9; i++) {
+    const t0 = performance.now();
+    await syncOn(t);
+    times.push(performance.now() - t0);
+  }
+  t.dispose();
+  return times.sort((a, b) => a - b)[4];
+}
+
+/**
+ * Calls per timed iteration so that the work, not the read-back at its end, fills it. From
+ * the time of 1 call + read-back and of `n` calls + read-back: the time per call, and the
+ * read-back's cost after queued work (which on an H100 was ~12 ms, far above its idle latency:
+ * Deno's WebGPU polls for finished work). That cost is subtracted from every sample.
+ */
+async function chooseReps(
+  once: (n: number) => Promise<void>,
+  targetMs: number,
+  cap: number,
+): Promise<{ reps: number; syncMs: number }> {
+  await once(1); // compile
+  const timeOf = async (n: number) => {
+    const t0 = performance.now();
+    await once(n);
+    return performance.now() - t0;
+  };
+  const one = Math.min(await timeOf(1), await timeOf(1));
+  const n = 6;
+  const many = Math.min(await timeOf(n), await timeOf(n));
+  const perCall = Math.max((many - one) / (n - 1), 1e-3);
+  return {
+    reps: Math.max(1, Math.min(cap, Math.ceil(targetMs / perCall))),
+    syncMs: Math.max(one - perCall, 0),
+  };
+}
+
+/** Time one op: many calls per iteration, then one read-back, whose latency is subtracted. */
+async function timeOp(
+  op: OpCase,
+  stream: Stream,
+  timeMs: number,
+  idleSync: number,
+): Promise<MicroRow> {
+  const inputs = op.shapes.map((s) => fill(s, stream));
+  try {
+    const calls = async (n: number) => {
+      let last: tf.Tensor | null = null;
+      for (let r = 0; r < n; r++) {
+        last?.dispose();
+        last = op.run(inputs);
+      }
+      await syncOn(last!);
+      last!.dispose();
+    };
+    const { reps, syncMs } = await chooseReps(calls, 200, 2000);
+    const sync = Math.max(syncMs, idleSync);
+    const timing = await timeTask(op.name, () => calls(reps), timeMs, 5);
+    const ms = Math.max(timing.ms - sync, 0) / reps;
+    return {
+      kind: "op",
+      name: op.name,
+      ms,
+      meanMs: Math.max(timing.meanMs - sync, 0) / reps,
+      samples: timing.samples,
+      callsPerSample: reps,
+      syncMs: sync,
+      gflop: op.gflop,
+      gflops: op.gflop / (ms / 1000),
+    };
+  } finally {
+    tf.dispose(inputs);
+  }
+}
+
+/** The parameter shapes of vae-mlp (784-200-200-2·50 encoder, 50-200-200-784 decoder). */
+const VAE_MLP_SHAPES: number[][] = [
+  [784, 200],
+  [200],
+  [200, 200],
+  [200],
+  [200, 100],
+  [100],
+  [50, 200],
+  [200],
+  [200, 200],
+  [200],
+  [200, 784],
+  [784],
+];
+
+/** Time one Adam update of all vae-mlp parameters (425,284 scalars, 12 tensors). */
+async function timeAdam(stream: Stream, timeMs: number, idleSync: number): Promise<MicroRow> {
+  const vars = VAE_MLP_SHAPES.map((s) => tf.variable(fill(s, stream)));
+  const grads = VAE_MLP_SHAPES.map((s) => fill(s, stream));
+  const named = grads.map((tensor, i) => ({ name: vars[i].name, tensor }));
+  const optimizer = tf.train.adam(1e-3);
+  const name = "adam update (vae-mlp, 425,284 params)";
+  try {
+    const updates = async (n: number) => {
+      for (let r = 0; r < n; r++) optimizer.applyGradients(named);
+      await syncOn(vars[0]);
+    };
+    const { reps, syncMs } = await chooseReps(updates, 200, 200);
+    const sync = Math.max(syncMs, idleSync);
+    const raw = await timeTask(name, () => updates(reps), timeMs, 5);
+    return {
+      kind: "op",
+      name,
+      ms: Math.max(raw.ms - sync, 0) / reps,
+      meanMs: Math.max(raw.meanMs - sync, 0) / reps,
+      samples: raw.samples,
+      callsPerSample: reps,
+      syncMs: sync,
+    };
+  } finally {
+    optimizer.dispose();
+    tf.dispose([...vars, ...grads]);
+  }
+}
+
+/** A batch of 128 images in the model's input units. */
+function batchFor(kind: string, dim: number, stream: Stream): tf.Tensor2D {
+  const values = new Float32Array(BATCH * dim);
+  for (let i = 0; i < values.length; i++) {
+    const u = stream.uniform();
+    values[i] = kind === "binary" ? (u < 0.5 ? 1 : 0) : kind === "byte" ? Math.floor(u * 256) : u;
+  }
+  return tf.tensor2d(values, [BATCH, dim]);
+}
+
+/** Time one training step of a registered model at batch 128 on random data. */
+async function timeModel(
+  name: string,
+  timeMs: number,
+  idleSync: number,
+): Promise<MicroRow> {
+  const spec = MODELS.find((m) => m.name === name);
+  if (!spec) throw new UsageError(`--models: unknown model "${name}"`);
+  const shape = { height: 28, width: 28, channels: 1 };
+  const options = { ...spec.defaults, batchSize: BATCH };
+  const model = spec.create({ shape, options, init: Stream.derive(1, "init") });
+  const data = Stream.derive(1, "micro-data");
+  const noise = Stream.derive(1, "micro-noise");
+  const batch = batchFor(inputKindOf(spec, options), 784, data);
+  const conditional = spec.capabilities.includes("conditional");
+  const labels = conditional
+    ? tf.tensor1d(Array.from({ length: BATCH }, (_, i) => i % 10), "float32")
+    : undefined;
+  try {
+    // As in a training loop that logs rarely: steps are queued back to back and only the
+    // last step's loss is read.
+    const steps = async (n: number) => {
+      for (let r = 0; r < n; r++) {
+        const losses = Object.values(model.trainStep(batch, noise, labels));
+        if (r === n - 1) await losses[0].data();
+        tf.dispose(losses);
+      }
+    };
+    const { reps, syncMs } = await chooseReps(steps, 300, 50);
+    const sync = Math.max(syncMs, idleSync);
+    const raw = await timeTask(name, () => steps(reps), timeMs, 3);
+    const timing = {
+      ms: Math.max(raw.ms - sync, 0) / reps,
+      meanMs: Math.max(raw.meanMs - sync, 0) / reps,
+      samples: raw.samples,
+      callsPerSample: reps,
+      syncMs: sync,
+    };
+    const imagesPerS = BATCH / (timing.ms / 1000);
+    const ref = PYTORCH_IMAGES_PER_S[name];
+    return {
+      kind: "model",
+      name: `train step ${name}`,
+      ...timing,
+      imagesPerS,
+      pytorchImagesPerS: ref,
+      ratioToPytorch: ref ? imagesPerS / ref : undefined,
+    };
+  } finally {
+    tf.dispose([batch, ...(labels ? [labels] : [])]);
+    model.dispose();
+  }
+}
+
+function fmt(n: number | undefined, digits = 3): string {
+  if (n === undefined || !Number.isFinite(n)) return "";
+  return n >= 100 ? n.toFixed(0) : n.toPrecision(digits);
+}
+
+/** The table printed at the end. */
+export function formatTable(rows: MicroRow[]): string {
+  const head = ["what", "ms (p50)", "GFLOP/s", "img/s", "PyTorch img/s", "ratio"];
+  const body = rows.map((r) =>
+    r.error ? [r.name, `error: ${r.error}`, "", "", "", ""] : [
+      r.name,
+      fmt(r.ms),
+      fmt(r.gflops),
+      fmt(r.imagesPerS),
+      fmt(r.pytorchImagesPerS),
+      r.ratioToPytorch === undefined ? "" : r.ratioToPytorch.toFixed(3),
+    ]
+  );
+  const widths = head.map((h, i) => Math.max(h.length, ...body.map((row) => row[i].length)));
+  const line = (cells: string[]) =>
+    cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join("  ");
+  return [line(head), widths.map((w) => "-".repeat(w)).join("  "), ...body.map(line)].join("\n");
+}
+
+/** The command. */
+export async function main(args: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      backend: { type: "string", default: "auto" },
+      kernels: { type: "string", default: "genbench" },
+      only: { type: "string" },
+      models: { type: "string" },
+      "no-models": { type: "boolean", default: false },
+      "no-ops": { type: "boolean", default: false },
+      time: { type: "string", default: "1000" },
+      verify: { type: "boolean", default: false },
+      out: { type: "string" },
+      help: { type: "boolean", short: "h", default: false },
+    },
+    strict: true,
+  });
+  if (values.help) {
+    console.log(
+      "deno task bench:micro [--backend auto|webgpu|cpu|wasm] [--kernels genbench|stock] " +
+        "[--only REGEX] [--models a,b] [--no-models] [--no-ops] [--time MS] [--verify] [--out FILE]",
+    );
+    return 0;
+  }
+  if (values.kernels !== "genbench" && values.kernels !== "stock") {
+    throw new UsageError(`--kernels: expected genbench or stock, got "${values.kernels}"`);
+  }
+  const timeMs = Number(values.time);
+  if (!(timeMs > 0)) throw new UsageError(`--time: expected milliseconds > 0`);
+  const only = values.only ? new RegExp(values.only) : null;
+  const backend = await selectBackend(values.backend as BackendName);
+  let kernels: MicroReport["kernels"] = "n/a";
+  if (backend.name === "webgpu") {
+    if (values.kernels === "genbench") {
+      installWebGpuKernels(backend.fallbackAdapter ? "small" : "large");
+    } else {
+      uninstallWebGpuKernels();
+    }
+    kernels = values.kernels;
+  }
+  console.log(
+    `backend ${backend.name}${backend.adapter ? ` (${backend.adapter})` : ""}, kernels ${kernels}`,
+  );
+  const report: MicroReport = {
+    backend,
+    kernels,
+    tiles: kernels === "genbench" ? getTileMode() : null,
+    date: new Date().toISOString(),
+    deno: Deno.version.deno,
+    syncMs: 0,
+    rows: [],
+  };
+  if (values.verify && backend.name === "webgpu") {
+    await import("@tensorflow/tfjs-backend-cpu");
+    report.verify = await compareWithCpu(
+      [...convCases(), ...matMulCases()],
+      Stream.derive(1, "micro-verify"),
+    );
+    const worst = Math.max(...report.verify.map((v) => v.relError));
+    const nondet = report.verify.filter((v) => !v.deterministic).map((v) => v.name);
+    console.log(
+      `verify: ${report.verify.length} cases, worst relative error ${worst.toExponential(2)}, ` +
+        `non-deterministic: ${nondet.length ? nondet.join("; ") : "none"}`,
+    );
+  }
+  report.syncMs = await syncLatency();
+  console.log(
+    `read-back latency on an idle queue: ${report.syncMs.toFixed(2)} ms; the cost after ` +
+      "queued work is measured per row and subtracted",
+  );
+  const stream = Stream.derive(1, "micro-ops");
+  const write = async () => {
+    if (values.out) await Deno.writeTextFile(values.out, JSON.stringify(report, null, 2) + "\n");
+  };
+  if (!values["no-ops"]) {
+    for (const op of opCases()) {
+      if (only && !only.test(op.name)) continue;
+      let row: MicroRow;
+      try {
+        row = await timeOp(op, stream, timeMs, report.syncMs);
+      } catch (error) {
+        row = {
+          kind: "op",
+          name: op.name,
+          ms: NaN,
+          meanMs: NaN,
+          samples: 0,
+          error: oneLine(error),
+        };
+      }
+      report.rows.push(row);
+      console.log(formatTable([row]).split("\n")[2]);
+      await write();
+    }
+    if (!only || only.test("adam update")) {
+      let row: MicroRow;
+      try {
+        row = await timeAdam(stream, timeMs, report.syncMs);
+      } catch (error) {
+        row = {
+          kind: "op",
+          name: "adam update",
+          ms: NaN,
+          meanMs: NaN,
+          samples: 0,
+          error: oneLine(error),
+        };
+      }
+      report.rows.push(row);
+      console.log(formatTable([row]).split("\n")[2]);
+      await write();
+    }
+  }
+  if (!values["no-models"]) {
+    const names = values.models ? values.models.split(",") : MODELS.map((m) => m.name);
+    for (const name of names) {
+      if (only && !only.test(`train step ${name}`)) continue;
+      let row: MicroRow;
+      try {
+        row = await timeModel(name, timeMs, report.syncMs);
+      } catch (error) {
+        if (error instanceof UsageError) throw error;
+        row = {
+          kind: "model",
+          name: `train step ${name}`,
+          ms: NaN,
+          meanMs: NaN,
+          samples: 0,
+          error: oneLine(error),
+        };
+      }
+      report.rows.push(row);
+      console.log(formatTable([row]).split("\n")[2]);
+      await write();
+    }
+  }
+  console.log("\n" + formatTable(report.rows));
+  await write();
+  return 0;
+}
+
+if (import.meta.main) {
+  try {
+    Deno.exit(await main(Deno.args));
+  } catch (error) {
+    if (error instanceof UsageError) {
+      console.error(`bench:micro: ${oneLine(error)}`);
+      Deno.exit(2);
+    }
+    throw error;
+  }
+}

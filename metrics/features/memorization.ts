@@ -1,0 +1,59 @@
+/**
+ * A memorization check: how close generated samples come to the training set, relative to how
+ * close unseen real images (the test set) come to it.
+ *
+ *   nn_train_ratio = mean_s min_t ‖s − t‖ / mean_u min_t ‖u − t‖
+ *
+ * over samples s, test images u and training images t, with Euclidean distances in whatever
+ * space the rows are given in (the classifier's features, or pixels). About 1: samples are as
+ * far from the training set as new real data is; well below 1: samples sit on training
+ * images (memorization); above 1: samples are farther from the data than real images are.
+ */
+import { UsageError } from "../../core/errors.ts";
+import type { FeatureRows } from "./fid.ts";
+
+/** Euclidean distance from every row of `query` to its nearest row of `reference`. */
+export function nearestDistances(query: FeatureRows, reference: FeatureRows): Float64Array {
+  if (query.dim !== reference.dim) {
+    throw new Error(`nearest neighbours: widths differ (${query.dim} vs ${reference.dim})`);
+  }
+  if (reference.count < 1) throw new UsageError("nearest neighbours: empty reference set");
+  const d = query.dim;
+  const q = query.features;
+  const r = reference.features;
+  const out = new Float64Array(query.count);
+  for (let i = 0; i < query.count; i++) {
+    let best = Infinity;
+    const oi = i * d;
+    for (let j = 0; j < reference.count; j++) {
+      // Partial distance search: stop summing once the row cannot be the nearest.
+      let sum = 0;
+      const oj = j * d;
+      for (let t = 0; t < d && sum < best; t++) {
+        const diff = q[oi + t] - r[oj + t];
+        sum += diff * diff;
+      }
+      if (sum < best) best = sum;
+    }
+    out[i] = Math.sqrt(best);
+  }
+  return out;
+}
+
+/** The ratio of the mean nearest-training distances of samples and of test images. */
+export function nnTrainRatio(
+  samples: FeatureRows,
+  test: FeatureRows,
+  train: FeatureRows,
+): { ratio: number; samples: number; test: number } {
+  const mean = (values: Float64Array) => values.reduce((a, b) => a + b, 0) / values.length;
+  if (samples.count < 1 || test.count < 1) {
+    throw new UsageError("nn_train_ratio: needs at least one sample and one test image");
+  }
+  const sampleDistance = mean(nearestDistances(samples, train));
+  const testDistance = mean(nearestDistances(test, train));
+  if (testDistance === 0) {
+    throw new UsageError("nn_train_ratio: every test image is also a training image");
+  }
+  return { ratio: sampleDistance / testDistance, samples: sampleDistance, test: testDistance };
+}

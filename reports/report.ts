@@ -1,0 +1,109 @@
+/**
+ * `report`: reads every run under a results folder and writes `<out>/` with `tables.md`,
+ * `tables.tex`, `tables.csv`, a self-contained `index.html` and `figures/*.{png,svg}`.
+ */
+import { parseArgs } from "node:util";
+import { join } from "node:path";
+import { oneLine, UsageError } from "../core/errors.ts";
+import { ensureWritableDir, writeFileAtomic } from "../core/files.ts";
+import { type CollectedRun, collectRuns, groupRuns } from "./collect.ts";
+import { buildTables, tablesCsv, tablesLatex, tablesMarkdown } from "./tables.ts";
+import { buildCharts } from "./charts.ts";
+import { chartJsSource, reportHtml } from "./html.ts";
+import { writeFigures } from "./figures.ts";
+
+/** Which runs a report covers; every run when a field is absent. */
+export interface ReportFilter {
+  suite?: string;
+  dataset?: string;
+}
+
+/** Options of `writeReport`. */
+export interface ReportOptions {
+  filter?: ReportFilter;
+  /** False: SVG figures from genbench's own writer, no native canvas (for tests). */
+  useCanvas?: boolean;
+  /** Where one-line notes go (default: stderr). */
+  say?: (line: string) => void;
+}
+
+/** Write the report of the runs under `resultsDir` to `outDir`. Returns the index.html path. */
+export async function writeReport(
+  resultsDir: string,
+  outDir: string,
+  options: ReportOptions = {},
+): Promise<string> {
+  const say = options.say ?? ((line: string) => console.error(`genbench: ${line}`));
+  const { runs: all } = await collectRuns(resultsDir);
+  const filter = options.filter ?? {};
+  const runs: CollectedRun[] = all.filter((run) =>
+    (filter.suite === undefined || run.suite === filter.suite) &&
+    (filter.dataset === undefined || run.dataset === filter.dataset)
+  );
+  if (runs.length === 0) {
+    throw new UsageError(
+      `--results ${resultsDir}: no runs${filter.suite ? ` of suite ${filter.suite}` : ""}${
+        filter.dataset ? ` on ${filter.dataset}` : ""
+      } to report`,
+    );
+  }
+  await ensureWritableDir(outDir, "--out");
+  const groups = groupRuns(runs);
+  const tables = buildTables(groups);
+  const charts = buildCharts(tables, groups);
+  await writeFileAtomic(join(outDir, "tables.md"), tablesMarkdown(tables));
+  await writeFileAtomic(join(outDir, "tables.tex"), tablesLatex(tables));
+  await writeFileAtomic(join(outDir, "tables.csv"), tablesCsv(tables));
+  const figures = await writeFigures(charts, join(outDir, "figures"), {
+    useCanvas: options.useCanvas,
+  });
+  if (figures.note) say(figures.note);
+  const index = join(outDir, "index.html");
+  await writeFileAtomic(
+    index,
+    await reportHtml({
+      resultsDir,
+      generatedAt: new Date().toISOString(),
+      runs,
+      groups,
+      tables,
+      charts,
+      chartJs: await chartJsSource(),
+      notes: figures.note ? [figures.note] : [],
+    }),
+  );
+  return index;
+}
+
+export const REPORT_USAGE = `Usage: deno task report [--results DIR] [--out DIR]
+
+Reads every run under DIR/runs (default results/) and writes OUT (default DIR/report/):
+tables.md, tables.tex (booktabs), tables.csv, index.html (self-contained, opens offline) and
+figures/*.png, *.svg.`;
+
+/** The `report` command. Returns the exit status; bad input throws a UsageError. */
+export async function reportCommand(args: string[]): Promise<number> {
+  let values;
+  try {
+    values = parseArgs({
+      args,
+      strict: true,
+      allowPositionals: false,
+      options: {
+        results: { type: "string", default: "results" },
+        out: { type: "string" },
+        help: { type: "boolean", short: "h", default: false },
+      },
+    }).values;
+  } catch (error) {
+    throw new UsageError(`report: ${oneLine(error)} (see report --help)`);
+  }
+  if (values.help) {
+    console.log(REPORT_USAGE);
+    return 0;
+  }
+  const results = values.results!;
+  const index = await writeReport(results, values.out ?? join(results, "report"));
+  console.log(`genbench: wrote ${index}`);
+  return 0;
+}
