@@ -9,6 +9,7 @@
  *                         [--time MS] [--verify] [--out FILE]
  */
 import * as tf from "@tensorflow/tfjs-core";
+import { backend_util } from "@tensorflow/tfjs-core";
 import { parseArgs } from "node:util";
 import { Bench } from "tinybench";
 import { type BackendInfo, type BackendName, selectBackend } from "../core/backend.ts";
@@ -94,9 +95,8 @@ function conv(
   const [kh, kw] = typeof k === "number" ? [k, k] : k;
   const x: [number, number, number, number] = [b, h, w, c];
   const filter: [number, number, number, number] = [kh, kw, c, f];
-  const out = tf.tidy(() =>
-    tf.conv2d(tf.zeros(x) as tf.Tensor4D, tf.zeros(filter) as tf.Tensor4D, stride, pad).shape
-  );
+  // Output shape from tfjs's own shape logic (no backend needed).
+  const out = backend_util.computeConv2DInfo(x, filter, stride, 1, pad).outShape;
   const gflop = (2 * out[0] * out[1] * out[2] * f * kh * kw * c) / 1e9;
   const cases: OpCase[] = [];
   if (which.includes("fwd")) {

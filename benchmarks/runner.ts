@@ -37,7 +37,12 @@ import {
 import { bitsPerDim, type MetricValue, metricValue } from "../metrics/metric.ts";
 import { type EvalSums, evaluate } from "../metrics/evaluate.ts";
 import { gridPng } from "../reports/grid.ts";
-import type { Suite, SuiteEntry } from "./suites.ts";
+import { evalCountOf, type Suite, type SuiteEntry } from "./suites.ts";
+import {
+  adversarialEvaluation,
+  featureEvaluation,
+  reconstructionEvaluation,
+} from "./evaluations.ts";
 
 /** The file of a run's latest checkpoint; it exists only while the run is unfinished. */
 export const CHECKPOINT_FILE = "checkpoint.bin";
@@ -175,7 +180,7 @@ function runConfig(plan: RunPlan, dataset: Dataset): RunConfig {
     steps: plan.entry.steps,
     input: inputKindOf(plan.spec, plan.options),
     options: plan.options,
-    eval_count: plan.suite.evalCount ?? dataset.test.count,
+    eval_count: evalCountOf(plan.suite, plan.entry) ?? dataset.test.count,
     iwae_k: plan.suite.iwaeK,
     sample_count: plan.suite.sampleCount,
   };
@@ -719,19 +724,48 @@ async function evaluateRun(
   streams: Streams,
   runDir: string,
 ): Promise<Record<string, MetricValue>> {
-  const kind = inputKindOf(plan.spec, plan.options);
-  const sums = await evaluate(model, plan.spec, dataset, kind, plan.suite, streams.evaluation);
+  const { spec, suite, entry } = plan;
+  const kind = inputKindOf(spec, plan.options);
+  const protocol = { ...suite, evalCount: evalCountOf(suite, entry) };
+  const sums = await evaluate(model, spec, dataset, kind, protocol, streams.evaluation);
   const metrics = likelihoodMetrics(sums, dimOf(dataset.shape));
-  const sampleStart = performance.now();
-  const samples = await model.sample(plan.suite.sampleCount, streams.sample);
-  const sampleSeconds = (performance.now() - sampleStart) / 1000;
-  metrics.sample_img_per_s = metricValue(
-    "sample_img_per_s",
-    plan.suite.sampleCount / sampleSeconds,
+  if (spec.capabilities.includes("sample")) {
+    const sampleStart = performance.now();
+    const samples = await model.sample(suite.sampleCount, streams.sample);
+    const sampleSeconds = (performance.now() - sampleStart) / 1000;
+    metrics.sample_img_per_s = metricValue("sample_img_per_s", suite.sampleCount / sampleSeconds);
+    const unit = kind === "byte" ? samples.map((v) => v / 255) : samples;
+    const columns = Math.ceil(Math.sqrt(suite.sampleCount));
+    await save(join(runDir, "samples.png"), gridPng(unit, dataset.shape, columns));
+  }
+  // Each further evaluation draws from its own child of the evaluation stream, so adding one
+  // never changes the numbers of another.
+  const noise = streams.evaluation.child("extras");
+  Object.assign(
+    metrics,
+    await reconstructionEvaluation(spec, model, dataset, kind, suite.reconCount, runDir, save),
+    await adversarialEvaluation(
+      spec,
+      model,
+      dataset,
+      suite.parzenSamples,
+      noise.child("adversarial"),
+      runDir,
+      save,
+    ),
   );
-  const unit = kind === "byte" ? samples.map((v) => v / 255) : samples;
-  const columns = Math.ceil(Math.sqrt(plan.suite.sampleCount));
-  await save(join(runDir, "samples.png"), gridPng(unit, dataset.shape, columns));
+  const features = await featureEvaluation(spec, model, dataset, kind, {
+    samples: entry.featureSamples ?? suite.featureSamples,
+    kidSubsets: suite.kidSubsets,
+  }, noise.child("features"));
+  Object.assign(metrics, features.metrics);
+  if (features.extractor) {
+    const record = { extractor: features.extractor, skipped: features.skipped };
+    await save(
+      join(runDir, "features.json"),
+      new TextEncoder().encode(JSON.stringify(record, null, 2) + "\n"),
+    );
+  }
   return metrics;
 }
 

@@ -14,6 +14,18 @@ export interface SuiteEntry {
   options?: ModelOptions;
   /** Names a configuration narrower than the canonical one; shown in every report row. */
   variant?: string;
+  /**
+   * Test images this model is evaluated on, where the suite's count would take too long on a
+   * CPU (a model whose exact likelihood costs a forward pass per pixel, say). Recorded in run.json.
+   */
+  evalCount?: number;
+  /** Overrides the suite's `featureSamples` (e.g. 0 where sampling is slow on a CPU). */
+  featureSamples?: number;
+}
+
+/** The number of test images an entry is evaluated on (`null` = all of them). */
+export function evalCountOf(suite: Suite, entry: SuiteEntry): number | null {
+  return entry.evalCount ?? suite.evalCount;
 }
 
 /** A named list of models with their budgets and the evaluation protocol. */
@@ -27,6 +39,14 @@ export interface Suite {
   iwaeK: number;
   /** Samples drawn for the sample grid and `sample_img_per_s`. */
   sampleCount: number;
+  /** Samples scored by the feature-based metrics (FID, KID, …); 0 = not computed. */
+  featureSamples: number;
+  /** KID subsets (of up to 1,000 rows each). */
+  kidSubsets: number;
+  /** Samples of the Parzen-window estimate of adversarial models; 0 = not computed. */
+  parzenSamples: number;
+  /** Test images reconstructed for PSNR/SSIM/active units by encoder–decoder models. */
+  reconCount: number;
 }
 
 // One MNIST epoch at batch 128 is 50,000 / 128 ≈ 390 steps.
@@ -45,6 +65,10 @@ export const SUITES: Record<string, Suite> = {
     evalCount: 500,
     iwaeK: 10,
     sampleCount: 16,
+    featureSamples: 0,
+    kidSubsets: 0,
+    parzenSamples: 0,
+    reconCount: 100,
   },
   quick: {
     name: "quick",
@@ -53,26 +77,68 @@ export const SUITES: Record<string, Suite> = {
       { model: "bernoulli", steps: EPOCH },
       { model: "vae-mlp", steps: 600 },
       { model: "gan-mlp", steps: 300 },
-      // Adversarial conv family at width 8 (every layer ⅛ of the canonical 64-wide DCGAN), batch
-      // 32: ≈ 0.15 / 0.38 / 0.2 s CPU per step for dcgan / cgan / infogan on the 2-core box
-      // (.notes/5.md), ≈ 2 min together.
-      { model: "dcgan", steps: 250, options: { batchSize: 32, width: 8 }, variant: "w8-b32" },
-      { model: "cgan", steps: 120, options: { batchSize: 32, width: 8 }, variant: "w8-b32" },
-      { model: "infogan", steps: 200, options: { batchSize: 32, width: 8 }, variant: "w8-b32" },
-      // Autoregressive family: CPU step times measured in .notes/3.md (2-core box).
-      { model: "nade", steps: 40, options: { batchSize: 32 } },
-      { model: "made", steps: 40, options: { batchSize: 64 } },
+      // Adversarial conv family at width 8 (every layer ⅛ of the canonical 64-wide DCGAN),
+      // batch 32: ≈ 0.21 / 0.57 / 0.36 s CPU per step for dcgan / cgan / infogan (cpu backend,
+      // .notes/5.md), ≈ 2.5 min together. At the canonical lr 2e-4 a few hundred steps do not
+      // even learn the black background; G at 1e-3 does, with D kept at 2e-4 and one-sided label
+      // smoothing (0.1) so that D does not win outright (D(G(z)) → 0.01 with both at 1e-3).
+      {
+        model: "dcgan",
+        steps: 250,
+        options: {
+          batchSize: 32,
+          width: 8,
+          learningRate: 0.001,
+          learningRateD: 0.0002,
+          labelSmoothing: 0.1,
+        },
+        variant: "w8-b32-ttur-ls0.1",
+      },
+      {
+        model: "cgan",
+        steps: 80,
+        options: {
+          batchSize: 32,
+          width: 8,
+          learningRate: 0.001,
+          learningRateD: 0.0002,
+          labelSmoothing: 0.1,
+        },
+        variant: "w8-b32-ttur-ls0.1",
+      },
+      {
+        model: "infogan",
+        steps: 150,
+        options: {
+          batchSize: 32,
+          width: 8,
+          learningRate: 0.001,
+          learningRateD: 0.0002,
+          labelSmoothing: 0.1,
+        },
+        variant: "w8-b32-ttur-ls0.1",
+      },
+      // Autoregressive family (issue 3): ~4 min of CPU training together; see the README.
+      {
+        model: "nade",
+        steps: 100,
+        options: { batchSize: 32, learningRate: 0.005 },
+        evalCount: 2000,
+      },
+      { model: "made", steps: 80, options: { batchSize: 64, learningRate: 0.01 } },
       {
         model: "pixelcnn",
-        steps: 40,
-        options: { batchSize: 16, channels: 16, blocks: 3 },
+        steps: 80,
+        options: { batchSize: 16, channels: 16, blocks: 3, learningRate: 0.005 },
         variant: "16ch-3blocks",
+        evalCount: 2000,
       },
       {
         model: "gated-pixelcnn",
-        steps: 30,
-        options: { batchSize: 16, channels: 16, layers: 2 },
-        variant: "16ch-2layers",
+        steps: 60,
+        options: { batchSize: 16, channels: 8, layers: 2, learningRate: 0.005 },
+        variant: "8ch-2layers",
+        evalCount: 2000,
       },
       // Latent-variable family (wasm, 2-core box): ≈ 0.35 s CPU per batch-64 step (aae ≈ 0.55),
       // ELBO on the 10,000 test images ≈ 20 s; ≈ 3.5 min together. `ae` needs the runner to
@@ -85,6 +151,10 @@ export const SUITES: Record<string, Suite> = {
     evalCount: null,
     iwaeK: 0,
     sampleCount: 64,
+    featureSamples: 2_000,
+    kidSubsets: 10,
+    parzenSamples: 1_000,
+    reconCount: 2_000,
   },
   paper: {
     name: "paper",
@@ -112,6 +182,10 @@ export const SUITES: Record<string, Suite> = {
     evalCount: null,
     iwaeK: 5000,
     sampleCount: 100,
+    featureSamples: 10_000,
+    kidSubsets: 100,
+    parzenSamples: 10_000,
+    reconCount: 10_000,
   },
 };
 

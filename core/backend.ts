@@ -144,6 +144,10 @@ export function borrowMissingKernels(target: string, donor: string): string[] {
 async function useWebGpu(adapter: GPUAdapter): Promise<BackendInfo> {
   await import("@tensorflow/tfjs-backend-webgpu");
   await setOrFail("webgpu");
+  // genbench's own conv/matmul/Adam kernels (core/webgpu/); small tiles on a software adapter,
+  // whose shader compiler takes minutes over large workgroup arrays.
+  const { installWebGpuKernels } = await import("./webgpu/install.ts");
+  installWebGpuKernels(adapter.info.isFallbackAdapter ? "small" : "large");
   return {
     name: "webgpu",
     adapter: adapterName(adapter),

@@ -356,3 +356,52 @@ export function simulate(
   tf.dispose([mean, eps]);
   return { x, z };
 }
+
+/**
+ * Forward AIS over many images for a model's generator (`model.generator(noise)`): `images` are
+ * `count` rows of `dim` values in [0, 1], evaluated `chunk` at a time (memory grows with
+ * chunk × chains). `labels` (one per image) condition a class-conditional generator, giving
+ * log p(x | y). Returns the per-image estimates, nats.
+ */
+export async function aisOverImages(
+  decoder: {
+    latent: number;
+    decode(z: tf.Tensor2D, labels?: tf.Tensor1D): tf.Tensor2D;
+  },
+  images: Float32Array,
+  count: number,
+  dim: number,
+  sigma: number,
+  noise: Stream,
+  options: Partial<AisOptions> = {},
+  labels?: Int32Array,
+  chunk = 25,
+): Promise<Float64Array> {
+  const out = new Float64Array(count);
+  const chains = options.chains ?? DEFAULT_AIS.chains;
+  for (let start = 0; start < count; start += chunk) {
+    const n = Math.min(chunk, count - start);
+    const x = tf.tensor2d(images.subarray(start * dim, (start + n) * dim), [n, dim]);
+    // Chains are laid out chain-major (row k·n + b is image b), so the labels repeat likewise.
+    const y = labels
+      ? tf.tensor1d(
+        Int32Array.from({ length: n * chains }, (_, i) => labels[start + (i % n)]),
+        "int32",
+      )
+      : undefined;
+    const pilotY = labels
+      ? (rows: number) =>
+        tf.tensor1d(Int32Array.from({ length: rows }, (_, i) => labels[start + (i % n)]), "int32")
+      : undefined;
+    const decode: Decoder = (z) => {
+      if (!pilotY) return decoder.decode(z);
+      // The pilot run has fewer chains than the main one: build labels for the rows at hand.
+      if (y && z.shape[0] === y.shape[0]) return decoder.decode(z, y);
+      return tf.tidy(() => decoder.decode(z, pilotY(z.shape[0])));
+    };
+    const result = await aisLogProb(decode, x, decoder.latent, sigma, noise, options);
+    out.set(result.logProb, start);
+    tf.dispose([x, ...(y ? [y] : [])]);
+  }
+  return out;
+}

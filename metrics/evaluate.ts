@@ -1,6 +1,6 @@
 /**
  * Evaluation on the static test set: per-example likelihoods and bounds, summed in float64 on
- * the host, in chunks so memory stays flat. Only the first `suite.evalCount` test images are
+ * the host, in chunks so memory stays flat. Only the first `protocol.evalCount` test images are
  * used when the suite says so.
  */
 import * as tf from "@tensorflow/tfjs-core";
@@ -8,7 +8,6 @@ import type { Stream } from "../core/rng.ts";
 import type { Dataset } from "../datasets/dataset.ts";
 import { dimOf } from "../datasets/dataset.ts";
 import type { GenerativeModel, InputKind, ModelSpec } from "../models/model.ts";
-import type { Suite } from "../benchmarks/suites.ts";
 import { inputBatch } from "../datasets/batch.ts";
 
 /** Sums over the evaluated test examples (null where the model cannot compute the quantity). */
@@ -43,14 +42,14 @@ export async function evaluate(
   spec: ModelSpec,
   dataset: Dataset,
   kind: InputKind,
-  suite: Suite,
+  protocol: { evalCount: number | null; iwaeK: number },
   noise: Stream,
 ): Promise<EvalSums> {
-  const count = Math.min(suite.evalCount ?? dataset.test.count, dataset.test.count);
+  const count = Math.min(protocol.evalCount ?? dataset.test.count, dataset.test.count);
   const dim = dimOf(dataset.shape);
   const exact = spec.capabilities.includes("exact-likelihood") && model.logProb !== undefined;
   const bounds = spec.capabilities.includes("elbo") && model.elbo !== undefined;
-  const iwaeK = bounds && model.iwae !== undefined ? suite.iwaeK : 0;
+  const iwaeK = bounds && model.iwae !== undefined ? protocol.iwaeK : 0;
   const sums: EvalSums = {
     count,
     logProb: exact ? 0 : null,
@@ -82,6 +81,8 @@ export async function evaluate(
     if (iwaeK > 0) sums.iwae! += await sum(model.iwae!(x, iwaeK, noise, labels));
     x.dispose();
     labels?.dispose();
+    // Let a Ctrl-C be delivered between chunks (the cpu backend never yields on its own).
+    await new Promise((resolve) => setTimeout(resolve, 0));
   }
   return sums;
 }

@@ -8,7 +8,10 @@
  *
  * `cgan` feeds the one-hot label to G beside z and to D as constant input planes (one per class),
  * so D judges image and label together. Both train on grey levels scaled to [−1, 1] and sample
- * in [0, 1]. The option `width` (canonical 64) scales every layer for narrower variants.
+ * in [0, 1]. Options: `width` (canonical 64) scales every layer for narrower variants; `loss`
+ * `non-saturating` (default) or `minimax`; `labelSmoothing` s makes D's real target 1 − s
+ * (default 0); `learningRateD` gives D its own Adam rate (default: `learningRate`);
+ * `bnReference` sets the reference draws that freeze G's batch norm for sampling.
  * Sampling freezes G's batch-norm statistics from a reference batch of prior draws (see
  * `gan_layers.ts`). They are samplers with a generator: no likelihood of their own (Parzen and
  * AIS estimate one from outside).
@@ -69,7 +72,11 @@ export class Dcgan implements GenerativeModel {
     this.#d = new DcganDiscriminator(shape, width, init, this.classes);
     const lr = positiveNumber(name, options, "learningRate");
     const beta1 = Number(options.beta1);
-    this.#optimizerD = tf.train.adam(lr, beta1);
+    // D's rate defaults to G's; a slower D helps short runs where D otherwise wins at once.
+    const lrD = options.learningRateD === undefined
+      ? lr
+      : positiveNumber(name, options, "learningRateD");
+    this.#optimizerD = tf.train.adam(lrD, beta1);
     this.#optimizerG = tf.train.adam(lr, beta1);
   }
 

@@ -258,12 +258,10 @@ export function discriminatorLoss(
   fakeLogits: tf.Tensor,
   realTarget = 1,
 ): tf.Scalar {
-  const real = realTarget === 1
-    ? tf.softplus(tf.neg(realLogits))
-    : tf.add(
-      tf.mul(tf.softplus(tf.neg(realLogits)), realTarget),
-      tf.mul(tf.softplus(realLogits), 1 - realTarget),
-    );
+  const real = realTarget === 1 ? tf.softplus(tf.neg(realLogits)) : tf.add(
+    tf.mul(tf.softplus(tf.neg(realLogits)), realTarget),
+    tf.mul(tf.softplus(realLogits), 1 - realTarget),
+  );
   return tf.add(tf.mean(real), tf.mean(tf.softplus(fakeLogits)));
 }
 

@@ -93,7 +93,11 @@ export class InfoGan implements GenerativeModel {
     this.#qOut = new Linear("q/out", 128, this.categories + this.continuous, init);
     const lr = positiveNumber(name, options, "learningRate");
     const beta1 = Number(options.beta1);
-    this.#optimizerD = tf.train.adam(lr, beta1);
+    // D's rate defaults to G's; a slower D helps short runs where D otherwise wins at once.
+    const lrD = options.learningRateD === undefined
+      ? lr
+      : positiveNumber(name, options, "learningRateD");
+    this.#optimizerD = tf.train.adam(lrD, beta1);
     this.#optimizerG = tf.train.adam(lr, beta1);
   }
 

@@ -106,7 +106,71 @@ export class Made implements GenerativeModel {
     return { nll: loss };
   }
 
-  async sample(n: number, noise: Stream): Promise<Float32Array> {
+  /**
+   * `n` samples, pixel by pixel, in degree order (see the module comment). On the `cpu` and
+   * `wasm` backends the loop runs on the host (tfjs's per-op overhead dominates there otherwise).
+   */
+  sample(n: number, noise: Stream): Promise<Float32Array> {
+    const backend = tf.getBackend();
+    return backend === "cpu" || backend === "wasm"
+      ? Promise.resolve(this.hostSample(n, noise))
+      : this.tensorSample(n, noise);
+  }
+
+  /** {@link Made.sample} on the host; draws the same uniforms in the same order. */
+  hostSample(n: number, noise: Stream): Float32Array {
+    const dims = this.dims;
+    const thresholds = new Float32Array(dims * n);
+    for (let i = 0; i < thresholds.length; i++) {
+      const u = noise.uniform();
+      thresholds[i] = Math.log(u) - Math.log1p(-u);
+    }
+    const sizes = [dims, ...this.layers.map((layer) => layer.bias.size)];
+    const kernels = this.layers.map((layer, l) =>
+      tf.tidy(() => tf.mul(layer.kernel, this.masks[l]).dataSync() as Float32Array)
+    );
+    // pre[l]: running pre-activations of layer l (the last one: the output logits), [n, size].
+    const pre = this.layers.map((layer, l) => {
+      const bias = layer.bias.dataSync();
+      const values = new Float64Array(n * sizes[l + 1]);
+      for (let i = 0; i < values.length; i++) values[i] = bias[i % sizes[l + 1]];
+      return values;
+    });
+    // Units of each hidden layer by degree.
+    const byDegree = this.degrees.map((deg) => {
+      const lists: number[][] = Array.from({ length: dims + 2 }, () => []);
+      deg.forEach((m, k) => lists[m].push(k));
+      return lists;
+    });
+    const out = new Float32Array(n * dims);
+    const last = this.layers.length - 1;
+    for (let d = 0; d < dims; d++) {
+      const h1 = sizes[1];
+      for (let s = 0; s < n; s++) {
+        if (pre[last][s * dims + d] > thresholds[d * n + s]) {
+          out[s * dims + d] = 1;
+          for (let k = 0; k < h1; k++) pre[0][s * h1 + k] += kernels[0][d * h1 + k];
+        }
+      }
+      // The units of degree d + 1 now see every input they depend on: pass them on.
+      for (let l = 0; l < last; l++) {
+        const [size, next] = [sizes[l + 1], sizes[l + 2]];
+        for (const k of byDegree[l][d + 1]) {
+          for (let s = 0; s < n; s++) {
+            const h = pre[l][s * size + k];
+            if (h <= 0) continue;
+            for (let j = 0; j < next; j++) {
+              pre[l + 1][s * next + j] += h * kernels[l + 1][k * next + j];
+            }
+          }
+        }
+      }
+    }
+    return out;
+  }
+
+  /** {@link Made.sample} with tfjs ops, all samples at once (for GPU backends). */
+  async tensorSample(n: number, noise: Stream): Promise<Float32Array> {
     const thresholds = pixelUniforms(noise, this.dims, n, true);
     const hiddenLayers = this.degrees.length;
     // Each hidden layer's units sorted by degree: the units that become final together (all

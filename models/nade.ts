@@ -165,7 +165,51 @@ export class Nade implements GenerativeModel {
     return { nll: loss };
   }
 
-  async sample(n: number, noise: Stream): Promise<Float32Array> {
+  /**
+   * `n` samples, pixel by pixel, keeping the running pre-activation. On the `cpu` and `wasm`
+   * backends the loop runs on the host (tfjs's per-op overhead dominates there otherwise).
+   */
+  sample(n: number, noise: Stream): Promise<Float32Array> {
+    const backend = tf.getBackend();
+    return backend === "cpu" || backend === "wasm"
+      ? Promise.resolve(this.hostSample(n, noise))
+      : this.tensorSample(n, noise);
+  }
+
+  /** {@link Nade.sample} on the host; draws the same uniforms in the same order. */
+  hostSample(n: number, noise: Stream): Float32Array {
+    const [dims, hidden] = [this.dims, this.hidden];
+    const thresholds = new Float32Array(dims * n);
+    for (let i = 0; i < thresholds.length; i++) {
+      const u = noise.uniform();
+      thresholds[i] = Math.log(u) - Math.log1p(-u);
+    }
+    const [wv, cv, vv, bv] = [this.W, this.c, this.V, this.b].map((t) =>
+      t.dataSync() as Float32Array
+    );
+    const out = new Float32Array(n * dims);
+    const a = new Float64Array(hidden);
+    const h = new Float64Array(hidden);
+    for (let s = 0; s < n; s++) {
+      for (let k = 0; k < hidden; k++) a[k] = cv[k];
+      for (let d = 0; d < dims; d++) {
+        const row = d * hidden;
+        let logit = bv[d];
+        for (let k = 0; k < hidden; k++) {
+          h[k] = 1 / (1 + Math.exp(-a[k]));
+          logit += vv[row + k] * h[k];
+        }
+        if (logit > thresholds[d * n + s]) {
+          out[s * dims + d] = 1;
+          for (let k = 0; k < hidden; k++) a[k] += wv[row + k];
+        }
+      }
+    }
+    return out;
+  }
+
+  /** {@link Nade.sample} with tfjs ops, all samples at once (for GPU backends). */
+  async tensorSample(n: number, noise: Stream): Promise<Float32Array> {
     const thresholds = pixelUniforms(noise, this.dims, n, true);
     const columns: tf.Tensor2D[] = [];
     let pre: tf.Tensor2D = tf.tidy(() => tf.tile(tf.reshape(this.c, [1, -1]), [n, 1]));

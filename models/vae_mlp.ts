@@ -49,6 +49,17 @@ class VaeMlp implements GenerativeModel {
     return logits.apply(tf.tanh(h2.apply(tf.tanh(h1.apply(z)))));
   }
 
+  encode(x: tf.Tensor2D): { mean: tf.Tensor2D; logVar: tf.Tensor2D } {
+    return tf.tidy(() => {
+      const { mean, logvar } = this.#encode(x);
+      return { mean, logVar: logvar };
+    });
+  }
+
+  decode(z: tf.Tensor2D): tf.Tensor2D {
+    return tf.tidy(() => tf.sigmoid(this.#decode(z)));
+  }
+
   #terms(x: tf.Tensor2D, eps: tf.Tensor2D): ElboTerms {
     const { mean, logvar } = this.#encode(x);
     const z = tf.add(mean, tf.mul(tf.exp(tf.mul(logvar, 0.5)), eps)) as tf.Tensor2D;

@@ -1,6 +1,7 @@
 /**
  * Registers genbench's own WebGPU kernels over tfjs-webgpu's (`tf.registerKernel`). Each of
- * ours keeps a handle on the stock kernel and hands it the cases it does not cover. Install
+ * ours keeps a handle on the stock kernel and hands it the cases it does not cover. Also routes
+ * `tf.train.adam`'s update to a fused kernel on webgpu (core/webgpu/adam.ts). Install
  * after `@tensorflow/tfjs-backend-webgpu` has been imported; `uninstallWebGpuKernels` puts the
  * stock kernels back (the micro-benchmark compares the two).
  */
@@ -9,6 +10,7 @@ import type { KernelConfig, KernelFunc } from "@tensorflow/tfjs-core";
 import { conv2dBackpropFilterKernel, conv2dBackpropInputKernel, conv2dKernel } from "./conv.ts";
 import { batchMatMulKernel } from "./matmul.ts";
 import { setTileMode, type TileMode } from "./gemm.ts";
+import { installFusedAdam, uninstallFusedAdam } from "./adam.ts";
 
 /** The kernels we replace, each with the factory that wraps the stock one. */
 const OURS: [string, (stock: KernelFunc) => KernelFunc][] = [
@@ -34,6 +36,7 @@ export function webGpuKernelsInstalled(): boolean {
  */
 export function installWebGpuKernels(tiles: TileMode = "large"): void {
   setTileMode(tiles);
+  installFusedAdam();
   if (stockConfigs.size > 0) return;
   for (const [name, wrap] of OURS) {
     const stock = tf.getKernel(name, "webgpu");
@@ -46,6 +49,7 @@ export function installWebGpuKernels(tiles: TileMode = "large"): void {
 
 /** Put tfjs-webgpu's own kernels back (idempotent). */
 export function uninstallWebGpuKernels(): void {
+  uninstallFusedAdam();
   for (const [name, stock] of stockConfigs) {
     tf.unregisterKernel(name, "webgpu");
     tf.registerKernel(stock);

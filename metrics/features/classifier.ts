@@ -175,6 +175,10 @@ export class Lenet {
     if (!file || typeof file !== "object" || file.format !== WEIGHTS_FORMAT) {
       throw new UsageError(`${source}: not a ${WEIGHTS_FORMAT} weights file`);
     }
+    const keys = Object.keys(LENET_ARCH) as (keyof LenetArch)[];
+    const arch = file.arch as Partial<LenetArch> | undefined;
+    const bad = keys.find((key) => !(Number.isInteger(arch?.[key]) && arch![key]! > 0));
+    if (bad) throw new UsageError(`${source}: "arch.${bad}" must be a positive integer`);
     const expected = lenetShapes(file.arch);
     const same = expected.length === file.tensors?.length &&
       expected.every((t, i) =>

@@ -85,6 +85,8 @@ Deno.test("classifier: a user's weights file loads, round-trips, and records its
     user.net!.dispose();
     await Deno.writeTextFile(path, JSON.stringify({ ...file, data: file.data.slice(8) }));
     await assert.rejects(() => loadLenetFile(path), /bytes of data, expected/);
+    await Deno.writeTextFile(path, JSON.stringify({ ...file, arch: { ...file.arch, conv2: 0 } }));
+    await assert.rejects(() => loadLenetFile(path), /"arch.conv2" must be a positive integer/);
     await Deno.writeTextFile(path, "{");
     await assert.rejects(() => loadLenetFile(path), UsageError);
   } finally {

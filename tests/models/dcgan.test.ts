@@ -119,4 +119,12 @@ Deno.test("cgan samples depend on the labels; bad labels and losses are one-line
     () => build(dcgan, { height: 10, width: 10, channels: 1 }),
     /divisible by 4/,
   );
+  assert.throws(
+    () => build(dcgan, TINY, { learningRateD: -1 }),
+    /learningRateD must be a positive/,
+  );
+  assert.throws(
+    () => build(cgan, TINY, { labelSmoothing: 1 }),
+    /labelSmoothing must be in \[0, 1\)/,
+  );
 });

@@ -2,7 +2,13 @@ import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs-core";
 import { selectBackend } from "../../core/backend.ts";
 import { Stream } from "../../core/rng.ts";
-import { BatchNorm, DownConv, generatorLoss, UpConv } from "../../models/gan_layers.ts";
+import {
+  BatchNorm,
+  discriminatorLoss,
+  DownConv,
+  generatorLoss,
+  UpConv,
+} from "../../models/gan_layers.ts";
 
 await selectBackend("cpu");
 
@@ -50,5 +56,18 @@ Deno.test("the conv layers' custom kernel gradients match tfjs's own", () => {
     const diff = tf.max(tf.abs(tf.sub(a[i], ref[i]))).dataSync()[0];
     const scale = tf.max(tf.abs(ref[i])).dataSync()[0];
     assert.ok(diff < 1e-4 * scale, `kernel ${i}: ${diff} vs ${scale}`);
+  }
+});
+
+Deno.test("D's loss is the cross-entropy with target 1 − s on reals and 0 on fakes", () => {
+  const real = [2, -1];
+  const fake = [0.5, -3];
+  const sig = (a: number) => 1 / (1 + Math.exp(-a));
+  for (const target of [1, 0.9]) {
+    const got = discriminatorLoss(tf.tensor1d(real), tf.tensor1d(fake), target).dataSync()[0];
+    const bce = (a: number, t: number) => -(t * Math.log(sig(a)) + (1 - t) * Math.log(1 - sig(a)));
+    const expected = (bce(real[0], target) + bce(real[1], target)) / 2 +
+      (bce(fake[0], 0) + bce(fake[1], 0)) / 2;
+    assert.ok(Math.abs(got - expected) < 1e-5, `target ${target}: ${got} vs ${expected}`);
   }
 });

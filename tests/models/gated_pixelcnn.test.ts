@@ -41,8 +41,8 @@ function randomizeBiases(model: GatedPixelCnn): void {
 
 const SMALL = { channels: 8, layers: 3 };
 
-Deno.test("gated-pixelcnn: probabilities of all binary 4×3 and 3×3 images sum to 1", () => {
-  const cases: [number, number, Record<string, number>][] = [[4, 3, SMALL], [3, 3, {}]];
+Deno.test("gated-pixelcnn: probabilities of all binary 4×3 and 2×3 images sum to 1", () => {
+  const cases: [number, number, Record<string, number>][] = [[4, 3, SMALL], [2, 3, {}]];
   for (const [height, width, options] of cases) {
     const images = allBinaryImages(height * width);
     const model = gated(height, width, options);
@@ -132,22 +132,28 @@ Deno.test("gated-pixelcnn: gradients are zero for j ≥ i and non-zero over the 
   const [height, width] = [8, 8];
   const dims = height * width;
   for (const bits of [1, 8]) {
-    const model = gated(height, width, bits === 8 ? { bits, channels: 16 } : {});
+    // 7 gated layers as in the canonical net; 16 channels suffice for the structure.
+    const model = gated(height, width, { bits, channels: 16 });
     randomizeBiases(model);
     const field = structuralField(height, width, 7);
     const values = Stream.derive(2, "x").uniformArray(dims).map((u) =>
       bits === 8 ? Math.floor(u * 256) : u < 0.5 ? 1 : 0
     );
-    const x = tf.tensor2d(values, [1, dims]);
+    // Row i of the Jacobian of logit_i: one backward pass over `dims` copies of the image,
+    // copy i contributing only its own logit i (the copies are independent examples).
+    const x = tf.tensor2d(Array.from({ length: dims }, () => Array.from(values)));
+    const select = tf.oneHot(tf.range(0, dims, 1, "int32"), dims);
+    const grad = tf.grad((input: tf.Tensor) => {
+      const out = model.logits(input as tf.Tensor2D);
+      const perPixel = out.rank === 2
+        ? out
+        : tf.sum(tf.mul(out, tf.linspace(-1, 1, out.shape[2]!)), 2);
+      return tf.sum(tf.mul(perPixel, select));
+    })(x);
+    const jacobian = grad.arraySync() as number[][];
+    tf.dispose([grad, select]);
     for (let i = 0; i < dims; i++) {
-      const grad = tf.grad((input: tf.Tensor) => {
-        const out = model.logits(input as tf.Tensor2D);
-        return out.rank === 2
-          ? tf.slice(out, [0, i], [1, 1]).sum()
-          : tf.mul(tf.slice(out, [0, i, 0], [1, 1, -1]), tf.linspace(-1, 1, out.shape[2]!)).sum();
-      })(x);
-      const g = grad.dataSync();
-      grad.dispose();
+      const g = jacobian[i];
       const [r, c] = [Math.floor(i / width), i % width];
       for (let j = 0; j < dims; j++) {
         const [rj, cj] = [Math.floor(j / width), j % width];
@@ -176,7 +182,7 @@ Deno.test("gated-pixelcnn: parameter counts at 28×28 (binary 552,193; 8-bit 568
 
 Deno.test("gated-pixelcnn: the row-cached sampler draws from the network's conditionals", async () => {
   const cases: [number, number, Record<string, number>, number][] = [
-    [5, 6, {}, 2],
+    [4, 5, {}, 2],
     [4, 5, { bits: 8, ...SMALL }, 256],
   ];
   for (const [height, width, options, levels] of cases) {
@@ -187,10 +193,10 @@ Deno.test("gated-pixelcnn: the row-cached sampler draws from the network's condi
       model,
       (x) => model.logits(x),
       dims,
-      48,
+      32,
       levels,
     );
-    assert.ok(checked > 40 * dims, `checked only ${checked}`);
+    assert.ok(checked > 25 * dims, `checked only ${checked}`);
     assert.equal(mismatches, 0, `levels=${levels}`);
     model.dispose();
   }

@@ -79,19 +79,27 @@ Deno.test("made: canonical parameter count at 28×28 is 1,035,784", () => {
   model.dispose();
 });
 
-Deno.test("made: degree-ordered sampler draws from the network's conditionals", async () => {
+Deno.test("made: both degree-ordered samplers draw from the network's conditionals", async () => {
   for (const layers of [1, 2, 3]) {
     const model = made(4, 4, { hidden: 24, layers });
     randomizeBiases(model);
-    const { checked, mismatches } = await checkSamplesFollowLogits(
-      model,
-      (x) => model.logits(x),
-      16,
-      64,
-      2,
+    const host = { sample: (n: number, s: Stream) => Promise.resolve(model.hostSample(n, s)) };
+    const tensor = { sample: (n: number, s: Stream) => model.tensorSample(n, s) };
+    for (const sampler of [host, tensor]) {
+      const { checked, mismatches } = await checkSamplesFollowLogits(
+        sampler as unknown as Made,
+        (x) => model.logits(x),
+        16,
+        64,
+        2,
+      );
+      assert.ok(checked > 1000);
+      assert.equal(mismatches, 0, `layers=${layers}`);
+    }
+    assert.deepEqual(
+      await model.tensorSample(8, Stream.derive(9, "s")),
+      await model.sample(8, Stream.derive(9, "s")),
     );
-    assert.ok(checked > 1000);
-    assert.equal(mismatches, 0, `layers=${layers}`);
     model.dispose();
   }
 });

@@ -84,22 +84,30 @@ Deno.test("nade: canonical parameter count at 28×28 is 785,284", () => {
   model.dispose();
 });
 
-Deno.test("nade: incremental sampler draws from the teacher-forced conditionals", async () => {
+Deno.test("nade: both incremental samplers draw from the teacher-forced conditionals", async () => {
   const model = nade(4, 4, { hidden: 8 });
   model.b.assign(tf.tensor1d(Stream.derive(4, "b").normalArray(16)));
-  const { checked, mismatches } = await checkSamplesFollowLogits(
-    model,
-    (x) => model.logits(x),
-    16,
-    64,
-    2,
-  );
-  assert.ok(checked > 1000);
-  assert.equal(mismatches, 0);
-  // Same seed, same samples.
+  const host = {
+    ...model,
+    sample: (n: number, s: Stream) => Promise.resolve(model.hostSample(n, s)),
+  };
+  const tensor = { ...model, sample: (n: number, s: Stream) => model.tensorSample(n, s) };
+  for (const sampler of [host, tensor]) {
+    const { checked, mismatches } = await checkSamplesFollowLogits(
+      sampler as unknown as Nade,
+      (x) => model.logits(x),
+      16,
+      64,
+      2,
+    );
+    assert.ok(checked > 1000);
+    assert.equal(mismatches, 0);
+  }
+  // Same seed, same samples; and the two samplers agree.
   const a = await model.sample(8, Stream.derive(9, "s"));
   const b = await model.sample(8, Stream.derive(9, "s"));
   assert.deepEqual(a, b);
+  assert.deepEqual(await model.tensorSample(8, Stream.derive(9, "s")), a);
   model.dispose();
 });
 

@@ -1,0 +1,114 @@
+/**
+ * The fused Adam update (core/webgpu/adam.ts) against tfjs's own Adam, both on webgpu (the
+ * software adapter): same values over several steps within float32 rounding, bit-identical on a
+ * repeat, and the cpu backend untouched by the patch. Skipped where no WebGPU adapter exists.
+ */
+import assert from "node:assert/strict";
+import * as tf from "@tensorflow/tfjs-core";
+import "@tensorflow/tfjs-backend-cpu";
+import { Stream } from "../../core/rng.ts";
+import { ADAM_KERNEL, installFusedAdam, uninstallFusedAdam } from "../../core/webgpu/adam.ts";
+
+tf.env().set("PROD", true);
+
+async function hasAdapter(): Promise<boolean> {
+  try {
+    return !!(navigator.gpu && await navigator.gpu.requestAdapter());
+  } catch {
+    return false;
+  }
+}
+
+const gpu = await hasAdapter();
+if (gpu) await import("@tensorflow/tfjs-backend-webgpu");
+
+/** Five Adam steps on two variables with seeded gradients; returns the values and moments. */
+async function fiveSteps(backend: string): Promise<Float32Array> {
+  await tf.setBackend(backend);
+  const s = Stream.derive(11, "adam");
+  const draw = (shape: number[]) =>
+    tf.tensor(
+      Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => 2 * s.uniform() - 1),
+      shape,
+    );
+  const a = tf.variable(draw([37, 5]));
+  const b = tf.variable(draw([300]));
+  const opt = tf.train.adam(0.01, 0.9, 0.999, 1e-7);
+  for (let step = 0; step < 5; step++) {
+    const ga = draw([37, 5]), gb = draw([300]);
+    // Half the steps by name map, half by list: both forms of applyGradients.
+    if (step % 2) {
+      opt.applyGradients(
+        { [a.name]: ga, [b.name]: gb } as unknown as Parameters<typeof opt.applyGradients>[0],
+      );
+    } else opt.applyGradients([{ name: a.name, tensor: ga }, { name: b.name, tensor: gb }]);
+    tf.dispose([ga, gb]);
+  }
+  const weights = await opt.getWeights();
+  const parts = [await a.data(), await b.data()];
+  for (const w of weights.slice(1)) parts.push(await w.tensor.data());
+  opt.dispose();
+  tf.dispose([a, b]);
+  return Float32Array.from(parts.flatMap((p) => [...p]));
+}
+
+Deno.test({
+  name: "fused Adam on webgpu matches tfjs Adam and repeats bit for bit",
+  ignore: !gpu,
+  sanitizeResources: false,
+  sanitizeOps: false,
+  fn: async () => {
+    uninstallFusedAdam();
+    const stock = await fiveSteps("webgpu");
+    installFusedAdam();
+    try {
+      const fused = await fiveSteps("webgpu");
+      const again = await fiveSteps("webgpu");
+      const cpu = await fiveSteps("cpu"); // the patch leaves other backends on tfjs's code
+      assert.equal(fused.length, stock.length);
+      assert.equal(fused.length, 3 * (37 * 5 + 300)); // values, first and second moments
+      let maxErr = 0, maxRef = 0;
+      for (let i = 0; i < stock.length; i++) {
+        maxErr = Math.max(maxErr, Math.abs(fused[i] - stock[i]));
+        maxRef = Math.max(maxRef, Math.abs(stock[i]));
+        assert.ok(Object.is(fused[i], again[i]), `value ${i} differs on a repeat`);
+      }
+      assert.ok(maxErr / maxRef <= 1e-5, `relative error ${maxErr / maxRef}`);
+      let cpuErr = 0;
+      for (let i = 0; i < stock.length; i++) cpuErr = Math.max(cpuErr, Math.abs(cpu[i] - stock[i]));
+      assert.ok(cpuErr / maxRef <= 1e-5, `cpu vs webgpu ${cpuErr / maxRef}`);
+    } finally {
+      uninstallFusedAdam();
+    }
+  },
+});
+
+Deno.test({
+  name: "fused Adam runs one kernel per variable where tfjs runs 14",
+  ignore: !gpu,
+  sanitizeResources: false,
+  sanitizeOps: false,
+  fn: async () => {
+    await tf.setBackend("webgpu");
+    const vars = [tf.variable(tf.ones([20, 3])), tf.variable(tf.ones([7]))];
+    const grads = vars.map((v) => ({ name: v.name, tensor: tf.onesLike(v) }));
+    const count = async () => {
+      const opt = tf.train.adam(0.1);
+      const info = await tf.profile(() => opt.applyGradients(grads));
+      opt.dispose();
+      return info.kernels.map((k) => k.name);
+    };
+    const stock = await count();
+    installFusedAdam();
+    try {
+      const fused = await count();
+      assert.equal(fused.filter((n) => n === ADAM_KERNEL).length, 2);
+      assert.ok(!stock.includes(ADAM_KERNEL));
+      assert.ok(stock.length >= 14 * 2, `tfjs ran ${stock.length} kernels`);
+      assert.ok(fused.length < stock.length / 3, `fused ran ${fused.length} kernels`);
+    } finally {
+      uninstallFusedAdam();
+      tf.dispose([...vars, ...grads.map((g) => g.tensor)]);
+    }
+  },
+});
