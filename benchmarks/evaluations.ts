@@ -13,6 +13,7 @@ import type { GenerativeModel, InputKind, ModelSpec } from "../models/model.ts";
 import { type MetricValue, metricValue } from "../metrics/metric.ts";
 import { collectPosterior, summarizeReconstruction } from "../metrics/reconstruction.ts";
 import { parzenLogLikelihood } from "../metrics/parzen.ts";
+import { aisOverImages } from "../metrics/ais.ts";
 import { featureMetrics } from "../metrics/features/evaluate.ts";
 import { loadLenet } from "../metrics/features/classifier.ts";
 import { writeLatentViews } from "../reports/latent.ts";
@@ -41,7 +42,9 @@ export async function reconstructionEvaluation(
   runDir: string,
   save: Save,
 ): Promise<Record<string, MetricValue>> {
-  if (!spec.capabilities.includes("reconstruct") || !model.encode || !model.decode) return {};
+  if (count <= 0 || !spec.capabilities.includes("reconstruct") || !model.encode || !model.decode) {
+    return {};
+  }
   const n = Math.min(count, dataset.test.count);
   const data = testRows(dataset, kind, n);
   const labels = spec.capabilities.includes("conditional")
@@ -75,12 +78,18 @@ export async function reconstructionEvaluation(
   return metrics;
 }
 
-/** Interpolation strips and code grids of a generator, and the Parzen estimate of a GAN. */
+/** The observation noise of AIS's Gaussian decoder model (Wu et al. 2017 use 0.025–0.1). */
+export const AIS_SIGMA = 0.1;
+
+/**
+ * Interpolation strips and code grids of a generator, the Parzen estimate of a GAN, and the AIS
+ * estimate of log p(x) (log p(x|y) for a class-conditional GAN) under a Gaussian observation model.
+ */
 export async function adversarialEvaluation(
   spec: ModelSpec,
   model: GenerativeModel,
   dataset: Dataset,
-  samples: number,
+  counts: { parzenSamples: number; aisCount: number },
   noise: Stream,
   runDir: string,
   save: Save,
@@ -91,9 +100,34 @@ export async function adversarialEvaluation(
     classes: conditional ? dataset.classes : 0,
   });
   for (const [name, png] of Object.entries(views)) await save(join(runDir, name), png);
-  if (samples <= 0) return {};
-  // Goodfellow et al. 2014: σ chosen on validation images, log p̂ of test images.
+  const metrics: Record<string, MetricValue> = {};
   const dim = dimOf(dataset.shape);
+  // InfoGAN's generator also takes its latent codes; its AIS would need a sum over them.
+  if (counts.aisCount > 0 && model.generator && spec.name !== "infogan") {
+    const n = Math.min(counts.aisCount, dataset.test.count);
+    const images = Float32Array.from(dataset.test.images.subarray(0, n * dim), (v) => v / 255);
+    const labels = conditional ? Int32Array.from(dataset.test.labels.subarray(0, n)) : undefined;
+    const decoder = model.generator(noise.child("ais-generator"));
+    try {
+      const logp = await aisOverImages(
+        decoder,
+        images,
+        n,
+        dim,
+        AIS_SIGMA,
+        noise.child("ais"),
+        {},
+        labels,
+      );
+      metrics.ais_ll = metricValue("ais_ll", logp.reduce((a, b) => a + b, 0) / n, { kind: "ais" });
+      metrics.ais_sigma = metricValue("ais_sigma", AIS_SIGMA);
+    } finally {
+      decoder.dispose();
+    }
+  }
+  const samples = counts.parzenSamples;
+  if (samples <= 0) return metrics;
+  // Goodfellow et al. 2014: σ chosen on validation images, log p̂ of test images.
   const drawn = await model.sample(samples, noise.child("parzen"));
   const rows = (images: Uint8Array, count: number) => {
     const n = Math.min(samples, count);
@@ -105,10 +139,9 @@ export async function adversarialEvaluation(
     rows(dataset.test.images, dataset.test.count),
     dim,
   );
-  return {
-    parzen_ll: metricValue("parzen_ll", parzen.logLikelihood, { kind: "parzen" }),
-    parzen_sigma: metricValue("parzen_sigma", parzen.sigma),
-  };
+  metrics.parzen_ll = metricValue("parzen_ll", parzen.logLikelihood, { kind: "parzen" });
+  metrics.parzen_sigma = metricValue("parzen_sigma", parzen.sigma);
+  return metrics;
 }
 
 /** The feature-based metrics of `samples` model samples against the test set. */

@@ -743,20 +743,20 @@ async function evaluateRun(
   const noise = streams.evaluation.child("extras");
   Object.assign(
     metrics,
-    await reconstructionEvaluation(spec, model, dataset, kind, suite.reconCount, runDir, save),
+    await reconstructionEvaluation(spec, model, dataset, kind, suite.reconCount ?? 0, runDir, save),
     await adversarialEvaluation(
       spec,
       model,
       dataset,
-      suite.parzenSamples,
+      { parzenSamples: suite.parzenSamples ?? 0, aisCount: suite.aisCount ?? 0 },
       noise.child("adversarial"),
       runDir,
       save,
     ),
   );
   const features = await featureEvaluation(spec, model, dataset, kind, {
-    samples: entry.featureSamples ?? suite.featureSamples,
-    kidSubsets: suite.kidSubsets,
+    samples: entry.featureSamples ?? suite.featureSamples ?? 0,
+    kidSubsets: suite.kidSubsets ?? 10,
   }, noise.child("features"));
   Object.assign(metrics, features.metrics);
   if (features.extractor) {

@@ -39,14 +39,16 @@ export interface Suite {
   iwaeK: number;
   /** Samples drawn for the sample grid and `sample_img_per_s`. */
   sampleCount: number;
-  /** Samples scored by the feature-based metrics (FID, KID, …); 0 = not computed. */
-  featureSamples: number;
+  /** Samples scored by the feature-based metrics (FID, KID, …); 0 or absent = not computed. */
+  featureSamples?: number;
   /** KID subsets (of up to 1,000 rows each). */
-  kidSubsets: number;
+  kidSubsets?: number;
   /** Samples of the Parzen-window estimate of adversarial models; 0 = not computed. */
-  parzenSamples: number;
+  parzenSamples?: number;
   /** Test images reconstructed for PSNR/SSIM/active units by encoder–decoder models. */
-  reconCount: number;
+  reconCount?: number;
+  /** Test images whose log p(x) AIS estimates for GAN generators (Gaussian σ = 0.1); 0 = none. */
+  aisCount?: number;
 }
 
 // One MNIST epoch at batch 128 is 50,000 / 128 ≈ 390 steps.
@@ -69,6 +71,7 @@ export const SUITES: Record<string, Suite> = {
     kidSubsets: 0,
     parzenSamples: 0,
     reconCount: 100,
+    aisCount: 0,
   },
   quick: {
     name: "quick",
@@ -155,6 +158,7 @@ export const SUITES: Record<string, Suite> = {
     kidSubsets: 10,
     parzenSamples: 1_000,
     reconCount: 2_000,
+    aisCount: 0,
   },
   paper: {
     name: "paper",
@@ -186,6 +190,7 @@ export const SUITES: Record<string, Suite> = {
     kidSubsets: 100,
     parzenSamples: 10_000,
     reconCount: 10_000,
+    aisCount: 100,
   },
 };
 

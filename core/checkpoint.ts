@@ -7,7 +7,7 @@
  */
 import * as tf from "@tensorflow/tfjs-core";
 import { createHash } from "node:crypto";
-import { writeFileAtomic } from "./files.ts";
+import { MAX_BYTES, readFileLimited, writeFileAtomic } from "./files.ts";
 import { UsageError } from "./errors.ts";
 import type { GenerativeModel } from "../models/model.ts";
 
@@ -55,8 +55,9 @@ export async function saveWeights(path: string, weights: Map<string, tf.Tensor>)
 export async function loadWeights(path: string, weights: Map<string, tf.Variable>): Promise<void> {
   let bytes: Uint8Array;
   try {
-    bytes = await Deno.readFile(path);
+    bytes = await readFileLimited(path, MAX_BYTES.checkpoint, "checkpoint");
   } catch (error) {
+    if (error instanceof UsageError) throw error;
     throw new UsageError(`${path}: cannot read checkpoint (${(error as Error).message})`);
   }
   const fail = (why: string): never => {
@@ -255,8 +256,9 @@ export function decodeCheckpoint(bytes: Uint8Array, source: string): TrainingChe
 export async function readCheckpoint(path: string): Promise<TrainingCheckpoint> {
   let bytes: Uint8Array;
   try {
-    bytes = await Deno.readFile(path);
+    bytes = await readFileLimited(path, MAX_BYTES.checkpoint, "checkpoint");
   } catch (error) {
+    if (error instanceof UsageError) throw error;
     throw new UsageError(`${path}: cannot read checkpoint (${(error as Error).message})`);
   }
   return decodeCheckpoint(bytes, path);

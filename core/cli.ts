@@ -8,6 +8,8 @@ import { DATASETS, getDataset } from "../datasets/registry.ts";
 import { getModel, MODELS } from "../models/registry.ts";
 import { METRICS } from "../metrics/metric.ts";
 import { getSuite, SUITES } from "../benchmarks/suites.ts";
+import { parseShard, selectShard, shardFromEnv, type ShardSpec } from "../benchmarks/shard.ts";
+import { slurmCommand } from "./slurm.ts";
 import {
   DEFAULT_CHECKPOINT_EVERY,
   type MetricsFile,
@@ -30,6 +32,7 @@ Usage:
                                      tables (Markdown, LaTeX, CSV), index.html and figures
   deno task check --baseline FILE [--results DIR] [--update-baseline]
                                      fail (exit 1) when a metric is worse than the baseline
+  deno task slurm [options]          run a suite as a Slurm array job (see slurm --help)
   deno run -A mod.ts list            every registered model, suite, dataset, backend and metric
   deno run -A mod.ts help            this text
 
@@ -49,11 +52,15 @@ Options of bench:
                            their last checkpoint, skip the finished ones, start the others
   --checkpoint-every N     write a checkpoint every N training steps (default ${DEFAULT_CHECKPOINT_EVERY};
                            0: only at the end of training and on Ctrl-C)
+  --shard i/n              only shard i of n (1 ≤ i ≤ n) of the suite's (model, seed) runs;
+                           default: from SLURM_ARRAY_TASK_ID in a Slurm array job, else all
+                           (--shard 1/1 runs everything even inside an array job)
   --quiet                  no progress lines
   -h, --help               this text
 
 Each run writes <out>/runs/<run-id>/{run.json,metrics.json,curves.jsonl,samples.png,weights.bin};
-the suite writes <out>/summary.md.
+the suite writes <out>/summary.md (a shard: <out>/summary-shard-i-of-n.md, and no report; merge
+the shards with deno task report --results <out>).
 `;
 
 /** Parse a seed list, or fail naming the flag. */
@@ -83,6 +90,8 @@ export interface BenchOptions {
   resume?: boolean;
   /** Steps between checkpoints; 0 = only at the end of training and on Ctrl-C. */
   checkpointEvery?: number;
+  /** Run only this shard of the suite's runs (see benchmarks/shard.ts); null/absent = all. */
+  shard?: ShardSpec | null;
 }
 
 /** Parse and validate the flags of `bench` (names only; files are checked when loaded). */
@@ -105,6 +114,7 @@ export function parseBenchArgs(args: string[]): BenchOptions | "help" {
         quiet: { type: "boolean", default: false },
         resume: { type: "boolean", default: false },
         "checkpoint-every": { type: "string", default: String(DEFAULT_CHECKPOINT_EVERY) },
+        shard: { type: "string" },
         help: { type: "boolean", short: "h", default: false },
       },
     });
@@ -158,6 +168,7 @@ export function parseBenchArgs(args: string[]): BenchOptions | "help" {
     quiet: v.quiet!,
     resume: v.resume!,
     checkpointEvery: Number(every),
+    shard: v.shard === undefined ? shardFromEnv() : parseShard(v.shard),
   };
 }
 
@@ -178,9 +189,26 @@ export async function bench(options: BenchOptions): Promise<MetricsFile[]> {
       `on ${dataset.name} (${dataset.train.count} train / ${dataset.test.count} test), backend ` +
       `${backend.name}${backend.adapter ? ` (${backend.adapter})` : ""}`,
   );
-  const plans = entries.flatMap((entry) =>
+  const all = entries.flatMap((entry) =>
     options.seeds.map((seed) => planRun(suite, entry, getModel(entry.model), seed))
   );
+  const shard = options.shard && options.shard.count > 1 ? options.shard : null;
+  const plans = shard
+    ? selectShard(all, shard, (p) => ({
+      model: p.spec.name,
+      variant: p.entry.variant,
+      seed: p.seed,
+      steps: p.entry.steps,
+    }))
+    : all;
+  if (shard) {
+    say(
+      `genbench: shard ${shard.index}/${shard.count}: ${plans.length} of ${all.length} run(s)` +
+        (plans.length ? ` (${plans.map((p) => `${p.spec.name} seed ${p.seed}`).join(", ")})` : ""),
+    );
+    // More shards than runs: this one has nothing to do, and no summary to write.
+    if (plans.length === 0) return [];
+  }
   // With --resume this reads and checks every checkpoint, so bad ones fail before any training.
   const jobs = await planJobs(
     plans,
@@ -204,6 +232,24 @@ export async function bench(options: BenchOptions): Promise<MetricsFile[]> {
     }
   } finally {
     stop.close();
+  }
+  if (shard) {
+    // Shards share --out: each writes its own summary; the merged report is built once, after.
+    const summary = join(options.out, `summary-shard-${shard.index}-of-${shard.count}.md`);
+    await writeFileAtomic(
+      summary,
+      summaryMarkdown(results, {
+        suite: suite.name,
+        dataset: dataset.name,
+        backend: backend.name,
+        seeds: options.seeds,
+      }),
+    );
+    console.log(`genbench: wrote ${summary}`);
+    console.log(
+      `genbench: when every shard is done: deno task report --results ${options.out}`,
+    );
+    return results;
   }
   const summary = join(options.out, "summary.md");
   await writeFileAtomic(
@@ -256,6 +302,25 @@ export function listText(): string {
   return lines.join("\n");
 }
 
+/**
+ * Reword Deno's "Requires write access to "X", run again with the --allow-write flag" (which
+ * `deno task` users cannot act on: the task's flags are fixed in deno.json) into the one flag to
+ * add and where; any other message is returned unchanged.
+ */
+export function permissionHint(message: string): string {
+  const match = message.match(
+    /Requires (read|write|env|run|ffi|sys) access to "([^"]*)", run again with the --allow-\w+ flag/,
+  );
+  if (!match) return message;
+  const [text, kind, what] = match;
+  const flag = `--allow-${kind}=${what}`;
+  return message.replace(
+    text,
+    `not permitted: ${kind} access to "${what}" is outside what the deno task allows; run the ` +
+      `task's command from deno.json with ${flag} added (see README, Permissions)`,
+  );
+}
+
 /** The CLI entry point. Returns the exit status. */
 export async function main(args: string[]): Promise<number> {
   const [command, ...rest] = args;
@@ -271,6 +336,7 @@ export async function main(args: string[]): Promise<number> {
     }
     if (command === "report") return await reportCommand(rest);
     if (command === "check") return await checkCommand(rest);
+    if (command === "slurm") return await slurmCommand(rest);
     if (command === "list") {
       console.log(listText());
       return 0;
@@ -280,15 +346,15 @@ export async function main(args: string[]): Promise<number> {
       return 0;
     }
     throw new UsageError(
-      `unknown command "${command}" (expected bench, report, check, list or help)`,
+      `unknown command "${command}" (expected bench, report, check, slurm, list or help)`,
     );
   } catch (error) {
     if (error instanceof RunInterrupted) {
       console.error(`genbench: ${oneLine(error)}`);
       return 130;
     }
-    if (error instanceof UsageError) {
-      console.error(`genbench: ${oneLine(error)}`);
+    if (error instanceof UsageError || error instanceof Deno.errors.NotCapable) {
+      console.error(`genbench: ${permissionHint(oneLine(error))}`);
       return 2;
     }
     console.error(`genbench: internal error: ${oneLine(error)}`);

@@ -7,7 +7,8 @@
  * Gaussian, as in the paper's MNIST run): −CE is the variational lower bound on the mutual
  * information I(c₁; G(z, c)) up to the constant H(c₁) = ln 10, reported as `mi_cat`.
  * λ_cat = 1 and λ_cont = 0.1 as in common reimplementations (the paper: λ = 1 for discrete codes,
- * smaller for continuous ones).
+ * smaller for continuous ones): options `infoCategorical`, `infoContinuous`. The other options
+ * (`width`, `loss`, `labelSmoothing`, `learningRateD`, `bnReference`) are those of `dcgan`.
  */
 import * as tf from "@tensorflow/tfjs-core";
 import type { GenerativeModel, LatentDecoder, ModelArgs, ModelSpec } from "./model.ts";

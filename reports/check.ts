@@ -7,7 +7,7 @@
  */
 import { parseArgs } from "node:util";
 import { oneLine, UsageError } from "../core/errors.ts";
-import { writeJsonAtomic } from "../core/files.ts";
+import { MAX_BYTES, readTextFileLimited, writeJsonAtomic } from "../core/files.ts";
 import { METRICS } from "../metrics/metric.ts";
 import { type CollectedRun, collectRuns, groupLabel, groupRuns } from "./collect.ts";
 import { kindLabel } from "./tables.ts";
@@ -389,8 +389,9 @@ export async function checkCommand(args: string[]): Promise<number> {
   const update = values["update-baseline"]!;
   let text: string | null = null;
   try {
-    text = await Deno.readTextFile(file);
+    text = await readTextFileLimited(file, MAX_BYTES.baseline, "--baseline");
   } catch (error) {
+    if (error instanceof UsageError) throw error;
     if (!(update && error instanceof Deno.errors.NotFound)) {
       throw new UsageError(`--baseline ${file}: cannot read it (${oneLine(error)})`);
     }

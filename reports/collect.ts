@@ -6,6 +6,7 @@
  */
 import { join } from "node:path";
 import { UsageError } from "../core/errors.ts";
+import { MAX_BYTES, readTextFileLimited } from "../core/files.ts";
 import type { LikelihoodKind, MetricValue } from "../metrics/metric.ts";
 
 /**
@@ -104,9 +105,11 @@ function parseJson(text: string, check: Checker): unknown {
 }
 
 async function readText(path: string): Promise<string | null> {
+  const limit = path.endsWith(".jsonl") ? MAX_BYTES.curves : MAX_BYTES.runJson;
   try {
-    return await Deno.readTextFile(path);
+    return await readTextFileLimited(path, limit, "results file");
   } catch (error) {
+    if (error instanceof UsageError) throw error;
     if (error instanceof Deno.errors.NotFound) return null;
     throw new UsageError(`${path}: cannot read it (${(error as Error).message})`);
   }

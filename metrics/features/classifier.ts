@@ -15,6 +15,7 @@ import * as tf from "@tensorflow/tfjs-core";
 import { createHash } from "node:crypto";
 import { Buffer } from "node:buffer";
 import { UsageError } from "../../core/errors.ts";
+import { MAX_BYTES, readTextFileLimited } from "../../core/files.ts";
 import type { Stream } from "../../core/rng.ts";
 import committedWeights from "./lenet-mnist.weights.json" with { type: "json" };
 
@@ -25,7 +26,7 @@ export const WEIGHTS_FORMAT = "genbench-lenet/1";
  * sha256 of the committed `lenet-mnist.weights.json` (canonical JSON, see the module doc).
  * `loadLenet()` refuses weights whose hash differs; retraining changes it on purpose only.
  */
-export const LENET_SHA256 = "48c2c8f91e9e0dd3918ab176f6827a2d575fbc62f6458a44b66144a4c6630138";
+export const LENET_SHA256 = "2e934db1323f0bff40168729bf69071f1bb986f981b8b9b2c650ffc2c4713c0f";
 
 /** Layer sizes. Input is height×width×1 grey in [0, 1]. */
 export interface LenetArch {
@@ -42,11 +43,11 @@ export interface LenetArch {
   classes: number;
 }
 
-/** The canonical architecture: LeNet-5 with ReLU and max-pooling, 84-d features. */
+/** The canonical architecture: LeNet-5 with 8 first-layer filters (not 6), ReLU, max-pooling. */
 export const LENET_ARCH: LenetArch = {
   height: 28,
   width: 28,
-  conv1: 6,
+  conv1: 8,
   conv2: 16,
   kernel: 5,
   dense1: 120,
@@ -297,8 +298,9 @@ export function loadLenet(): FeatureExtractor {
 export async function loadLenetFile(path: string): Promise<FeatureExtractor> {
   let text: string;
   try {
-    text = await Deno.readTextFile(path);
+    text = await readTextFileLimited(path, MAX_BYTES.extractor, "--features");
   } catch (error) {
+    if (error instanceof UsageError) throw error;
     throw new UsageError(`--features ${path}: cannot read (${(error as Error).message})`);
   }
   let parsed: unknown;

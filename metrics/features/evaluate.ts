@@ -20,7 +20,10 @@ export interface FeatureMetricOptions {
   kidSubsetSize?: number;
   /** Precision/recall: k of the k-th neighbour radii (3). */
   k?: number;
-  /** Precision/recall: rows of each set used (default: all; the cost is quadratic). */
+  /**
+   * Precision/recall: rows of each set used (default: the smaller count, so both manifolds are
+   * estimated at the same density; the cost is quadratic).
+   */
   prCount?: number;
   /** IS-style score: number of splits (10). */
   isSplits?: number;
@@ -91,7 +94,8 @@ export function featureMetricsFrom(
     metrics.kid_std = metricValue("kid_std", result.std);
   });
   attempt("precision/recall", () => {
-    const count = options.prCount ?? Infinity;
+    // Equal counts by default: each set's radii depend on its density.
+    const count = options.prCount ?? Math.min(samples.count, reference.count);
     const pr = precisionRecall(head(reference, count), head(samples, count), options.k ?? 3);
     metrics.precision = metricValue("precision", pr.precision);
     metrics.recall = metricValue("recall", pr.recall);

@@ -5,12 +5,13 @@
  *   FD = ‖μ₁ − μ₂‖² + tr Σ₁ + tr Σ₂ − 2 tr (Σ₁^½ Σ₂ Σ₁^½)^½
  *
  * Means and covariances are float64 with the unbiased (N − 1) covariance estimator, as
- * pytorch-fid and clean-fid use. The trace term is computed from two symmetric
- * eigendecompositions (Σ₁ = U Λ Uᵀ gives Σ₁^½ = U Λ^½ Uᵀ; then the eigenvalues of the symmetric
- * Σ₁^½ Σ₂ Σ₁^½), never a general `sqrtm`, so the result is always real: eigenvalues that
- * rounding makes slightly negative are clipped to 0.
+ * pytorch-fid and clean-fid use. The trace term never uses a general `sqrtm` (which can return
+ * complex values): Σ₁^½ and Σ₂^½ come from symmetric eigendecompositions (Σ = U Λ Uᵀ gives
+ * Σ^½ = U Λ^½ Uᵀ, eigenvalues that rounding makes slightly negative clipped to 0), and
+ * tr (Σ₁^½ Σ₂ Σ₁^½)^½ is the sum of the singular values of Σ₂^½ Σ₁^½, so the result is always
+ * real (see {@link traceSqrtProduct}).
  */
-import { EigenvalueDecomposition, Matrix } from "ml-matrix";
+import { EigenvalueDecomposition, Matrix, SingularValueDecomposition } from "ml-matrix";
 import { UsageError } from "../../core/errors.ts";
 
 /** `count` feature vectors of width `dim`, row-major. */
@@ -84,17 +85,31 @@ function symmetricEigen(m: Matrix): { values: number[]; vectors: Matrix } {
   return { values: eig.realEigenvalues, vectors: eig.eigenvectorMatrix };
 }
 
-/** tr (Σ₁^½ Σ₂ Σ₁^½)^½ for symmetric positive semi-definite Σ₁, Σ₂. */
-export function traceSqrtProduct(cov1: Float64Array, cov2: Float64Array, d: number): number {
-  const { values, vectors } = symmetricEigen(toMatrix(cov1, d));
-  const root = vectors.clone();
+/** Σ^½ of a symmetric positive semi-definite Σ: U diag(√max(λ, 0)) Uᵀ. */
+function psdSqrt(cov: Float64Array, d: number): Matrix {
+  const { values, vectors } = symmetricEigen(toMatrix(cov, d));
+  const scaled = vectors.clone();
   for (let j = 0; j < d; j++) {
     const s = Math.sqrt(Math.max(values[j], 0));
-    for (let i = 0; i < d; i++) root.set(i, j, root.get(i, j) * s);
+    for (let i = 0; i < d; i++) scaled.set(i, j, scaled.get(i, j) * s);
   }
-  const sqrt1 = root.mmul(vectors.transpose());
-  const inner = sqrt1.mmul(toMatrix(cov2, d)).mmul(sqrt1);
-  return symmetricEigen(inner).values.reduce((sum, v) => sum + Math.sqrt(Math.max(v, 0)), 0);
+  return scaled.mmul(vectors.transpose());
+}
+
+/**
+ * tr (Σ₁^½ Σ₂ Σ₁^½)^½ for symmetric positive semi-definite Σ₁, Σ₂, as the sum of the singular
+ * values of A = Σ₂^½ Σ₁^½ (AᵀA = Σ₁^½ Σ₂ Σ₁^½, so its singular values are the square roots of
+ * that matrix's eigenvalues). Taking singular values rather than square roots of eigenvalues
+ * avoids amplifying rounding in near-zero eigenvalues (LeNet features have several: dead
+ * ReLUs): on 2,000 test images FD(X, X) comes out −3e-8 through eigenvalues, −1e-11 this way.
+ */
+export function traceSqrtProduct(cov1: Float64Array, cov2: Float64Array, d: number): number {
+  const product = psdSqrt(cov2, d).mmul(psdSqrt(cov1, d));
+  const svd = new SingularValueDecomposition(product, {
+    computeLeftSingularVectors: false,
+    computeRightSingularVectors: false,
+  });
+  return svd.diagonal.reduce((sum, v) => sum + v, 0);
 }
 
 /** Fréchet distance between two fitted Gaussians (clipped at 0 against rounding). */

@@ -8,6 +8,7 @@
  * float64; neighbours include the point itself (at distance 0), so the k-th neighbour is the
  * (k+1)-th smallest distance, also as in the reference code.
  */
+import { createHash } from "node:crypto";
 import { UsageError } from "../../core/errors.ts";
 import type { FeatureRows } from "./fid.ts";
 
@@ -72,6 +73,26 @@ export function coverage(query: FeatureRows, manifold: FeatureRows, radii: Float
   return inside / query.count;
 }
 
+// The real set's radii are the costly half and the same for every model scored against one
+// test set: keep the last few, keyed by the features' bytes.
+const radiiCache = new Map<string, Float64Array>();
+
+function cachedRadii(rows: FeatureRows, k: number): Float64Array {
+  const bytes = new Uint8Array(
+    rows.features.buffer,
+    rows.features.byteOffset,
+    rows.count * rows.dim * 8,
+  );
+  const key = `${rows.count}/${rows.dim}/${k}/${createHash("sha256").update(bytes).digest("hex")}`;
+  let radii = radiiCache.get(key);
+  if (!radii) {
+    radii = kthNeighbourRadii(rows, k);
+    if (radiiCache.size >= 4) radiiCache.delete(radiiCache.keys().next().value!);
+    radiiCache.set(key, radii);
+  }
+  return radii;
+}
+
 /** Improved precision and recall of `generated` against `real`, with k-th neighbour radii. */
 export function precisionRecall(
   real: FeatureRows,
@@ -81,7 +102,7 @@ export function precisionRecall(
   if (real.dim !== generated.dim) {
     throw new Error(`precision/recall: feature widths differ (${real.dim} vs ${generated.dim})`);
   }
-  const realRadii = kthNeighbourRadii(real, k);
+  const realRadii = cachedRadii(real, k);
   const generatedRadii = kthNeighbourRadii(generated, k);
   return {
     precision: coverage(generated, real, realRadii),

@@ -7,7 +7,7 @@
  * which is averaged to grey).
  *
  *   deno task score A B [--features lenet|pixels|PATH] [--json] [--seed 1] [--backend cpu]
- *       [--kid-subsets 100] [--kid-subset-size 1000] [--k 3] [--splits 10]
+ *       [--kid-subsets 100] [--kid-subset-size 1000] [--k 3] [--splits 10] [--pr-count 10000]
  */
 import { parseArgs } from "node:util";
 import { join } from "node:path";
@@ -111,6 +111,8 @@ export interface ScoreOptions {
   kidSubsetSize?: number;
   k?: number;
   splits?: number;
+  /** Rows of each set used for precision/recall (default 10,000: its cost is quadratic). */
+  prCount?: number;
 }
 
 /** The feature-based metrics of image set `a` against image set `b`. */
@@ -135,6 +137,7 @@ export async function scoreSets(
         kidSubsetSize: options.kidSubsetSize,
         k: options.k,
         isSplits: options.splits,
+        prCount: options.prCount ?? 10_000,
       },
     );
   } finally {
@@ -155,6 +158,7 @@ async function main(args: string[]): Promise<void> {
       "kid-subset-size": { type: "string" },
       k: { type: "string" },
       splits: { type: "string" },
+      "pr-count": { type: "string" },
     },
   });
   if (positionals.length !== 2) {
@@ -177,6 +181,7 @@ async function main(args: string[]): Promise<void> {
     kidSubsetSize: number("kid-subset-size", values["kid-subset-size"]),
     k: number("k", values.k),
     splits: number("splits", values.splits),
+    prCount: number("pr-count", values["pr-count"]),
   });
   if (values.json) {
     console.log(JSON.stringify({ a: a.source, b: b.source, ...result }, null, 2));

@@ -20,7 +20,7 @@ import {
   weightsSha256,
 } from "../../metrics/features/classifier.ts";
 import committed from "../../metrics/features/lenet-mnist.weights.json" with { type: "json" };
-import { fid } from "../../metrics/features/fid.ts";
+import { fid, gaussianStats, traceSqrtProduct } from "../../metrics/features/fid.ts";
 import { featureMetrics } from "../../metrics/features/evaluate.ts";
 
 await selectBackend("cpu");
@@ -34,7 +34,7 @@ Deno.test("classifier: the committed weights match their sha256 and score ≥ 99
   assert.equal(lenet.sha256, LENET_SHA256);
   assert.equal(weightsSha256(committed), LENET_SHA256);
   assert.equal(lenet.featureDim, 84);
-  assert.equal(lenet.net!.paramCount(), 61_706);
+  assert.equal(lenet.net!.paramCount(), 62_558);
   const start = performance.now();
   const accuracy = await classifierAccuracy(
     lenet,
@@ -135,6 +135,14 @@ Deno.test("feature extraction and FID do not depend on the batch size", async ()
   const a = fid(big, reference);
   const b = fid(small, reference);
   assert.ok(Math.abs(a - b) <= 1e-6 * a, `${a} vs ${b}`);
+  // FD(X, X) = 0 without the clipping at 0: the trace term equals tr Σ to rounding, although
+  // the LeNet features' covariance has near-zero eigenvalues (dead ReLUs).
+  const stats = gaussianStats(big);
+  let trace = 0;
+  for (let j = 0; j < stats.dim; j++) trace += stats.cov[j * stats.dim + j];
+  const raw = 2 * trace - 2 * traceSqrtProduct(stats.cov, stats.cov, stats.dim);
+  assert.ok(Math.abs(raw) <= 1e-9, `unclipped FD(X, X) = ${raw} on LeNet features`);
+  assert.ok(fid(big, big) <= 1e-9);
   lenet.net!.dispose();
 });
 

@@ -79,3 +79,16 @@ Deno.test("precision/recall: refuses sets with no k-th neighbour", () => {
     /3 points/,
   );
 });
+
+Deno.test("precision/recall: cached real radii follow the features' content, not the array", () => {
+  const real = rows([[0, 0], [1, 0], [5, 5], [6, 5]]);
+  const fake = rows([[0.5, 0], [5.5, 5], [9, 9]]);
+  const first = precisionRecall(real, fake, 1);
+  assert.deepEqual(precisionRecall(real, fake, 1), first);
+  // Spread the real points apart in place: the radii must be recomputed.
+  real.features.set([0, 0, 10, 0, 20, 0, 30, 0]);
+  const real2 = [[0, 0], [10, 0], [20, 0], [30, 0]];
+  const fake2 = [[0.5, 0], [5.5, 5], [9, 9]];
+  assert.deepEqual(precisionRecall(real, fake, 1), { ...bruteForce(real2, fake2, 1), k: 1 });
+  assert.notDeepEqual(precisionRecall(real, fake, 1), first);
+});
