@@ -9,13 +9,19 @@ import { Stream } from "../core/rng.ts";
 import { BINARIZATION_SEED, binarize } from "../datasets/build.ts";
 import type { Dataset } from "../datasets/dataset.ts";
 import { dimOf } from "../datasets/dataset.ts";
+import { encodeIdx } from "../datasets/idx.ts";
 import type { GenerativeModel, InputKind, ModelSpec } from "../models/model.ts";
 import { type MetricValue, metricValue } from "../metrics/metric.ts";
 import { collectPosterior, summarizeReconstruction } from "../metrics/reconstruction.ts";
 import { parzenLogLikelihood } from "../metrics/parzen.ts";
 import { aisOverImages } from "../metrics/ais.ts";
-import { featureMetrics } from "../metrics/features/evaluate.ts";
-import { loadLenet } from "../metrics/features/classifier.ts";
+import { featureMetricsFrom } from "../metrics/features/evaluate.ts";
+import {
+  type ExtractedFeatures,
+  extractFeatures,
+  type FeatureExtractor,
+  loadLenet,
+} from "../metrics/features/classifier.ts";
 import { writeLatentViews } from "../reports/latent.ts";
 import { ganViews } from "../reports/gan_views.ts";
 
@@ -144,7 +150,54 @@ export async function adversarialEvaluation(
   return metrics;
 }
 
-/** The feature-based metrics of `samples` model samples against the test set. */
+/** The frozen extractor and the test/train features of one dataset in one representation. */
+interface FeatureReference {
+  extractor: FeatureExtractor;
+  reference: ExtractedFeatures;
+  train: ExtractedFeatures;
+}
+
+// Extracting 20,000 reference images costs ~25 s on a CPU: do it once per dataset and
+// representation in a process, not once per model.
+const references = new Map<string, Promise<FeatureReference>>();
+
+function featureReference(dataset: Dataset, kind: InputKind): Promise<FeatureReference> {
+  const key = `${dataset.fingerprint}/${kind === "binary" ? "binary" : "grey"}`;
+  if (!references.has(key)) {
+    references.set(
+      key,
+      (async () => {
+        const extractor = loadLenet();
+        const dim = dimOf(dataset.shape);
+        const trainCount = Math.min(10_000, dataset.train.count);
+        const trainBytes = dataset.train.images.subarray(0, trainCount * dim);
+        // The training images in the same representation as the test images.
+        const train = kind === "binary"
+          ? Float32Array.from(
+            binarize(trainBytes, Stream.derive(BINARIZATION_SEED, "features-train")),
+          )
+          : Float32Array.from(trainBytes, (v) => v / 255);
+        return {
+          extractor,
+          reference: await extractFeatures(
+            extractor,
+            testRows(dataset, kind, dataset.test.count),
+            dataset.test.count,
+          ),
+          train: await extractFeatures(extractor, train, trainCount),
+        };
+      })(),
+    );
+  }
+  return references.get(key)!;
+}
+
+/**
+ * The feature-based metrics (FID, KID, precision/recall, IS, class entropy, label accuracy,
+ * memorization) of `protocol.samples` model samples against the test set, in the frozen LeNet's
+ * feature space. Samples are compared with test images in the representation the model learned
+ * (the static binarization for binary models, grey levels otherwise).
+ */
 export async function featureEvaluation(
   spec: ModelSpec,
   model: GenerativeModel,
@@ -152,6 +205,8 @@ export async function featureEvaluation(
   kind: InputKind,
   protocol: { samples: number; kidSubsets: number },
   noise: Stream,
+  runDir: string,
+  save: Save,
 ): Promise<{ metrics: Record<string, MetricValue>; extractor: unknown; skipped: string[] }> {
   const { height, width, channels } = dataset.shape;
   const none = { metrics: {}, extractor: null, skipped: [] };
@@ -159,31 +214,18 @@ export async function featureEvaluation(
   if (height !== 28 || width !== 28 || channels !== 1) {
     return { ...none, skipped: ["feature metrics: the frozen LeNet needs 28×28 grey images"] };
   }
-  const conditional = spec.capabilities.includes("conditional");
-  const labels = conditional
+  const { extractor, reference, train } = await featureReference(dataset, kind);
+  const labels = spec.capabilities.includes("conditional")
     ? Int32Array.from({ length: protocol.samples }, (_, i) => i % dataset.classes)
     : undefined;
-  const drawn = await model.sample(protocol.samples, noise.child("features"), labels);
-  const samples = kind === "byte" ? drawn.map((v) => v / 255) : drawn;
-  // Compare with the test (and training) images in the representation the model learned.
-  const trainCount = Math.min(10_000, dataset.train.count);
-  const trainBytes = dataset.train.images.subarray(0, trainCount * height * width);
-  const train = kind === "binary"
-    ? Float32Array.from(binarize(trainBytes, Stream.derive(BINARIZATION_SEED, "features-train")))
-    : Float32Array.from(trainBytes, (v) => v / 255);
-  const result = await featureMetrics(
-    loadLenet(),
-    {
-      samples,
-      sampleCount: protocol.samples,
-      reference: testRows(dataset, kind, dataset.test.count),
-      referenceCount: dataset.test.count,
-      train,
-      trainCount,
-      labels,
-    },
-    noise.child("kid"),
-    { kidSubsets: protocol.kidSubsets },
-  );
+  const drawn = await model.sample(protocol.samples, noise.child("samples"), labels);
+  const unit = kind === "byte" ? drawn.map((v) => v / 255) : drawn;
+  // The scored samples, so `deno task score` can re-score them with another extractor.
+  const bytes = Uint8Array.from(unit, (v) => Math.round(255 * Math.min(1, Math.max(0, v))));
+  await save(join(runDir, "samples.idx"), encodeIdx([protocol.samples, height, width], bytes));
+  const samples = await extractFeatures(extractor, unit, protocol.samples);
+  const result = featureMetricsFrom(samples, reference, noise.child("kid"), {
+    kidSubsets: protocol.kidSubsets,
+  }, { train, labels, extractorName: extractor.name });
   return { metrics: result.metrics, extractor: result.extractor, skipped: result.skipped };
 }

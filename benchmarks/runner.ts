@@ -754,10 +754,19 @@ async function evaluateRun(
       save,
     ),
   );
-  const features = await featureEvaluation(spec, model, dataset, kind, {
-    samples: entry.featureSamples ?? suite.featureSamples ?? 0,
-    kidSubsets: suite.kidSubsets ?? 10,
-  }, noise.child("features"));
+  const features = await featureEvaluation(
+    spec,
+    model,
+    dataset,
+    kind,
+    {
+      samples: entry.featureSamples ?? suite.featureSamples ?? 0,
+      kidSubsets: suite.kidSubsets ?? 10,
+    },
+    noise.child("features"),
+    runDir,
+    save,
+  );
   Object.assign(metrics, features.metrics);
   if (features.extractor) {
     const record = { extractor: features.extractor, skipped: features.skipped };

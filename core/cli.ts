@@ -27,14 +27,14 @@ import { join } from "node:path";
 export const USAGE = `genbench — train and score deep generative models under fixed seeds
 
 Usage:
-  deno task bench [options]          train and evaluate a suite (= deno run -A mod.ts bench)
+  deno task bench [options]          train and evaluate a suite (permissions: deno.json)
   deno task report [--results DIR] [--out DIR]
                                      tables (Markdown, LaTeX, CSV), index.html and figures
   deno task check --baseline FILE [--results DIR] [--update-baseline]
                                      fail (exit 1) when a metric is worse than the baseline
   deno task slurm [options]          run a suite as a Slurm array job (see slurm --help)
-  deno run -A mod.ts list            every registered model, suite, dataset, backend and metric
-  deno run -A mod.ts help            this text
+  deno run mod.ts list               every registered model, suite, dataset, backend and metric
+  deno run mod.ts help               this text
 
 Options of bench:
   --suite ci|quick|paper   which budgets to run (default quick)

@@ -46,12 +46,6 @@ export interface GatedPixelCnnConfig {
   learningRate: number;
 }
 
-/** tanh(a) ⊙ σ(b) for the two halves of the last axis. */
-function gate<T extends tf.Tensor>(x: T): T {
-  const [a, b] = tf.split(x, 2, -1);
-  return tf.mul(tf.tanh(a), tf.sigmoid(b));
-}
-
 /** A 1×1 convolution as a dense layer on the last axis. */
 function pointwise(layer: Dense, x: tf.Tensor): tf.Tensor {
   const shape = x.shape.slice(0, -1);
@@ -218,19 +212,46 @@ export class GatedPixelCnn implements GenerativeModel {
       const uRows = keep(tf.split(uniforms, this.#dims, 0) as tf.Tensor2D[]);
       // Vertical kernels as used (the first layer's masked last row dropped), and horizontal
       // kernels as [taps · C, 2F] matrices for one position.
-      const vKernels = keep(tf.tidy(() =>
-        this.layers.map((layer, l) => {
+      // Kernels split into the two gate halves (tanh, σ), so that no activation is ever split
+      // on its last axis (tfjs-cpu's slow generic slice). Vertical: the first layer's masked
+      // last row dropped. Horizontal: [taps · C, F] matrices for one position.
+      const halfOf = (t: tf.Tensor, i: number) =>
+        tf.slice(t, [...t.shape.slice(0, -1).map(() => 0), i * f], [...t.shape.slice(0, -1), f]);
+      const vKernels = this.layers.map((layer, l) =>
+        keep(tf.tidy(() => {
           const k = layer.vertical.effectiveKernel();
-          return l === 0 ? tf.slice(k, [0, 0, 0, 0], [k.shape[0] - 1, -1, -1, -1]) : k;
-        })
-      ));
-      const hKernels = keep(tf.tidy(() =>
-        this.layers.map((layer, l) => {
+          const used = l === 0 ? tf.slice(k, [0, 0, 0, 0], [k.shape[0] - 1, -1, -1, -1]) : k;
+          return [halfOf(used, 0), halfOf(used, 1)] as tf.Tensor4D[];
+        }))
+      );
+      const vBiases = this.layers.map((layer) =>
+        keep(tf.tidy(() => [halfOf(layer.vertical.bias, 0), halfOf(layer.vertical.bias, 1)]))
+      );
+      const hKernels = this.layers.map((layer, l) =>
+        keep(tf.tidy(() => {
           const k = layer.horizontal.effectiveKernel();
           const taps = l === 0 ? k.shape[1] - 1 : k.shape[1];
-          return tf.reshape(tf.slice(k, [0, 0, 0, 0], [1, taps, -1, -1]), [-1, 2 * f]);
-        })
-      ));
+          const used = tf.reshape(tf.slice(k, [0, 0, 0, 0], [1, taps, -1, -1]), [-1, 2 * f]);
+          return [halfOf(used, 0), halfOf(used, 1)] as tf.Tensor2D[];
+        }))
+      );
+      // v→h 1×1 as four F×F blocks [from tanh half | from σ half] × [to tanh half | to σ half],
+      // with the v→h and horizontal biases folded in per output half.
+      const toH = this.layers.map((layer) =>
+        keep(tf.tidy(() => {
+          const w = layer.toHorizontal.kernel;
+          const block = (from: number, to: number) => tf.slice(w, [from * f, to * f], [f, f]);
+          const bias = tf.add(layer.toHorizontal.bias, layer.horizontal.bias);
+          return [
+            block(0, 0),
+            block(1, 0),
+            block(0, 1),
+            block(1, 1),
+            halfOf(bias, 0),
+            halfOf(bias, 1),
+          ];
+        }))
+      );
       const zerosImageRow = keep([tf.zeros([n, 1, width, 1])])[0];
       const zerosVertical = keep([tf.zeros([n, 1, width, f])])[0];
       const zerosPixel = keep([tf.zeros([n, 1])])[0];
@@ -250,24 +271,36 @@ export class GatedPixelCnn implements GenerativeModel {
           );
           let input = tf.concat(rows, 1) as tf.Tensor4D;
           const vs: tf.Tensor4D[] = [];
-          const projections: tf.Tensor2D[][] = [];
+          const projections: tf.Tensor2D[][][] = [];
           this.layers.forEach((layer, l) => {
             const half = layer.k >> 1;
-            const pre = tf.add(
-              tf.conv2d(input, vKernels[l] as tf.Tensor4D, 1, [[0, 0], [0, 0], [half, half], [
-                0,
-                0,
-              ]]),
-              layer.vertical.bias,
-            ) as tf.Tensor4D;
-            const v = gate(pre);
+            const pad: [[number, number], [number, number], [number, number], [number, number]] = [
+              [0, 0],
+              [0, 0],
+              [half, half],
+              [0, 0],
+            ];
+            const [preA, preB] = [0, 1].map((i) =>
+              tf.add(tf.conv2d(input, vKernels[l][i], 1, pad), vBiases[l][i]) as tf.Tensor4D
+            );
+            const v = tf.mul(tf.tanh(preA), tf.sigmoid(preB)) as tf.Tensor4D;
             vs.push(v);
-            const toH = tf.add(pointwise(layer.toHorizontal, pre), layer.horizontal.bias);
-            projections.push(tf.unstack(tf.reshape(toH, [n, width, 2 * f]), 1) as tf.Tensor2D[]);
+            const [a, b] = [preA, preB].map((t) => tf.reshape(t, [-1, f]) as tf.Tensor2D);
+            const [waa, wba, wab, wbb, biasA, biasB] = toH[l] as tf.Tensor2D[];
+            const halves = [
+              tf.add(tf.add(tf.matMul(a, waa), tf.matMul(b, wba)), biasA),
+              tf.add(tf.add(tf.matMul(a, wab), tf.matMul(b, wbb)), biasB),
+            ];
+            // Columns as [W, n, F] first: unstacking axis 0 slices contiguous memory.
+            projections.push(
+              halves.map((t) =>
+                tf.unstack(tf.transpose(tf.reshape(t, [n, width, f]), [1, 0, 2])) as tf.Tensor2D[]
+              ),
+            );
             // The next layer's vertical convolution sees this layer's rows r − 1 and r.
             input = tf.concat([vAbove[l] ?? zerosVertical, v], 1);
           });
-          return [vs, projections] as [tf.Tensor4D[], tf.Tensor2D[][]];
+          return [vs, projections] as [tf.Tensor4D[], tf.Tensor2D[][][]];
         });
         tf.dispose(vAbove);
         vAbove = vRow;
@@ -285,8 +318,12 @@ export class GatedPixelCnn implements GenerativeModel {
                   1,
                 )
                 : tf.concat([leftFeatures[l - 1] ?? zerosFeature, h], 1);
-              const pre = tf.add(fromVertical[l][c], tf.matMul(taps, hKernels[l]));
-              const out = layer.output.apply(gate(pre) as tf.Tensor2D);
+              const [preA, preB] = [0, 1].map((i) =>
+                tf.add(fromVertical[l][i][c], tf.matMul(taps, hKernels[l][i]))
+              );
+              const out = layer.output.apply(
+                tf.mul(tf.tanh(preA), tf.sigmoid(preB)) as tf.Tensor2D,
+              );
               h = l === 0 ? out : tf.add(h, out);
               if (l < this.layers.length - 1) hs.push(h);
             });
@@ -300,7 +337,7 @@ export class GatedPixelCnn implements GenerativeModel {
         }
         tf.dispose(leftFeatures);
         imageRows.push(tf.tidy(() => tf.reshape(tf.concat(rowPixels, 1), [n, 1, width, 1])));
-        tf.dispose(fromVertical.flat());
+        tf.dispose(fromVertical.flat(2));
         if (levels !== 2) tf.dispose(rowPixels);
       }
       tf.dispose([...vAbove, ...imageRows]);

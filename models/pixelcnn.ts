@@ -183,7 +183,10 @@ export class PixelCnn implements GenerativeModel {
               );
             perLayer.push(a);
           });
-          return perLayer.map((a) => tf.unstack(tf.reshape(a, [n, width, f]), 1) as tf.Tensor2D[]);
+          // Columns as [W, n, F] first: unstacking axis 0 slices contiguous memory.
+          return perLayer.map((a) =>
+            tf.unstack(tf.transpose(tf.reshape(a, [n, width, f]), [1, 0, 2])) as tf.Tensor2D[]
+          );
         });
         const rowPixels: tf.Tensor2D[] = [];
         // h_ℓ at each column of this row (ℓ = 0..blocks−1), for the next pixel and the next row.
