@@ -124,11 +124,11 @@ export const SUITES: Record<string, Suite> = {
       // Autoregressive family (issue 3): ~4 min of CPU training together; see the README.
       {
         model: "nade",
-        steps: 100,
+        steps: 80,
         options: { batchSize: 32, learningRate: 0.005 },
         evalCount: 2000,
       },
-      { model: "made", steps: 80, options: { batchSize: 64, learningRate: 0.01 } },
+      { model: "made", steps: 150, options: { batchSize: 32, learningRate: 0.01 } },
       {
         model: "pixelcnn",
         steps: 80,

@@ -1,13 +1,14 @@
 /**
  * genbench under the permissions its deno tasks grant (parsed from deno.json, so this test cannot
  * drift from them), with the network explicitly denied: the ci suite runs; a write outside the
- * allowed folder and a file over its size limit each end in one clear line and exit 2.
+ * allowed folder, a file over its size limit, a non-numeric baseline and a checkpoint of the
+ * wrong shapes each end in one clear line and exit 2.
  */
 import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
 import { join } from "node:path";
 import { MAX_BYTES, readFileLimited } from "../../core/files.ts";
-import { readCheckpoint } from "../../core/checkpoint.ts";
+import { decodeCheckpoint, encodeCheckpoint, readCheckpoint } from "../../core/checkpoint.ts";
 import { UsageError } from "../../core/errors.ts";
 import { permissionHint } from "../../core/cli.ts";
 
@@ -162,6 +163,75 @@ Deno.test("a baseline with a non-numeric value is refused in one line, exit 2", 
     assert.match(
       lines[0],
       /malformed baseline: "runs\[0\]\.metrics\.nll_nats\.expected" should be a number/,
+    );
+  });
+});
+
+Deno.test({
+  name: "a checkpoint with wrong shapes is refused on --resume in one line, exit 2",
+  ignore: Deno.build.os === "windows", // SIGKILL
+}, async () => {
+  await withResultsDir(async (out) => {
+    const args = (...extra: string[]) => [
+      "run",
+      ...taskFlags("bench"),
+      "--deny-net",
+      "mod.ts",
+      "bench",
+      "--suite",
+      "ci",
+      "--dataset",
+      "synthetic",
+      "--backend",
+      "cpu",
+      "--models",
+      "vae-mlp",
+      "--out",
+      out,
+      "--quiet",
+      ...extra,
+    ];
+    // Kill the run as soon as it has a checkpoint, leaving it unfinished.
+    const child = new Deno.Command(Deno.execPath(), {
+      args: args("--checkpoint-every", "2"),
+      cwd: ROOT,
+      stdout: "null",
+      stderr: "null",
+    }).spawn();
+    let path = "";
+    for (let i = 0; i < 9000 && !path; i++) {
+      for (
+        const run of await Array.fromAsync(Deno.readDir(join(ROOT, out, "runs"))).catch(() => [])
+      ) {
+        const candidate = join(ROOT, out, "runs", run.name, "checkpoint.bin");
+        if (await Deno.stat(candidate).then(() => true, () => false)) path = candidate;
+      }
+      if (!path) await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    child.kill("SIGKILL");
+    await child.status;
+    assert.ok(path, "no checkpoint was written");
+    // A well-formed checkpoint (valid checksum) whose first 2-D weight is stored flat.
+    const checkpoint = decodeCheckpoint(await Deno.readFile(path), path);
+    const blobs = [...checkpoint.blobs.values()];
+    const weight = blobs.find((b) => b.name.startsWith("model/") && b.shape.length === 2)!;
+    const flat = weight.shape[0] * weight.shape[1];
+    weight.shape = [flat];
+    await Deno.writeFile(path, encodeCheckpoint(checkpoint.meta, blobs));
+    const output = await new Deno.Command(Deno.execPath(), {
+      args: args("--resume"),
+      cwd: ROOT,
+      env: { NO_COLOR: "1" },
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const stderr = new TextDecoder().decode(output.stderr);
+    assert.equal(output.code, 2, stderr);
+    const lines = stderr.trim().split("\n");
+    assert.equal(lines.length, 1, stderr);
+    assert.match(
+      lines[0],
+      new RegExp(`has shape \\[${flat}\\] in the checkpoint, the model expects`),
     );
   });
 });
