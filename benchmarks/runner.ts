@@ -13,7 +13,7 @@ import type { BackendInfo } from "../core/backend.ts";
 import { UsageError } from "../core/errors.ts";
 import { type Provenance, provenance } from "../core/provenance.ts";
 import { Progress } from "../core/progress.ts";
-import { writeFileAtomic } from "../core/files.ts";
+import { MAX_BYTES, readTextFileLimited, writeFileAtomic } from "../core/files.ts";
 import {
   captureModel,
   checkModelFits,
@@ -239,8 +239,9 @@ interface PriorRun {
 async function readJson<T>(path: string): Promise<T> {
   let text: string;
   try {
-    text = await Deno.readTextFile(path);
+    text = await readTextFileLimited(path, MAX_BYTES.runJson, "run record");
   } catch (error) {
+    if (error instanceof UsageError) throw error;
     throw new UsageError(`${path}: cannot read (${(error as Error).message})`);
   }
   try {
