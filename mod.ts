@@ -35,9 +35,23 @@ export { bitsPerDim, METRICS, metricValue } from "./metrics/metric.ts";
 export type { LikelihoodKind, MetricDefinition, MetricValue } from "./metrics/metric.ts";
 export { getSuite, SUITES } from "./benchmarks/suites.ts";
 export type { Suite, SuiteEntry } from "./benchmarks/suites.ts";
-export { planRun, runOne } from "./benchmarks/runner.ts";
-export type { MetricsFile, RunPlan } from "./benchmarks/runner.ts";
+export { planRun, RunInterrupted, runOne, StopRequest } from "./benchmarks/runner.ts";
+export type { MetricsFile, RunPlan, RunStatus } from "./benchmarks/runner.ts";
+export { parseShard, selectShard, splitShards } from "./benchmarks/shard.ts";
+export { sbatchScript } from "./core/slurm.ts";
+export { loadCifar10 } from "./datasets/cifar10.ts";
 export { summaryMarkdown } from "./reports/summary.ts";
+export { writeReport } from "./reports/report.ts";
+export { checkRuns, parseBaseline } from "./reports/check.ts";
+export type { Baseline, CheckResult } from "./reports/check.ts";
+export { fid } from "./metrics/features/fid.ts";
+export { kid } from "./metrics/features/kid.ts";
+export { featureMetrics } from "./metrics/features/evaluate.ts";
+export { loadExtractor } from "./metrics/features/classifier.ts";
+export { parzenLogLikelihood } from "./metrics/parzen.ts";
+export { aisLogProb } from "./metrics/ais.ts";
+export { iwaeBound } from "./metrics/bounds.ts";
+export { psnrPerImage, ssim } from "./metrics/reconstruction.ts";
 
 if (import.meta.main) {
   const { main } = await import("./core/cli.ts");

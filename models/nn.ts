@@ -16,12 +16,13 @@ export function uniformVariable(
   const size = shape.reduce((a, b) => a * b, 1);
   const values = new Float32Array(size);
   for (let i = 0; i < size; i++) values[i] = (2 * init.uniform() - 1) * limit;
-  return tf.variable(tf.tensor(values, shape), true);
+  // tidy frees the initial tensor; the variable it becomes survives the scope.
+  return tf.tidy(() => tf.variable(tf.tensor(values, shape), true));
 }
 
 /** A zero-initialised variable (biases). */
 export function zerosVariable(shape: number[]): tf.Variable {
-  return tf.variable(tf.zeros(shape), true);
+  return tf.tidy(() => tf.variable(tf.zeros(shape), true));
 }
 
 /** Glorot/Xavier uniform limit for a layer with these fan-in and fan-out. */
