@@ -884,18 +884,19 @@ async function trainModel(
 function likelihoodMetrics(sums: EvalSums, dim: number): Record<string, MetricValue> {
   const metrics: Record<string, MetricValue> = {};
   const mean = (total: number) => total / sums.count;
+  const n = sums.count; // recorded, since a suite may evaluate a slow model on fewer images
   if (sums.logProb !== null) {
     const nll = -mean(sums.logProb);
-    metrics.nll_nats = metricValue("nll_nats", nll, { kind: "exact" });
-    metrics.bpd = metricValue("bpd", bitsPerDim(nll, dim), { kind: "exact" });
+    metrics.nll_nats = metricValue("nll_nats", nll, { kind: "exact", n });
+    metrics.bpd = metricValue("bpd", bitsPerDim(nll, dim), { kind: "exact", n });
   }
   if (sums.elbo !== null) {
     const negElbo = -mean(sums.elbo);
-    metrics.elbo_nats = metricValue("elbo_nats", negElbo, { kind: "elbo" });
-    metrics.kl_nats = metricValue("kl_nats", mean(sums.kl!));
+    metrics.elbo_nats = metricValue("elbo_nats", negElbo, { kind: "elbo", n });
+    metrics.kl_nats = metricValue("kl_nats", mean(sums.kl!), { n });
     if (sums.iwae !== null) {
       const nll = -mean(sums.iwae);
-      metrics.iwae_nats = metricValue("iwae_nats", nll, { kind: "iwae-k", k: sums.iwaeK });
+      metrics.iwae_nats = metricValue("iwae_nats", nll, { kind: "iwae-k", k: sums.iwaeK, n });
     }
     if (sums.logProb === null) {
       const best = metrics.iwae_nats ?? metrics.elbo_nats;

@@ -15,6 +15,8 @@ export interface MetricValue {
   kind?: LikelihoodKind;
   /** For `iwae-k`: the k used. */
   k?: number;
+  /** For test-set averages: the number of test examples averaged (the first n of the set). */
+  n?: number;
 }
 
 /** A metric's fixed properties. */
@@ -224,7 +226,7 @@ export const METRICS: Record<string, MetricDefinition> = {
 export function metricValue(
   name: string,
   value: number,
-  extra: { kind?: LikelihoodKind; k?: number } = {},
+  extra: { kind?: LikelihoodKind; k?: number; n?: number } = {},
 ): MetricValue {
   const definition = METRICS[name];
   if (!definition) throw new Error(`unknown metric "${name}" (add it to METRICS)`);

@@ -137,6 +137,11 @@ function parseMetric(raw: unknown, name: string, check: Checker): MetricValue {
     if (!Number.isInteger(k) || k < 1) check.fail(`"${where}.k" should be a positive integer`);
     metric.k = k;
   }
+  if (obj.n !== undefined) {
+    const n = check.number(obj, "n", `${where}.n`);
+    if (!Number.isInteger(n) || n < 1) check.fail(`"${where}.n" should be a positive integer`);
+    metric.n = n;
+  }
   return metric;
 }
 

@@ -47,7 +47,7 @@ function meanStd(values: number[]): { mean: number; std: number } {
   return { mean, std: Math.sqrt(variance) };
 }
 
-function cell(row: Row, metric: string, digits: number): string {
+function cell(row: Row, metric: string, digits: number, fullCount: number): string {
   const values = row.runs.map((r) => r.metrics[metric]).filter((m): m is MetricValue => !!m);
   if (values.length === 0) return "—";
   const { mean, std } = meanStd(values.map((m) => m.value));
@@ -55,8 +55,12 @@ function cell(row: Row, metric: string, digits: number): string {
     digits === 0 ? Math.round(v).toLocaleString("en-US") : v.toFixed(digits);
   let text = values.length > 1 ? `${format(mean)} ± ${format(std)}` : format(mean);
   const kind = values[0].kind;
+  const n = values[0].n;
+  const subset = n !== undefined && n < fullCount
+    ? `, first ${n.toLocaleString("en-US")} test images`
+    : "";
   if (kind && (metric === "nll_nats" || metric === "bpd")) {
-    text += ` (${KIND_LABEL[kind] ?? kind}${values[0].k ? `, k=${values[0].k}` : ""})`;
+    text += ` (${KIND_LABEL[kind] ?? kind}${values[0].k ? `, k=${values[0].k}` : ""}${subset})`;
   }
   return text;
 }
@@ -80,6 +84,11 @@ export function summaryMarkdown(
   const used = COLUMNS.filter((c) =>
     ranked.some((row) => row.runs.some((r) => r.metrics[c.metric]))
   );
+  // The largest evaluation count in the table; smaller ones are flagged in their cells.
+  const fullCount = Math.max(
+    0,
+    ...runs.flatMap((r) => Object.values(r.metrics).map((m) => m.n ?? 0)),
+  );
   const lines = [
     `# genbench ${context.suite} suite on ${context.dataset}`,
     "",
@@ -96,7 +105,7 @@ export function summaryMarkdown(
     const status = [...new Set(row.runs.map((r) => r.status))].join(", ");
     lines.push(
       `| ${ranked} | ${row.label} | ${status} | ${
-        used.map((c) => cell(row, c.metric, c.digits)).join(" | ")
+        used.map((c) => cell(row, c.metric, c.digits, fullCount)).join(" | ")
       } |`,
     );
   }
