@@ -17,68 +17,8 @@ import type { Stream } from "../core/rng.ts";
 import { UsageError } from "../core/errors.ts";
 import type { ImageShape } from "../datasets/dataset.ts";
 import type { ModelOptions } from "./model.ts";
-import { filterGrad4x4s2 } from "./vae_conv.ts";
-
-/**
- * The kernel gradient of a 4×4 stride-2 `same` convolution of `x` giving `dy`: on the CPU-side
- * backends computed on the host by `vae_conv.ts`'s loops (tfjs-cpu's own Conv2DBackpropFilter
- * took 3.2 s for one 32-image batch of a 16→32 layer here; wasm has none), elsewhere by the
- * backend's kernel.
- */
-function filterGrad(x: tf.Tensor4D, dy: tf.Tensor4D, shape: [number, number, number, number]) {
-  const backend = tf.getBackend();
-  if (backend !== "cpu" && backend !== "wasm") {
-    return tf.engine().runKernel("Conv2DBackpropFilter", { x, dy }, {
-      strides: 2,
-      pad: "same",
-      dataFormat: "NHWC",
-      filterShape: shape,
-    }) as tf.Tensor4D;
-  }
-  const values = filterGrad4x4s2(
-    x.dataSync() as Float32Array,
-    x.shape,
-    dy.dataSync() as Float32Array,
-    dy.shape,
-  );
-  return tf.tensor4d(values, shape);
-}
-
-/** conv2d(x, W, 2, "same") with {@link filterGrad} as its kernel gradient. */
-const conv4x4s2 = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
-  const [x, kernel, save] = args as [tf.Tensor4D, tf.Tensor4D, tf.GradSaveFunc];
-  save([x, kernel]);
-  return {
-    value: tf.conv2d(x, kernel, 2, "same"),
-    gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
-      const [xs, ks] = saved as tf.Tensor4D[];
-      return [
-        tf.conv2dTranspose(dy as tf.Tensor4D, ks, xs.shape, 2, "same"),
-        filterGrad(xs, dy as tf.Tensor4D, ks.shape),
-      ];
-    },
-  };
-});
-
-/** conv2dTranspose(x, W, 2, "same") (W as [4, 4, out, in]) with {@link filterGrad}. */
-const deconv4x4s2 = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
-  const [x, kernel, save] = args as [tf.Tensor4D, tf.Tensor4D, tf.GradSaveFunc];
-  save([x, kernel]);
-  const [b, h, w] = x.shape;
-  const out: [number, number, number, number] = [b, 2 * h, 2 * w, kernel.shape[2]];
-  return {
-    value: tf.conv2dTranspose(x, kernel, out, 2, "same"),
-    gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
-      const [xs, ks] = saved as tf.Tensor4D[];
-      // The transposed conv is conv2d's input gradient: its own gradients are that conv's
-      // forward pass (input) and its kernel gradient with the roles of x and dy swapped.
-      return [
-        tf.conv2d(dy as tf.Tensor4D, ks, 2, "same"),
-        filterGrad(dy as tf.Tensor4D, xs, ks.shape),
-      ];
-    },
-  };
-});
+// The 4×4 stride-2 convolutions with a host-side kernel gradient on the CPU backends.
+import { conv4x4s2, deconv4x4s2 } from "./vae_conv.ts";
 
 /** A variable of `shape` with entries N(mean, std²) drawn from the init stream. */
 export function normalVariable(

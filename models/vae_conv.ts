@@ -89,7 +89,7 @@ function filterGrad(x: tf.Tensor4D, dy: tf.Tensor4D, shape: [number, number, num
 }
 
 /** conv2d(x, W, stride 2, same) whose kernel gradient uses {@link filterGrad}. */
-const conv4x4s2 = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+export const conv4x4s2 = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
   const [x, kernel, save] = args as [tf.Tensor4D, tf.Tensor4D, tf.GradSaveFunc];
   save([x, kernel]);
   const k = kernel as tf.Tensor4D;
@@ -106,7 +106,7 @@ const conv4x4s2 = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
 });
 
 /** conv2dTranspose(x, W, stride 2, same) whose kernel gradient uses {@link filterGrad}. */
-const deconv4x4s2 = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+export const deconv4x4s2 = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
   const [x, kernel, save] = args as [tf.Tensor4D, tf.Tensor4D, tf.GradSaveFunc];
   save([x, kernel]);
   const [b, h, w] = x.shape;
