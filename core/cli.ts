@@ -233,25 +233,9 @@ export async function bench(options: BenchOptions): Promise<MetricsFile[]> {
   } finally {
     stop.close();
   }
-  if (shard) {
-    // Shards share --out: each writes its own summary; the merged report is built once, after.
-    const summary = join(options.out, `summary-shard-${shard.index}-of-${shard.count}.md`);
-    await writeFileAtomic(
-      summary,
-      summaryMarkdown(results, {
-        suite: suite.name,
-        dataset: dataset.name,
-        backend: backend.name,
-        seeds: options.seeds,
-      }),
-    );
-    console.log(`genbench: wrote ${summary}`);
-    console.log(
-      `genbench: when every shard is done: deno task report --results ${options.out}`,
-    );
-    return results;
-  }
-  const summary = join(options.out, "summary.md");
+  // Shards share --out: each writes its own summary; the merged report is built once, after.
+  const summaryName = shard ? `summary-shard-${shard.index}-of-${shard.count}.md` : "summary.md";
+  const summary = join(options.out, summaryName);
   await writeFileAtomic(
     summary,
     summaryMarkdown(results, {
@@ -262,6 +246,12 @@ export async function bench(options: BenchOptions): Promise<MetricsFile[]> {
     }),
   );
   console.log(`genbench: wrote ${summary}`);
+  if (shard) {
+    console.log(
+      `genbench: when every shard is done: deno task report --results ${options.out}`,
+    );
+    return results;
+  }
   try {
     const report = await writeReport(options.out, join(options.out, `report-${suite.name}`), {
       filter: { suite: suite.name, dataset: dataset.name },
