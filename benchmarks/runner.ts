@@ -106,6 +106,11 @@ interface RunConfig {
   eval_count: number;
   iwae_k: number;
   sample_count: number;
+  feature_samples: number;
+  kid_subsets: number;
+  parzen_samples: number;
+  recon_count: number;
+  ais_count: number;
 }
 
 /** Settings of one run that do not change its results. */
@@ -183,6 +188,11 @@ function runConfig(plan: RunPlan, dataset: Dataset): RunConfig {
     eval_count: evalCountOf(plan.suite, plan.entry) ?? dataset.test.count,
     iwae_k: plan.suite.iwaeK,
     sample_count: plan.suite.sampleCount,
+    feature_samples: plan.entry.featureSamples ?? plan.suite.featureSamples ?? 0,
+    kid_subsets: plan.suite.kidSubsets ?? 10,
+    parzen_samples: plan.suite.parzenSamples ?? 0,
+    recon_count: plan.suite.reconCount ?? 0,
+    ais_count: plan.suite.aisCount ?? 0,
   };
 }
 
