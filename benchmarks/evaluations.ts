@@ -17,6 +17,7 @@ import { parzenLogLikelihood } from "../metrics/parzen.ts";
 import { aisOverImages } from "../metrics/ais.ts";
 import { featureMetricsFrom } from "../metrics/features/evaluate.ts";
 import {
+  bytesToGrey,
   type ExtractedFeatures,
   extractFeatures,
   type FeatureExtractor,
@@ -32,7 +33,7 @@ export type Save = (path: string, bytes: Uint8Array) => Promise<void>;
 function testRows(dataset: Dataset, kind: InputKind, count: number): Float32Array {
   const n = Math.min(count, dataset.test.count) * dimOf(dataset.shape);
   if (kind === "binary") return Float32Array.from(dataset.testBinary.subarray(0, n));
-  return Float32Array.from(dataset.test.images.subarray(0, n), (v) => v / 255);
+  return bytesToGrey(dataset.test.images.subarray(0, n));
 }
 
 /**
@@ -111,7 +112,7 @@ export async function adversarialEvaluation(
   // InfoGAN's generator also takes its latent codes; its AIS would need a sum over them.
   if (counts.aisCount > 0 && model.generator && spec.name !== "infogan") {
     const n = Math.min(counts.aisCount, dataset.test.count);
-    const images = Float32Array.from(dataset.test.images.subarray(0, n * dim), (v) => v / 255);
+    const images = bytesToGrey(dataset.test.images.subarray(0, n * dim));
     const labels = conditional ? Int32Array.from(dataset.test.labels.subarray(0, n)) : undefined;
     const decoder = model.generator(noise.child("ais-generator"));
     try {
@@ -137,7 +138,7 @@ export async function adversarialEvaluation(
   const drawn = await model.sample(samples, noise.child("parzen"));
   const rows = (images: Uint8Array, count: number) => {
     const n = Math.min(samples, count);
-    return { values: Float32Array.from(images.subarray(0, n * dim), (v) => v / 255), count: n };
+    return { values: bytesToGrey(images.subarray(0, n * dim)), count: n };
   };
   const parzen = parzenLogLikelihood(
     { values: drawn, count: samples },
@@ -176,7 +177,7 @@ function featureReference(dataset: Dataset, kind: InputKind): Promise<FeatureRef
           ? Float32Array.from(
             binarize(trainBytes, Stream.derive(BINARIZATION_SEED, "features-train")),
           )
-          : Float32Array.from(trainBytes, (v) => v / 255);
+          : bytesToGrey(trainBytes);
         return {
           extractor,
           reference: await extractFeatures(

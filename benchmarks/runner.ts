@@ -735,9 +735,11 @@ async function evaluateRun(
   streams: Streams,
   runDir: string,
 ): Promise<Record<string, MetricValue>> {
-  const { spec, suite, entry } = plan;
+  const { spec, suite } = plan;
   const kind = inputKindOf(spec, plan.options);
-  const protocol = { ...suite, evalCount: evalCountOf(suite, entry) };
+  // The protocol as resolved (and recorded in run.json) once, defaults included.
+  const config = runConfig(plan, dataset);
+  const protocol = { evalCount: config.eval_count, iwaeK: config.iwae_k };
   const sums = await evaluate(model, spec, dataset, kind, protocol, streams.evaluation);
   const metrics = likelihoodMetrics(sums, dimOf(dataset.shape));
   if (spec.capabilities.includes("sample")) {
@@ -754,12 +756,12 @@ async function evaluateRun(
   const noise = streams.evaluation.child("extras");
   Object.assign(
     metrics,
-    await reconstructionEvaluation(spec, model, dataset, kind, suite.reconCount ?? 0, runDir, save),
+    await reconstructionEvaluation(spec, model, dataset, kind, config.recon_count, runDir, save),
     await adversarialEvaluation(
       spec,
       model,
       dataset,
-      { parzenSamples: suite.parzenSamples ?? 0, aisCount: suite.aisCount ?? 0 },
+      { parzenSamples: config.parzen_samples, aisCount: config.ais_count },
       noise.child("adversarial"),
       runDir,
       save,
@@ -770,10 +772,7 @@ async function evaluateRun(
     model,
     dataset,
     kind,
-    {
-      samples: entry.featureSamples ?? suite.featureSamples ?? 0,
-      kidSubsets: suite.kidSubsets ?? 10,
-    },
+    { samples: config.feature_samples, kidSubsets: config.kid_subsets },
     noise.child("features"),
     runDir,
     save,
