@@ -15,6 +15,7 @@ import { join } from "node:path";
 import { dimOf, type ImageShape } from "../datasets/dataset.ts";
 import type { GenerativeModel } from "../models/model.ts";
 import { gridPng } from "./grid.ts";
+import { writeFileAtomic } from "../core/files.ts";
 
 /** A model the views can be drawn for. */
 export type LatentModel = Pick<GenerativeModel, "encode" | "decode">;
@@ -186,7 +187,8 @@ export async function writeLatentViews(
   const steps = options.steps ?? 10;
   const written: string[] = [];
   const save = async (name: string, png: Uint8Array) => {
-    await Deno.writeFile(join(dir, name), png);
+    // Atomic like every other file of a run folder: an interrupted run leaves no half a PNG.
+    await writeFileAtomic(join(dir, name), png);
     written.push(name);
   };
   const recon = await reconstructionImages(model, data, shape, options);
