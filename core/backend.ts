@@ -6,6 +6,7 @@
 import * as tf from "@tensorflow/tfjs-core";
 import { createRequire } from "node:module";
 import { UsageError } from "./errors.ts";
+import { installCpuKernels } from "./cpu_kernels.ts";
 
 /** The backends a user can name with `--backend`. */
 export const BACKENDS = ["auto", "webgpu", "cpu", "wasm", "tensorflow"] as const;
@@ -85,6 +86,7 @@ export async function selectBackend(requested: BackendName): Promise<BackendInfo
 
 async function useCpu(): Promise<BackendInfo> {
   await import("@tensorflow/tfjs-backend-cpu");
+  installCpuKernels("cpu");
   await setOrFail("cpu");
   return { name: "cpu", adapter: null, fallbackAdapter: false };
 }
@@ -98,6 +100,8 @@ async function useWasm(): Promise<BackendInfo> {
   );
   wasm.setWasmPaths(dir);
   await import("@tensorflow/tfjs-backend-cpu");
+  installCpuKernels("cpu");
+  installCpuKernels("wasm");
   borrowMissingKernels("wasm", "cpu");
   await setOrFail("wasm");
   return { name: "wasm", adapter: null, fallbackAdapter: false };

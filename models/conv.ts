@@ -19,76 +19,11 @@ export type CustomGradient = Parameters<typeof tf.customGrad>[0];
 
 type Pad4 = [[number, number], [number, number], [number, number], [number, number]];
 
-/**
- * The filter gradient of a stride-1 NHWC convolution, dW[ky, kx, ci, co] =
- * Σ_{b, oy, ox} x[b, oy + ky − top, ox + kx − left, ci] · dy[b, oy, ox, co], computed on the host
- * in one pass with a contiguous inner loop over co. tfjs-cpu's Conv2DBackpropFilter is ~20×
- * slower than its forward convolution, and tfjs-wasm has none.
- */
-export function hostConvFilterGrad(
-  x: tf.Tensor4D,
-  dy: tf.Tensor4D,
-  kernelShape: [number, number, number, number],
-  top: number,
-  left: number,
-): tf.Tensor4D {
-  const [batch, height, width, cin] = x.shape;
-  const [, outH, outW, cout] = dy.shape;
-  const [kh, kw] = kernelShape;
-  const xv = x.dataSync() as Float32Array;
-  const dyv = dy.dataSync() as Float32Array;
-  const dw = new Float64Array(kh * kw * cin * cout);
-  for (let b = 0; b < batch; b++) {
-    for (let oy = 0; oy < outH; oy++) {
-      for (let ox = 0; ox < outW; ox++) {
-        const dyOff = ((b * outH + oy) * outW + ox) * cout;
-        for (let ky = 0; ky < kh; ky++) {
-          const iy = oy + ky - top;
-          if (iy < 0 || iy >= height) continue;
-          for (let kx = 0; kx < kw; kx++) {
-            const ix = ox + kx - left;
-            if (ix < 0 || ix >= width) continue;
-            const xOff = ((b * height + iy) * width + ix) * cin;
-            const wBase = (ky * kw + kx) * cin;
-            for (let ci = 0; ci < cin; ci++) {
-              const xval = xv[xOff + ci];
-              if (xval === 0) continue;
-              const wOff = (wBase + ci) * cout;
-              for (let co = 0; co < cout; co++) dw[wOff + co] += xval * dyv[dyOff + co];
-            }
-          }
-        }
-      }
-    }
-  }
-  return tf.tensor4d(Float32Array.from(dw), kernelShape);
-}
-
-/**
- * `tf.conv2d(x, kernel, 1, padding)`; on the `cpu` and `wasm` backends its filter gradient is
- * {@link hostConvFilterGrad} (its input gradient stays tfjs's transposed convolution).
- */
+/** `tf.conv2d(x, kernel, 1, padding)` with explicit [top, bottom, left, right] zero padding. */
 export function conv2dCausal(x: tf.Tensor4D, kernel: tf.Tensor4D, padding: Padding): tf.Tensor4D {
   const [top, bottom, left, right] = padding;
   const pad: Pad4 = [[0, 0], [top, bottom], [left, right], [0, 0]];
-  const backend = tf.getBackend();
-  if (backend !== "cpu" && backend !== "wasm") return tf.conv2d(x, kernel, 1, pad);
-  const op = tf.customGrad(
-    ((input: tf.Tensor, filter: tf.Tensor, save: tf.GradSaveFunc) => {
-      save([input, filter]);
-      return {
-        value: tf.conv2d(input as tf.Tensor4D, filter as tf.Tensor4D, 1, pad),
-        gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
-          const [xs, ks] = saved as [tf.Tensor4D, tf.Tensor4D];
-          return [
-            tf.conv2dTranspose(dy as tf.Tensor4D, ks, xs.shape, 1, pad),
-            hostConvFilterGrad(xs, dy as tf.Tensor4D, ks.shape, top, left),
-          ];
-        },
-      };
-    }) as unknown as CustomGradient,
-  );
-  return op(x, kernel) as tf.Tensor4D;
+  return tf.conv2d(x, kernel, 1, pad);
 }
 
 /**

@@ -71,7 +71,7 @@ export class DownConv implements Layer {
   }
 
   apply(x: tf.Tensor4D): tf.Tensor4D {
-    return tf.add(conv4x4s2(x, this.kernel as tf.Tensor4D) as tf.Tensor4D, this.bias);
+    return tf.add(conv4x4s2(x, this.kernel as tf.Tensor4D), this.bias);
   }
 
   variables(): [string, tf.Variable][] {
@@ -96,7 +96,7 @@ export class UpConv implements Layer {
   }
 
   apply(x: tf.Tensor4D): tf.Tensor4D {
-    return tf.add(deconv4x4s2(x, this.kernel as tf.Tensor4D) as tf.Tensor4D, this.bias);
+    return tf.add(deconv4x4s2(x, this.kernel as tf.Tensor4D), this.bias);
   }
 
   variables(): [string, tf.Variable][] {

@@ -26,105 +26,16 @@ import {
 
 const LOG_2PI = Math.log(2 * Math.PI);
 
-/**
- * ∂L/∂kernel of a 4×4 stride-2 `same` convolution: Σ over batch and output positions of
- * x[b, 2·oy + kh − 1, 2·ox + kw − 1, ci] · dy[b, oy, ox, co], as [4, 4, Ci, Co]. Plain loops over
- * typed arrays: the tfjs CPU backend's stock `Conv2DBackpropFilter` reads every element through
- * `TensorBuffer.get` and took ~19 s for one batch of 32 on the 32→64 layer here.
- */
-export function filterGrad4x4s2(
-  x: Float32Array,
-  [batch, height, width, inC]: number[],
-  dy: Float32Array,
-  [, outH, outW, outC]: number[],
-): Float32Array {
-  const grad = new Float32Array(16 * inC * outC);
-  for (let b = 0; b < batch; b++) {
-    for (let oy = 0; oy < outH; oy++) {
-      for (let ox = 0; ox < outW; ox++) {
-        const dyBase = ((b * outH + oy) * outW + ox) * outC;
-        for (let kh = 0; kh < 4; kh++) {
-          const iy = 2 * oy + kh - 1;
-          if (iy < 0 || iy >= height) continue;
-          for (let kw = 0; kw < 4; kw++) {
-            const ix = 2 * ox + kw - 1;
-            if (ix < 0 || ix >= width) continue;
-            const xBase = ((b * height + iy) * width + ix) * inC;
-            const gBase = (kh * 4 + kw) * inC * outC;
-            for (let ci = 0; ci < inC; ci++) {
-              const xv = x[xBase + ci];
-              if (xv === 0) continue; // ReLU inputs are often 0
-              const g = gBase + ci * outC;
-              for (let co = 0; co < outC; co++) grad[g + co] += xv * dy[dyBase + co];
-            }
-          }
-        }
-      }
-    }
-  }
-  return grad;
+/** conv2d(x, W) with a 4×4 kernel, stride 2 and `same` padding (output = input / 2). */
+export function conv4x4s2(x: tf.Tensor4D, kernel: tf.Tensor4D): tf.Tensor4D {
+  return tf.conv2d(x, kernel, 2, "same");
 }
 
-/**
- * The filter gradient on the host for the CPU-side backends (wasm has no such kernel and would
- * borrow the slow CPU one), else the backend's own kernel.
- */
-function filterGrad(x: tf.Tensor4D, dy: tf.Tensor4D, shape: [number, number, number, number]) {
-  const backend = tf.getBackend();
-  if (backend !== "cpu" && backend !== "wasm") {
-    return tf.engine().runKernel("Conv2DBackpropFilter", { x, dy }, {
-      strides: 2,
-      pad: "same",
-      dataFormat: "NHWC",
-      filterShape: shape,
-    }) as tf.Tensor4D;
-  }
-  const values = filterGrad4x4s2(
-    x.dataSync() as Float32Array,
-    x.shape,
-    dy.dataSync() as Float32Array,
-    dy.shape,
-  );
-  return tf.tensor4d(values, shape);
-}
-
-/** conv2d(x, W, stride 2, same) whose kernel gradient uses {@link filterGrad}. */
-export const conv4x4s2 = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
-  const [x, kernel, save] = args as [tf.Tensor4D, tf.Tensor4D, tf.GradSaveFunc];
-  save([x, kernel]);
-  const k = kernel as tf.Tensor4D;
-  return {
-    value: tf.conv2d(x as tf.Tensor4D, k, 2, "same"),
-    gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
-      const [xs, ks] = saved as tf.Tensor4D[];
-      return [
-        tf.conv2dTranspose(dy as tf.Tensor4D, ks, xs.shape, 2, "same"),
-        filterGrad(xs, dy as tf.Tensor4D, ks.shape),
-      ];
-    },
-  };
-});
-
-/** conv2dTranspose(x, W, stride 2, same) whose kernel gradient uses {@link filterGrad}. */
-export const deconv4x4s2 = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
-  const [x, kernel, save] = args as [tf.Tensor4D, tf.Tensor4D, tf.GradSaveFunc];
-  save([x, kernel]);
+/** conv2dTranspose(x, W) with a 4×4 kernel, stride 2 and `same` padding (output = 2 × input). */
+export function deconv4x4s2(x: tf.Tensor4D, kernel: tf.Tensor4D): tf.Tensor4D {
   const [b, h, w] = x.shape;
-  const k = kernel as tf.Tensor4D;
-  const out: [number, number, number, number] = [b, 2 * h, 2 * w, k.shape[2]];
-  return {
-    value: tf.conv2dTranspose(x as tf.Tensor4D, k, out, 2, "same"),
-    gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
-      const [xs, ks] = saved as tf.Tensor4D[];
-      // The transposed conv is the input-gradient of conv2d(dy-shaped, kernel), so its
-      // gradients are that conv's forward pass (input) and its filter gradient (kernel).
-      return [
-        tf.conv2d(dy as tf.Tensor4D, ks, 2, "same"),
-        filterGrad(dy as tf.Tensor4D, xs, ks.shape),
-      ];
-    },
-  };
-});
+  return tf.conv2dTranspose(x, kernel, [b, 2 * h, 2 * w, kernel.shape[2]], 2, "same");
+}
 
 /** A 4×4 stride-2 convolution (NHWC, `same` padding) with a Glorot-uniform kernel, zero bias. */
 export class Conv2d {
@@ -138,7 +49,7 @@ export class Conv2d {
   }
 
   apply(x: tf.Tensor4D): tf.Tensor4D {
-    return tf.add(conv4x4s2(x, this.kernel) as tf.Tensor4D, this.bias);
+    return tf.add(conv4x4s2(x, this.kernel as tf.Tensor4D), this.bias);
   }
 
   variables(): [string, tf.Variable][] {
@@ -159,7 +70,7 @@ export class ConvTranspose2d {
   }
 
   apply(x: tf.Tensor4D): tf.Tensor4D {
-    return tf.add(deconv4x4s2(x, this.kernel) as tf.Tensor4D, this.bias);
+    return tf.add(deconv4x4s2(x, this.kernel as tf.Tensor4D), this.bias);
   }
 
   variables(): [string, tf.Variable][] {

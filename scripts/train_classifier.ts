@@ -149,7 +149,7 @@ async function main(): Promise<void> {
         const ys = tf.oneHot(tf.tensor1d(y, "int32"), 10);
         return optimizer.minimize(
           () => {
-            const { logits } = net.forward(xs, true);
+            const { logits } = net.forward(xs);
             return tf.losses.softmaxCrossEntropy(ys, logits) as tf.Scalar;
           },
           true,

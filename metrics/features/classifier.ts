@@ -108,43 +108,6 @@ export function lenetShapes(arch: LenetArch): { name: string; shape: number[] }[
 
 const sizeOf = (shape: number[]) => shape.reduce((a, b) => a * b, 1);
 
-/** A 'valid' stride-1 convolution by tfjs's kernel. */
-function convNative(x: tf.Tensor4D, kernel: tf.Tensor4D): tf.Tensor4D {
-  return tf.conv2d(x, kernel, 1, "valid");
-}
-
-/**
- * The same convolution for training: conv2d forward, with a gradient of our own whose filter
- * part runs the `Conv3DBackpropFilterV2` kernel on a depth-1 volume. The wasm backend has that
- * kernel but no `Conv2DBackpropFilter`, and the CPU backend's `Conv2DBackpropFilter` takes
- * ~10 s per batch of 128 here: the training script trains on wasm through this path.
- * `inputGrad` false skips the input gradient (the image needs none).
- */
-function convTrain(inputGrad: boolean) {
-  return tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
-    const [x, kernel, save] = args as [tf.Tensor4D, tf.Tensor4D, tf.GradSaveFunc];
-    save([x, kernel]);
-    const value = tf.conv2d(x, kernel, 1, "valid");
-    const gradFunc = (dy: tf.Tensor, saved: tf.Tensor[]) => {
-      const [xs, ks] = saved as [tf.Tensor4D, tf.Tensor4D];
-      const [b, h, w, c] = xs.shape;
-      const [k, , , out] = ks.shape;
-      const dw = tf.engine().runKernel("Conv3DBackpropFilterV2", {
-        x: tf.reshape(xs, [b, 1, h, w, c]),
-        dy: tf.reshape(dy, [b, 1, h - k + 1, w - k + 1, out]),
-      }, { strides: [1, 1, 1, 1, 1], pad: "valid", filterShape: [1, k, k, c, out] }) as tf.Tensor;
-      const dx = inputGrad
-        ? tf.conv2dTranspose(dy as tf.Tensor4D, ks, [b, h, w, c], 1, "valid")
-        : tf.zerosLike(xs);
-      return [dx, tf.reshape(dw, ks.shape)];
-    };
-    return { value, gradFunc };
-  }) as (x: tf.Tensor4D, kernel: tf.Tensor4D) => tf.Tensor4D;
-}
-
-const convTrainFirst = convTrain(false);
-const convTrainInner = convTrain(true);
-
 /** A LeNet classifier: its variables and its forward pass. */
 export class Lenet {
   readonly vars: Map<string, tf.Variable>;
@@ -219,23 +182,19 @@ export class Lenet {
     return { format: WEIGHTS_FORMAT, arch: this.arch, tensors, data, ...(info ? { info } : {}) };
   }
 
-  /**
-   * Features (the penultimate layer, after ReLU) and logits for x: [B, H·W] in [0, 1].
-   * With `training`, the convolutions carry a gradient the wasm backend can run (see
-   * `convTrain`). Evaluation uses conv2d on any backend; the two paths
-   * agree to float32 rounding.
-   */
-  forward(x: tf.Tensor2D, training = false): { features: tf.Tensor2D; logits: tf.Tensor2D } {
+  /** Features (the penultimate layer, after ReLU) and logits for x: [B, H·W] in [0, 1]. */
+  forward(x: tf.Tensor2D): { features: tf.Tensor2D; logits: tf.Tensor2D } {
     return tf.tidy(() => {
       const v = (name: string) => this.vars.get(name)!;
       const { height, width, kernel: k } = this.arch;
       const pad = (k - 1) / 2;
       let h: tf.Tensor4D = tf.reshape(x, [-1, height, width, 1]);
-      const [conv1, conv2] = training ? [convTrainFirst, convTrainInner] : [convNative, convNative];
+      const conv = (t: tf.Tensor4D, kernel: tf.Variable) =>
+        tf.conv2d(t, kernel as tf.Tensor4D, 1, "valid");
       const pool = (t: tf.Tensor4D) => tf.maxPool(t, 2, 2, "valid");
       h = tf.pad(h, [[0, 0], [pad, pad], [pad, pad], [0, 0]]);
-      h = pool(tf.relu(tf.add(conv1(h, v("conv1/kernel") as tf.Tensor4D), v("conv1/bias"))));
-      h = pool(tf.relu(tf.add(conv2(h, v("conv2/kernel") as tf.Tensor4D), v("conv2/bias"))));
+      h = pool(tf.relu(tf.add(conv(h, v("conv1/kernel")), v("conv1/bias"))));
+      h = pool(tf.relu(tf.add(conv(h, v("conv2/kernel")), v("conv2/bias"))));
       const flat = tf.reshape(h, [h.shape[0], -1]) as tf.Tensor2D;
       const d1 = tf.relu(
         tf.add(tf.matMul(flat, v("dense1/kernel")), v("dense1/bias")),

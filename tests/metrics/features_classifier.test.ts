@@ -1,5 +1,4 @@
 import assert from "node:assert/strict";
-import * as tf from "@tensorflow/tfjs-core";
 // The union package registers the gradients (for the custom convolution gradient check).
 import "@tensorflow/tfjs";
 import { selectBackend } from "../../core/backend.ts";
@@ -98,29 +97,6 @@ Deno.test("classifier: a user's weights file loads, round-trips, and records its
   const pixels = await loadExtractor("pixels", 12, 12);
   assert.equal(pixels.featureDim, 144);
   assert.equal(pixels.classes, 0);
-});
-
-Deno.test("classifier: the training convolution's gradient equals tfjs's conv2d gradient", () => {
-  const net = Lenet.init(LENET_ARCH, Stream.derive(1, "grad-check"));
-  const x = tf.tensor2d(Stream.derive(1, "grad-input").uniformArray(3 * 784), [3, 784]);
-  const weights = tf.range(0, 10);
-  const vars = [...net.vars.values()];
-  const grads = (training: boolean) =>
-    tf.variableGrads(
-      () => tf.sum(tf.mul(net.forward(x, training).logits, weights)) as tf.Scalar,
-      vars,
-    ).grads;
-  const ours = grads(true);
-  const reference = grads(false);
-  for (const [name, variable] of net.vars) {
-    const a = ours[variable.name].dataSync();
-    const b = reference[variable.name].dataSync();
-    const scale = Math.max(...b.map(Math.abs));
-    const diff = Math.max(...a.map((v, i) => Math.abs(v - b[i])));
-    assert.ok(diff <= 1e-5 * scale, `${name}: ${diff} vs scale ${scale}`);
-  }
-  tf.dispose([x, weights, ...Object.values(ours), ...Object.values(reference)]);
-  net.dispose();
 });
 
 Deno.test("feature extraction and FID do not depend on the batch size", async () => {

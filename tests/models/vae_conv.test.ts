@@ -7,8 +7,6 @@ import { parameterCount } from "../../models/model.ts";
 import {
   aeSpec,
   betaVaeSpec,
-  Conv2d,
-  ConvTranspose2d,
   ConvVae,
   vaeConvSpec,
 } from "../../models/vae_conv.ts";
@@ -25,35 +23,6 @@ Deno.test("vae-conv has the canonical 370,945 parameters; beta-vae the same; ae 
     return n;
   });
   assert.deepEqual(counts, [370_945, 370_945, 370_945 - 3136 * 32 - 32]);
-});
-
-Deno.test("conv layers equal tfjs conv2d / conv2dTranspose, values and gradients", () => {
-  const s = Stream.derive(3, "conv");
-  const maxDiff = (a: tf.Tensor, b: tf.Tensor) => tf.max(tf.abs(tf.sub(a, b))).dataSync()[0];
-  const x = tf.tensor4d(s.normalArray(2 * 6 * 8 * 3), [2, 6, 8, 3]);
-  const conv = new Conv2d("c", 3, 5, s);
-  const f = (a: tf.Tensor, k: tf.Tensor) =>
-    tf.sum(tf.sin(tf.conv2d(a as tf.Tensor4D, k as tf.Tensor4D, 2, "same")));
-  const [gx, gk] = tf.grads(f)([x, conv.kernel]);
-  const mine = tf.grads((a: tf.Tensor) => tf.sum(tf.sin(conv.apply(a as tf.Tensor4D))));
-  const ours = tf.variableGrads(() => tf.sum(tf.sin(conv.apply(x))) as tf.Scalar, [conv.kernel]);
-  assert.ok(maxDiff(mine([x])[0], gx) < 1e-5);
-  assert.ok(maxDiff(ours.grads[conv.kernel.name], gk) < 1e-5);
-
-  const y = tf.tensor4d(s.normalArray(2 * 3 * 4 * 5), [2, 3, 4, 5]);
-  const deconv = new ConvTranspose2d("d", 5, 3, s);
-  const ref = tf.conv2dTranspose(y, deconv.kernel as tf.Tensor4D, [2, 6, 8, 3], 2, "same");
-  assert.ok(maxDiff(deconv.apply(y), ref) < 1e-5);
-  const g = (a: tf.Tensor, k: tf.Tensor) =>
-    tf.sum(tf.sin(tf.conv2dTranspose(a as tf.Tensor4D, k as tf.Tensor4D, [2, 6, 8, 3], 2, "same")));
-  const [gy, gk2] = tf.grads(g)([y, deconv.kernel]);
-  const dy = tf.grads((a: tf.Tensor) => tf.sum(tf.sin(deconv.apply(a as tf.Tensor4D))))([y])[0];
-  const dk = tf.variableGrads(
-    () => tf.sum(tf.sin(deconv.apply(y))) as tf.Scalar,
-    [deconv.kernel],
-  ).grads[deconv.kernel.name];
-  assert.ok(maxDiff(dy, gy) < 1e-5);
-  assert.ok(maxDiff(dk, gk2) < 1e-5);
 });
 
 Deno.test("vae-conv ELBO = −recon − KL, KL in closed form, IWAE-1 averages to the ELBO", async () => {

@@ -1,0 +1,157 @@
+import assert from "node:assert/strict";
+import * as tf from "@tensorflow/tfjs-core";
+import "../../models/nn.ts"; // registers the gradients
+import { selectBackend } from "../../core/backend.ts";
+import { Stream } from "../../core/rng.ts";
+
+type Pad = "same" | "valid" | [[0, 0], [number, number], [number, number], [0, 0]];
+interface Case {
+  x: [number, number, number, number];
+  w: [number, number, number, number];
+  stride: [number, number];
+  pad: Pad;
+}
+
+const CASES: Case[] = [
+  { x: [2, 5, 6, 3], w: [3, 3, 3, 4], stride: [1, 1], pad: "same" },
+  { x: [1, 7, 5, 2], w: [3, 2, 2, 3], stride: [1, 1], pad: "valid" },
+  { x: [2, 7, 7, 3], w: [4, 4, 3, 2], stride: [2, 2], pad: "same" }, // vae-conv, odd size
+  { x: [1, 8, 6, 2], w: [4, 4, 2, 3], stride: [2, 2], pad: "same" },
+  { x: [2, 9, 7, 1], w: [3, 3, 1, 2], stride: [2, 2], pad: "valid" },
+  { x: [1, 6, 7, 2], w: [2, 3, 2, 3], stride: [1, 1], pad: [[0, 0], [1, 0], [1, 1], [0, 0]] }, // pixelcnn
+  { x: [2, 5, 5, 1], w: [4, 7, 1, 2], stride: [1, 1], pad: [[0, 0], [3, 0], [3, 3], [0, 0]] },
+  { x: [1, 6, 9, 2], w: [3, 3, 2, 2], stride: [1, 2], pad: "same" },
+  { x: [1, 7, 7, 2], w: [1, 1, 2, 3], stride: [2, 2], pad: "valid" }, // taps miss some phases
+  { x: [1, 8, 7, 1], w: [2, 2, 1, 2], stride: [3, 3], pad: "same" },
+];
+
+function randomTensor(shape: number[], seed: number): tf.Tensor {
+  const size = shape.reduce((a, b) => a * b, 1);
+  return tf.tensor(Stream.derive(seed, "host-conv").normalArray(size), shape);
+}
+
+/**
+ * ∂/∂x and ∂/∂W of L = Σ conv(x, W) ⊙ R, brute force: L is linear in each argument, so each
+ * gradient entry is L with that argument replaced by a one-hot tensor, through the forward
+ * convolution alone.
+ */
+function bruteForce(c: Case, x: tf.Tensor, w: tf.Tensor, r: tf.Tensor): Float32Array[] {
+  const loss = (a: tf.Tensor, b: tf.Tensor) =>
+    tf.tidy(() =>
+      tf.sum(tf.mul(tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, c.stride, c.pad), r))
+        .dataSync()[0]
+    );
+  const oneHots = (shape: number[], other: tf.Tensor, first: boolean) => {
+    const size = shape.reduce((p, q) => p * q, 1);
+    const out = new Float32Array(size);
+    for (let i = 0; i < size; i++) {
+      const e = tf.tidy(() => tf.reshape(tf.oneHot(i, size, 1, 0, "float32"), shape));
+      out[i] = first ? loss(e, other) : loss(other, e);
+      e.dispose();
+    }
+    return out;
+  };
+  return [oneHots(c.x, w, true), oneHots(c.w, x, false)];
+}
+
+function gradients(c: Case, x: tf.Tensor, w: tf.Tensor, r: tf.Tensor): Float32Array[] {
+  const loss = (a: tf.Tensor, b: tf.Tensor) =>
+    tf.sum(tf.mul(tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, c.stride, c.pad), r));
+  const grads = tf.grads(loss)([x, w]);
+  const values = grads.map((g) => g.dataSync() as Float32Array);
+  tf.dispose(grads);
+  return values;
+}
+
+function assertClose(actual: Float32Array, expected: Float32Array, what: string) {
+  assert.equal(actual.length, expected.length, what);
+  const scale = Math.max(1, ...expected.map(Math.abs));
+  for (let i = 0; i < expected.length; i++) {
+    const err = Math.abs(actual[i] - expected[i]) / scale;
+    assert.ok(err <= 1e-5, `${what}[${i}]: ${actual[i]} vs ${expected[i]}`);
+  }
+}
+
+for (const backend of ["cpu", "wasm"] as const) {
+  Deno.test(`${backend}: conv2d gradients (host kernels) equal a brute-force sum over one-hot inputs`, async () => {
+    for (const [n, c] of CASES.entries()) {
+      await selectBackend("cpu");
+      const [x, w] = [randomTensor(c.x, 3 * n), randomTensor(c.w, 3 * n + 1)];
+      const r = tf.tidy(() =>
+        randomTensor(
+          tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, c.stride, c.pad).shape,
+          3 * n + 2,
+        )
+      );
+      const expected = bruteForce(c, x, w, r);
+      const values = [x, w, r].map((t) => ({ v: t.dataSync(), s: t.shape }));
+      tf.dispose([x, w, r]);
+      await selectBackend(backend);
+      const before = tf.engine().backend.numDataIds();
+      const [bx, bw, br] = values.map(({ v, s }) => tf.tensor(v, s));
+      const [dx, dw] = gradients(c, bx, bw, br);
+      const again = gradients(c, bx, bw, br);
+      tf.dispose([bx, bw, br]);
+      assert.equal(tf.engine().backend.numDataIds(), before, "no buffer outlives the kernels");
+      const what = `${backend} case ${n} (x ${c.x}, w ${c.w}, stride ${c.stride}, ${
+        JSON.stringify(c.pad)
+      })`;
+      assertClose(dx, expected[0], `${what} dx`);
+      assertClose(dw, expected[1], `${what} dW`);
+      assert.deepEqual([dx, dw], again, `${what}: same inputs, same bits`);
+    }
+    await selectBackend("cpu");
+  });
+}
+
+Deno.test("wasm: conv2dTranspose (the input-gradient kernel) equals cpu's stock result", async () => {
+  const shapes = [[2, 3, 4, 5], [1, 7, 7, 4]];
+  for (const [n, shape] of shapes.entries()) {
+    await selectBackend("cpu");
+    const y = randomTensor(shape, 40 + n) as tf.Tensor4D;
+    const k = randomTensor([4, 4, 3, shape[3]], 50 + n) as tf.Tensor4D;
+    const out: [number, number, number, number] = [shape[0], 2 * shape[1], 2 * shape[2], 3];
+    const expected = tf.conv2dTranspose(y, k, out, 2, "same").dataSync() as Float32Array;
+    const values = [y, k].map((t) => ({ v: t.dataSync(), s: t.shape }));
+    tf.dispose([y, k]);
+    await selectBackend("wasm");
+    const [wy, wk] = values.map(({ v, s }) => tf.tensor(v, s) as tf.Tensor4D);
+    const actual = tf.conv2dTranspose(wy, wk, out, 2, "same");
+    assertClose(actual.dataSync() as Float32Array, expected, `transpose ${shape}`);
+    tf.dispose([wy, wk, actual]);
+  }
+  await selectBackend("cpu");
+});
+
+Deno.test("wasm: matMul with either transpose flag equals cpu's stock product", async () => {
+  const cases: [number[], number[], boolean, boolean][] = [
+    [[5, 7], [7, 3], false, false],
+    [[7, 5], [7, 3], true, false],
+    [[5, 7], [3, 7], false, true],
+    [[7, 5], [3, 7], true, true],
+    [[2, 7, 5], [2, 3, 7], true, true],
+    [[2, 5, 7], [1, 7, 3], false, false],
+    [[3, 6, 4], [1, 6, 2], true, false],
+  ];
+  for (const [n, [aShape, bShape, ta, tb]] of cases.entries()) {
+    await selectBackend("cpu");
+    const [a, b] = [randomTensor(aShape, 60 + n), randomTensor(bShape, 70 + n)];
+    const expected = tf.matMul(a, b, ta, tb);
+    const want = { values: expected.dataSync() as Float32Array, shape: expected.shape };
+    const values = [a, b].map((t) => ({ v: t.dataSync(), s: t.shape }));
+    tf.dispose([a, b, expected]);
+    await selectBackend("wasm");
+    const before = tf.engine().backend.numDataIds();
+    const [wa, wb] = values.map(({ v, s }) => tf.tensor(v, s));
+    const actual = tf.matMul(wa, wb, ta, tb);
+    assert.deepEqual(actual.shape, want.shape);
+    assertClose(
+      actual.dataSync() as Float32Array,
+      want.values,
+      `matMul ${aShape} ${bShape} ${ta} ${tb}`,
+    );
+    tf.dispose([wa, wb, actual]);
+    assert.equal(tf.engine().backend.numDataIds(), before, "no buffer outlives the kernel");
+  }
+  await selectBackend("cpu");
+});
