@@ -4,12 +4,7 @@ import { selectBackend } from "../../core/backend.ts";
 import { UsageError } from "../../core/errors.ts";
 import { Stream } from "../../core/rng.ts";
 import { parameterCount } from "../../models/model.ts";
-import {
-  aeSpec,
-  betaVaeSpec,
-  ConvVae,
-  vaeConvSpec,
-} from "../../models/vae_conv.ts";
+import { aeSpec, betaVaeSpec, ConvVae, vaeConvSpec } from "../../models/vae_conv.ts";
 import { build, DIMS, meanOf, SHAPE, testBatch, train } from "./_latent.ts";
 
 await selectBackend("cpu");
