@@ -100,7 +100,6 @@ async function useWasm(): Promise<BackendInfo> {
   );
   wasm.setWasmPaths(dir);
   await import("@tensorflow/tfjs-backend-cpu");
-  installCpuKernels("cpu");
   installCpuKernels("wasm");
   borrowMissingKernels("wasm", "cpu");
   await setOrFail("wasm");
@@ -109,8 +108,9 @@ async function useWasm(): Promise<BackendInfo> {
 
 /**
  * Register, for `target`, every kernel it lacks that `donor` has, by copying the inputs to the
- * donor backend, running its kernel there and copying the result back. tfjs-backend-wasm has
- * no `Conv2DBackpropFilter`, so without this no convolutional model could train on wasm.
+ * donor backend, running its kernel there and copying the result back (for wasm: the few
+ * kernels tfjs-backend-wasm lacks that core/cpu_kernels.ts does not supply, e.g.
+ * `UnsortedSegmentSum`).
  */
 export function borrowMissingKernels(target: string, donor: string): string[] {
   const have = new Set(tf.getKernelsForBackend(target).map((k) => k.kernelName));

@@ -63,6 +63,14 @@ function gradients(c: Case, x: tf.Tensor, w: tf.Tensor, r: tf.Tensor): Float32Ar
   return values;
 }
 
+/** Copy tensors to `backend` (selecting it), disposing the originals. */
+async function moveTo(backend: "cpu" | "wasm", tensors: tf.Tensor[]): Promise<tf.Tensor[]> {
+  const values = tensors.map((t) => ({ v: t.dataSync(), s: t.shape }));
+  tf.dispose(tensors);
+  await selectBackend(backend);
+  return values.map(({ v, s }) => tf.tensor(v, s));
+}
+
 function assertClose(actual: Float32Array, expected: Float32Array, what: string) {
   assert.equal(actual.length, expected.length, what);
   const scale = Math.max(1, ...expected.map(Math.abs));
@@ -84,15 +92,12 @@ for (const backend of ["cpu", "wasm"] as const) {
         )
       );
       const expected = bruteForce(c, x, w, r);
-      const values = [x, w, r].map((t) => ({ v: t.dataSync(), s: t.shape }));
-      tf.dispose([x, w, r]);
-      await selectBackend(backend);
+      const [bx, bw, br] = await moveTo(backend, [x, w, r]);
       const before = tf.engine().backend.numDataIds();
-      const [bx, bw, br] = values.map(({ v, s }) => tf.tensor(v, s));
       const [dx, dw] = gradients(c, bx, bw, br);
       const again = gradients(c, bx, bw, br);
-      tf.dispose([bx, bw, br]);
       assert.equal(tf.engine().backend.numDataIds(), before, "no buffer outlives the kernels");
+      tf.dispose([bx, bw, br]);
       const what = `${backend} case ${n} (x ${c.x}, w ${c.w}, stride ${c.stride}, ${
         JSON.stringify(c.pad)
       })`;
@@ -112,10 +117,7 @@ Deno.test("wasm: conv2dTranspose (the input-gradient kernel) equals cpu's stock 
     const k = randomTensor([4, 4, 3, shape[3]], 50 + n) as tf.Tensor4D;
     const out: [number, number, number, number] = [shape[0], 2 * shape[1], 2 * shape[2], 3];
     const expected = tf.conv2dTranspose(y, k, out, 2, "same").dataSync() as Float32Array;
-    const values = [y, k].map((t) => ({ v: t.dataSync(), s: t.shape }));
-    tf.dispose([y, k]);
-    await selectBackend("wasm");
-    const [wy, wk] = values.map(({ v, s }) => tf.tensor(v, s) as tf.Tensor4D);
+    const [wy, wk] = await moveTo("wasm", [y, k]) as tf.Tensor4D[];
     const actual = tf.conv2dTranspose(wy, wk, out, 2, "same");
     assertClose(actual.dataSync() as Float32Array, expected, `transpose ${shape}`);
     tf.dispose([wy, wk, actual]);
@@ -138,11 +140,9 @@ Deno.test("wasm: matMul with either transpose flag equals cpu's stock product", 
     const [a, b] = [randomTensor(aShape, 60 + n), randomTensor(bShape, 70 + n)];
     const expected = tf.matMul(a, b, ta, tb);
     const want = { values: expected.dataSync() as Float32Array, shape: expected.shape };
-    const values = [a, b].map((t) => ({ v: t.dataSync(), s: t.shape }));
-    tf.dispose([a, b, expected]);
-    await selectBackend("wasm");
+    expected.dispose();
+    const [wa, wb] = await moveTo("wasm", [a, b]);
     const before = tf.engine().backend.numDataIds();
-    const [wa, wb] = values.map(({ v, s }) => tf.tensor(v, s));
     const actual = tf.matMul(wa, wb, ta, tb);
     assert.deepEqual(actual.shape, want.shape);
     assertClose(
@@ -150,8 +150,9 @@ Deno.test("wasm: matMul with either transpose flag equals cpu's stock product", 
       want.values,
       `matMul ${aShape} ${bShape} ${ta} ${tb}`,
     );
-    tf.dispose([wa, wb, actual]);
+    actual.dispose();
     assert.equal(tf.engine().backend.numDataIds(), before, "no buffer outlives the kernel");
+    tf.dispose([wa, wb]);
   }
   await selectBackend("cpu");
 });
