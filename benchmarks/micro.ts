@@ -18,6 +18,7 @@ import { Stream } from "../core/rng.ts";
 import { installWebGpuKernels, uninstallWebGpuKernels } from "../core/webgpu/install.ts";
 import { compareWithCpu, convCases, matMulCases } from "../core/webgpu/check.ts";
 import { getTileMode } from "../core/webgpu/gemm.ts";
+import { countDispatches } from "../core/webgpu/dispatch.ts";
 import { MODELS } from "../models/registry.ts";
 import { inputKindOf } from "../models/model.ts";
 
@@ -59,6 +60,11 @@ export interface MicroRow {
   pytorchImagesPerS?: number;
   /** imagesPerS / pytorchImagesPerS. */
   ratioToPytorch?: number;
+  /**
+   * Compute dispatches per training step (webgpu models only): per-kernel host overhead
+   * dominates small models on a GPU, and this count does not depend on which GPU.
+   */
+  dispatches?: number;
   error?: string;
 }
 
@@ -402,6 +408,9 @@ async function timeModel(
     };
     const imagesPerS = BATCH / (timing.ms / 1000);
     const ref = PYTORCH_IMAGES_PER_S[name];
+    const dispatches = tf.getBackend() === "webgpu"
+      ? await countDispatches(() => steps(1))
+      : undefined;
     return {
       kind: "model",
       name: `train step ${name}`,
@@ -409,6 +418,7 @@ async function timeModel(
       imagesPerS,
       pytorchImagesPerS: ref,
       ratioToPytorch: ref ? imagesPerS / ref : undefined,
+      dispatches,
     };
   } finally {
     tf.dispose([batch, ...(labels ? [labels] : [])]);
@@ -423,15 +433,16 @@ function fmt(n: number | undefined, digits = 3): string {
 
 /** The table printed at the end. */
 export function formatTable(rows: MicroRow[]): string {
-  const head = ["what", "ms (p50)", "GFLOP/s", "img/s", "PyTorch img/s", "ratio"];
+  const head = ["what", "ms (p50)", "GFLOP/s", "img/s", "PyTorch img/s", "ratio", "dispatches"];
   const body = rows.map((r) =>
-    r.error ? [r.name, `error: ${r.error}`, "", "", "", ""] : [
+    r.error ? [r.name, `error: ${r.error}`, "", "", "", "", ""] : [
       r.name,
       fmt(r.ms),
       fmt(r.gflops),
       fmt(r.imagesPerS),
       fmt(r.pytorchImagesPerS),
       r.ratioToPytorch === undefined ? "" : r.ratioToPytorch.toFixed(3),
+      r.dispatches === undefined ? "" : String(r.dispatches),
     ]
   );
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((row) => row[i].length)));

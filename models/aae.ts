@@ -49,8 +49,8 @@ export class Aae implements GenerativeModel {
   /** Discriminator logits [B] for codes z [B, latent]: high means "from the prior". */
   discriminate(z: tf.Tensor2D): tf.Tensor1D {
     const [h1, h2, out] = this.disc;
-    const a = tf.leakyRelu(h1.apply(z), 0.2);
-    const b = tf.leakyRelu(h2.apply(a), 0.2);
+    const a = h1.apply(z, "leakyRelu");
+    const b = h2.apply(a, "leakyRelu");
     return tf.reshape(out.apply(b), [-1]);
   }
 

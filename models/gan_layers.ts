@@ -14,6 +14,7 @@ import * as tf from "@tensorflow/tfjs-core";
 // tfjs-core registers no gradients by itself; the union package does on import.
 import "@tensorflow/tfjs";
 import type { Stream } from "../core/rng.ts";
+import { dense } from "../core/webgpu/dense.ts";
 import { UsageError } from "../core/errors.ts";
 import type { ImageShape } from "../datasets/dataset.ts";
 import type { ModelOptions } from "./model.ts";
@@ -52,7 +53,7 @@ export class Linear implements Layer {
   }
 
   apply(x: tf.Tensor2D): tf.Tensor2D {
-    return tf.add(tf.matMul(x, this.kernel), this.bias);
+    return dense(x, this.kernel as tf.Tensor2D, this.bias as tf.Tensor1D);
   }
 
   variables(): [string, tf.Variable][] {

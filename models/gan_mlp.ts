@@ -45,13 +45,13 @@ class GanMlp implements GenerativeModel {
   /** Images in [−1, 1]. */
   #generate(z: tf.Tensor2D): tf.Tensor2D {
     const [h1, h2, out] = this.#generator;
-    return tf.tanh(out.apply(tf.leakyRelu(h2.apply(tf.leakyRelu(h1.apply(z), 0.2)), 0.2)));
+    return out.apply(h2.apply(h1.apply(z, "leakyRelu"), "leakyRelu"), "tanh");
   }
 
   /** Logits of "real". */
   #discriminate(x: tf.Tensor2D): tf.Tensor2D {
     const [h1, h2, out] = this.#discriminator;
-    return out.apply(tf.leakyRelu(h2.apply(tf.leakyRelu(h1.apply(x), 0.2)), 0.2));
+    return out.apply(h2.apply(h1.apply(x, "leakyRelu"), "leakyRelu"));
   }
 
   trainStep(batch: tf.Tensor2D, noise: Stream): Record<string, tf.Scalar> {

@@ -14,6 +14,7 @@
  */
 import * as tf from "@tensorflow/tfjs-core";
 import type { Stream } from "../core/rng.ts";
+import { dense } from "../core/webgpu/dense.ts";
 import { dimOf } from "../datasets/dataset.ts";
 import type { GenerativeModel, ModelArgs, ModelSpec } from "./model.ts";
 import { bernoulliLogLikelihood, Dense } from "./nn.ts";
@@ -81,11 +82,9 @@ export class Made implements GenerativeModel {
     return tf.tidy(() => {
       let h = x;
       this.layers.forEach((layer, l) => {
-        const a = tf.add(
-          tf.matMul(h, tf.mul(layer.kernel, this.masks[l]) as tf.Tensor2D),
-          layer.bias,
-        );
-        h = (l < this.layers.length - 1 ? tf.relu(a) : a) as tf.Tensor2D;
+        const masked = tf.mul(layer.kernel, this.masks[l]) as tf.Tensor2D;
+        const act = l < this.layers.length - 1 ? "relu" : "linear";
+        h = dense(h, masked, layer.bias as tf.Tensor1D, act);
       });
       return h;
     });

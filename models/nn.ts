@@ -3,6 +3,7 @@ import * as tf from "@tensorflow/tfjs-core";
 // tfjs-core alone registers no gradients; the union package registers them all on import.
 import "@tensorflow/tfjs";
 import type { Stream } from "../core/rng.ts";
+import { type Activation, dense } from "../core/webgpu/dense.ts";
 
 /**
  * A variable of `shape` drawn uniformly from ±limit with the init stream. Variables stay
@@ -30,7 +31,7 @@ export function glorotLimit(fanIn: number, fanOut: number): number {
   return Math.sqrt(6 / (fanIn + fanOut));
 }
 
-/** A fully connected layer y = x·W + b with a Glorot-uniform W and a zero b. */
+/** A fully connected layer y = act(x·W + b) with a Glorot-uniform W and a zero b. */
 export class Dense {
   readonly kernel: tf.Variable;
   readonly bias: tf.Variable;
@@ -40,8 +41,9 @@ export class Dense {
     this.bias = zerosVariable([outputs]);
   }
 
-  apply(x: tf.Tensor2D): tf.Tensor2D {
-    return tf.add(tf.matMul(x, this.kernel), this.bias);
+  /** act(x·W + b); one fused kernel on webgpu (see core/webgpu/dense.ts). */
+  apply(x: tf.Tensor2D, activation: Activation = "linear"): tf.Tensor2D {
+    return dense(x, this.kernel as tf.Tensor2D, this.bias as tf.Tensor1D, activation);
   }
 
   /** This layer's variables by name: `<layer>/kernel`, `<layer>/bias`. */

@@ -156,7 +156,7 @@ export class ConvNet {
     const { height, width, channels } = this.shape;
     const cond = this.#condition(labels, batch);
     const input = cond ? tf.concat([z, cond], 1) : z;
-    const h = tf.relu(this.decIn.apply(input));
+    const h = this.decIn.apply(input, "relu");
     const grid = tf.reshape(h, [batch, height / 4, width / 4, 64]) as tf.Tensor4D;
     const up = tf.relu(this.deconv1.apply(grid));
     return tf.reshape(this.deconv2.apply(up), [batch, height * width * channels]);

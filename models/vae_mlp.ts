@@ -40,13 +40,13 @@ class VaeMlp implements GenerativeModel {
 
   #encode(x: tf.Tensor2D): { mean: tf.Tensor2D; logvar: tf.Tensor2D } {
     const [h1, h2, mean, logvar] = this.#enc;
-    const h = tf.tanh(h2.apply(tf.tanh(h1.apply(x))));
+    const h = h2.apply(h1.apply(x, "tanh"), "tanh");
     return { mean: mean.apply(h), logvar: logvar.apply(h) };
   }
 
   #decode(z: tf.Tensor2D): tf.Tensor2D {
     const [h1, h2, logits] = this.#dec;
-    return logits.apply(tf.tanh(h2.apply(tf.tanh(h1.apply(z)))));
+    return logits.apply(h2.apply(h1.apply(z, "tanh"), "tanh"));
   }
 
   encode(x: tf.Tensor2D): { mean: tf.Tensor2D; logVar: tf.Tensor2D } {

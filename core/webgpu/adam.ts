@@ -2,61 +2,50 @@
  * A fused Adam update for the webgpu backend. tfjs's `AdamOptimizer.applyGradients` runs 14
  * small kernels per variable (mul, add, square, div, sqrt…), and on an H100 one Adam update of
  * vae-mlp's 12 tensors took ~30 ms, almost all of it per-kernel host overhead. Here each
- * variable costs three elementwise programs (new m, new v, new value), all reading the old
- * m, v and the gradient, with the step's bias corrections passed as uniforms (no recompiles).
+ * variable costs one dispatch that reads the value, m, v and the gradient and writes the new
+ * value, m and v, with the step's bias corrections passed as uniforms (no recompiles). The
+ * outputs are fresh buffers, as in tfjs, so nothing that shares a variable's data changes.
  *
  * {@link installFusedAdam} patches `tf.AdamOptimizer.prototype.applyGradients`; on any backend
  * other than webgpu the patched method calls the original, so the cpu reference is untouched.
  */
 import * as tf from "@tensorflow/tfjs-core";
 import type { KernelFunc, NamedTensorMap, TensorInfo } from "@tensorflow/tfjs-core";
+import type { WebGPUBackend } from "@tensorflow/tfjs-backend-webgpu";
+import type { KernelArgs } from "./conv.ts";
+import { dispatchRaw, grid256 } from "./dispatch.ts";
 
 /** What `Optimizer.applyGradients` takes. */
 type Gradients = NamedTensorMap | { name: string; tensor: tf.Tensor }[];
-import {
-  webgpu_util,
-  type WebGPUBackend,
-  type WebGPUProgram,
-} from "@tensorflow/tfjs-backend-webgpu";
-import type { KernelArgs } from "./conv.ts";
 
 /** The kernel that computes [value', m', v'] from {x, m, v, g}. */
 export const ADAM_KERNEL = "GenbenchAdamUpdate";
 
-type Which = "m" | "v" | "x";
+const ADAM_WGSL = `
+struct Params { b1: f32, b2: f32, omb1: f32, omb2: f32, eps: f32, lr: f32, c1: f32, c2: f32,
+  size: u32 }
+@group(0) @binding(0) var<storage, read_write> xOut: array<f32>;
+@group(0) @binding(1) var<storage, read_write> mOut: array<f32>;
+@group(0) @binding(2) var<storage, read_write> vOut: array<f32>;
+@group(0) @binding(3) var<storage, read> xIn: array<f32>;
+@group(0) @binding(4) var<storage, read> mIn: array<f32>;
+@group(0) @binding(5) var<storage, read> vIn: array<f32>;
+@group(0) @binding(6) var<storage, read> gIn: array<f32>;
+@group(0) @binding(7) var<uniform> p: Params;
+@compute @workgroup_size(256)
+fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>,
+        @builtin(local_invocation_index) lane: u32) {
+  let i = (wg.y * groups.x + wg.x) * 256u + lane;
+  if (i >= p.size) { return; }
+  let g = gIn[i];
+  let m1 = mIn[i] * p.b1 + g * p.omb1;
+  let v1 = vIn[i] * p.b2 + (g * g) * p.omb2;
+  mOut[i] = m1;
+  vOut[i] = v1;
+  xOut[i] = xIn[i] + (m1 / p.c1) / (sqrt(v1 / p.c2) + p.eps) * (-p.lr);
+}`;
 
-function adamProgram(shape: number[], which: Which): WebGPUProgram {
-  const dispatchLayout = webgpu_util.flatDispatchLayout(shape);
-  const workgroupSize: [number, number, number] = [256, 1, 1];
-  const expr = {
-    m: "m1",
-    v: "v1",
-    x: "xv + (m1 / uniforms.c1) / (sqrt(v1 / uniforms.c2) + uniforms.eps) * (-uniforms.lr)",
-  }[which];
-  return {
-    outputShape: shape,
-    variableNames: ["xIn", "mIn", "vIn", "gIn"],
-    dispatchLayout,
-    dispatch: webgpu_util.computeDispatch(dispatchLayout, shape, workgroupSize),
-    workgroupSize,
-    size: true,
-    uniforms: "b1 : f32, b2 : f32, omb1 : f32, omb2 : f32, eps : f32, lr : f32, c1 : f32, " +
-      "c2 : f32,",
-    shaderKey: `genbench_adam_${which}`,
-    getUserCode: () =>
-      `fn main(index : i32) {
-  if (index < uniforms.size) {
-    let xv = xIn[index];
-    let g = gIn[index];
-    let m1 = mIn[index] * uniforms.b1 + g * uniforms.omb1;
-    let v1 = vIn[index] * uniforms.b2 + (g * g) * uniforms.omb2;
-    result[index] = ${expr};
-  }
-}`,
-  } as WebGPUProgram;
-}
-
-/** The webgpu kernel: three programs, one output each. */
+/** The webgpu kernel: one dispatch, three outputs. */
 const adamKernel: KernelFunc = (args) => {
   const { inputs, backend, attrs } = args as unknown as KernelArgs;
   const { x, m, v, g } = inputs;
@@ -69,7 +58,7 @@ const adamKernel: KernelFunc = (args) => {
     c2: number;
   };
   // 1 − β is formed in float64 and rounded once, as tfjs does for its scalar operands.
-  const values = [
+  const scalars = [
     a.beta1,
     a.beta2,
     1 - a.beta1,
@@ -79,13 +68,17 @@ const adamKernel: KernelFunc = (args) => {
     a.c1,
     a.c2,
   ];
-  const uniforms = values.map((d) => ({
-    type: "float32",
-    data: [d],
-  }));
-  const gpu = backend as WebGPUBackend;
-  return (["x", "m", "v"] as Which[]).map((which) =>
-    gpu.runWebGPUProgram(adamProgram(x.shape, which), [x, m, v, g], "float32", uniforms)
+  const size = tf.util.sizeFromShape(x.shape);
+  return dispatchRaw(
+    backend as WebGPUBackend,
+    ADAM_WGSL,
+    grid256(size),
+    [x.shape, x.shape, x.shape],
+    [x, m, v, g],
+    [...scalars.map((d) => ({ type: "float32" as const, data: [d] })), {
+      type: "uint32",
+      data: [size],
+    }],
   ) as TensorInfo[];
 };
 
@@ -138,8 +131,9 @@ function fusedApplyGradients(this: AnyAdam, variableGradients: Gradients) {
       v.assign(v1);
       value.assign(x1);
     });
-    this.accBeta1.assign(tf.mul(this.accBeta1, this.beta1));
-    this.accBeta2.assign(tf.mul(this.accBeta2, this.beta2));
+    // β^(t+1) as tfjs's float32 tf.mul would make it, from the host: no dispatch, no upload.
+    this.accBeta1.assign(tf.scalar(Math.fround(acc1 * Math.fround(this.beta1))));
+    this.accBeta2.assign(tf.scalar(Math.fround(acc2 * Math.fround(this.beta2))));
   });
   this.incrementIterations();
 }

@@ -38,6 +38,13 @@ export interface GemmSpec {
   orderA: LoadOrder;
   /** A string that identifies loadA/loadB and their constants (part of the pipeline key). */
   key: string;
+  /**
+   * WGSL body of `fn finish(m: i32, n: i32, v: f32) -> f32`, applied to each output as it is
+   * written (a bias and an activation). A GEMM with one never splits K: it is one dispatch.
+   */
+  epilogue?: string;
+  /** WGSL functions that loadA, loadB or the epilogue call. */
+  helpers?: string;
 }
 
 /** The tile shape of one generated kernel. */
@@ -113,8 +120,11 @@ export function gemmSource(spec: GemmSpec, tile: TileConfig, splits: number): st
   if (TN !== 4) throw new Error("gemm: TN must be 4");
   const chunk = splits > 1 ? chunkLength(K, splits, BK) : K;
   const lines: string[] = [];
+  if (spec.helpers) lines.push(spec.helpers);
   lines.push(`fn loadA(m: i32, k: i32) -> f32 {\n${spec.loadA}\n}`);
   lines.push(`fn loadB(k: i32, n: i32) -> f32 {\n${spec.loadB}\n}`);
+  if (spec.epilogue) lines.push(`fn finish(m: i32, n: i32, v: f32) -> f32 {\n${spec.epilogue}\n}`);
+  const out = (n: string, v: string) => spec.epilogue ? `finish(m, ${n}, ${v})` : v;
   lines.push(`var<workgroup> As: array<f32, ${BK * (BM + 1)}>;`);
   lines.push(`var<workgroup> Bs: array<vec4<f32>, ${(BK * BN) / 4}>;`);
   const body: string[] = [];
@@ -186,10 +196,10 @@ export function gemmSource(spec: GemmSpec, tile: TileConfig, splits: number): st
     body.push(`{ let m = row0 + ty * ${TM} + ${i}; let n = col0 + tx * 4;
       if (m < ${M}) {
         let o = ${base}m * ${N} + n;
-        if (n < ${N}) { result[o] = c${i}.x; }
-        if (n + 1 < ${N}) { result[o + 1] = c${i}.y; }
-        if (n + 2 < ${N}) { result[o + 2] = c${i}.z; }
-        if (n + 3 < ${N}) { result[o + 3] = c${i}.w; }
+        if (n < ${N}) { result[o] = ${out("n", `c${i}.x`)}; }
+        if (n + 1 < ${N}) { result[o + 1] = ${out("n + 1", `c${i}.y`)}; }
+        if (n + 2 < ${N}) { result[o + 2] = ${out("n + 2", `c${i}.z`)}; }
+        if (n + 3 < ${N}) { result[o + 3] = ${out("n + 3", `c${i}.w`)}; }
       } }`);
   }
   lines.push(`fn main() {\n${body.join("\n")}\n}`);
@@ -252,7 +262,7 @@ export function runGemm(
   splitOverride?: number,
 ): TensorInfo {
   const tile = chooseTile(spec.N);
-  const splits = Math.max(
+  const splits = spec.epilogue ? 1 : Math.max(
     1,
     Math.min(
       splitOverride ?? chooseSplit(spec.M, spec.N, spec.K, tile),

@@ -3,7 +3,8 @@
  * ours keeps a handle on the stock kernel and hands it the cases it does not cover. Also routes
  * `tf.train.adam`'s update to a fused kernel on webgpu (core/webgpu/adam.ts). Install
  * after `@tensorflow/tfjs-backend-webgpu` has been imported; `uninstallWebGpuKernels` puts the
- * stock kernels back (the micro-benchmark compares the two).
+ * stock kernels back (the micro-benchmark compares the two). Also registers the fused dense
+ * layer (core/webgpu/dense.ts), which models reach through `dense()`.
  */
 import * as tf from "@tensorflow/tfjs-core";
 import type { KernelConfig, KernelFunc } from "@tensorflow/tfjs-core";
@@ -11,6 +12,7 @@ import { conv2dBackpropFilterKernel, conv2dBackpropInputKernel, conv2dKernel } f
 import { batchMatMulKernel } from "./matmul.ts";
 import { setTileMode, type TileMode } from "./gemm.ts";
 import { installFusedAdam, uninstallFusedAdam } from "./adam.ts";
+import { installFusedDense, uninstallFusedDense } from "./dense.ts";
 
 /** The kernels we replace, each with the factory that wraps the stock one. */
 const OURS: [string, (stock: KernelFunc) => KernelFunc][] = [
@@ -37,6 +39,7 @@ export function webGpuKernelsInstalled(): boolean {
 export function installWebGpuKernels(tiles: TileMode = "large"): void {
   setTileMode(tiles);
   installFusedAdam();
+  installFusedDense();
   if (stockConfigs.size > 0) return;
   for (const [name, wrap] of OURS) {
     const stock = tf.getKernel(name, "webgpu");
@@ -50,6 +53,7 @@ export function installWebGpuKernels(tiles: TileMode = "large"): void {
 /** Put tfjs-webgpu's own kernels back (idempotent). */
 export function uninstallWebGpuKernels(): void {
   uninstallFusedAdam();
+  uninstallFusedDense();
   for (const [name, stock] of stockConfigs) {
     tf.unregisterKernel(name, "webgpu");
     tf.registerKernel(stock);
