@@ -16,7 +16,7 @@ import { type BackendInfo, type BackendName, selectBackend } from "../core/backe
 import { oneLine, UsageError } from "../core/errors.ts";
 import { Stream } from "../core/rng.ts";
 import { installWebGpuKernels, uninstallWebGpuKernels } from "../core/webgpu/install.ts";
-import { compareWithCpu, convCases, matMulCases } from "../core/webgpu/check.ts";
+import { compareWithCpu, convCases, denseCases, matMulCases } from "../core/webgpu/check.ts";
 import { getTileMode } from "../core/webgpu/gemm.ts";
 import { countDispatches } from "../core/webgpu/dispatch.ts";
 import { MODELS } from "../models/registry.ts";
@@ -507,7 +507,7 @@ export async function main(args: string[]): Promise<number> {
   if (values.verify && backend.name === "webgpu") {
     await import("@tensorflow/tfjs-backend-cpu");
     report.verify = await compareWithCpu(
-      [...convCases(), ...matMulCases()],
+      [...convCases(), ...matMulCases(), ...denseCases()],
       Stream.derive(1, "micro-verify"),
     );
     const worst = Math.max(...report.verify.map((v) => v.relError));

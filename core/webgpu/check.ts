@@ -6,6 +6,7 @@
 import * as tf from "@tensorflow/tfjs-core";
 import { backend_util } from "@tensorflow/tfjs-core";
 import type { Stream } from "../rng.ts";
+import { type Activation, dense } from "./dense.ts";
 
 /** One kernel call to compare: a name and a function of freshly made inputs. */
 export interface KernelCase {
@@ -96,6 +97,34 @@ export function matMulCases(): KernelCase[] {
           run: ([a, b]) => tf.matMul(a as tf.Tensor2D, b as tf.Tensor2D, ta, tb),
         });
       }
+    }
+  }
+  return cases;
+}
+
+/**
+ * Fused dense layer cases ({@link dense}): for every activation and a few odd shapes, the
+ * output and the gradients of x, W and b of Σ r ⊙ dense(x, W, b), flattened into one tensor.
+ * On cpu `dense` runs tfjs's plain ops, so this compares the fused kernels with those.
+ */
+export function denseCases(): KernelCase[] {
+  const cases: KernelCase[] = [];
+  const activations: Activation[] = ["linear", "tanh", "relu", "leakyRelu", "sigmoid"];
+  // [batch, in, out]: odd sizes, batch 1, an output wider than one tile, a deep K.
+  for (const [batch, inputs, outputs] of [[5, 13, 7], [1, 9, 4], [33, 70, 65], [8, 300, 3]]) {
+    for (const act of activations) {
+      cases.push({
+        name: `dense ${batch}x${inputs}→${outputs} ${act} (y, dx, dW, db)`,
+        shapes: [[batch, inputs], [inputs, outputs], [outputs], [batch, outputs]],
+        run: ([x, w, b, r]) => {
+          const layer = (xs: tf.Tensor, ws: tf.Tensor, bs: tf.Tensor) =>
+            dense(xs as tf.Tensor2D, ws as tf.Tensor2D, bs as tf.Tensor1D, act);
+          const grads = tf.grads((xs: tf.Tensor, ws: tf.Tensor, bs: tf.Tensor) =>
+            tf.sum(tf.mul(layer(xs, ws, bs), r))
+          )([x, w, b]);
+          return tf.concat([layer(x, w, b), ...grads].map((t) => tf.reshape(t, [-1])));
+        },
+      });
     }
   }
   return cases;
