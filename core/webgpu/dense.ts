@@ -167,7 +167,8 @@ const gradKernel: KernelFunc = (args) => {
   );
 };
 
-let registered = false;
+// Gradients cannot be unregistered in tfjs (and a second registration warns): register once.
+let gradientRegistered = false;
 
 /** Register the fused dense kernels for webgpu and their gradient (idempotent). */
 export function installFusedDense(): void {
@@ -178,8 +179,8 @@ export function installFusedDense(): void {
     backendName: "webgpu",
     kernelFunc: gradKernel,
   });
-  if (registered) return;
-  registered = true;
+  if (gradientRegistered) return;
+  gradientRegistered = true;
   tf.registerGradient({
     kernelName: DENSE_KERNEL,
     inputsToSave: ["x", "W"],

@@ -14,7 +14,7 @@ interface BackendInternals {
   computePassEncoder: GPUComputePassEncoder | null;
   dispatchCountInPass: number;
   commandQueueOwnedIds: WeakSet<object>;
-  tensorMap: { get(dataId: object): { resource: unknown; values: unknown } };
+  tensorMap: { get(dataId: object): { resource: unknown } };
   uploadToGPU(dataId: object): void;
   makeTensorInfo(shape: number[], dtype: "float32"): TensorInfo;
   makeUniforms(
