@@ -9,19 +9,7 @@ import "@tensorflow/tfjs-backend-cpu";
 import { Stream } from "../../core/rng.ts";
 import { installFusedAdam, uninstallFusedAdam } from "../../core/webgpu/adam.ts";
 import { countDispatches } from "../../core/webgpu/dispatch.ts";
-
-tf.env().set("PROD", true);
-
-async function hasAdapter(): Promise<boolean> {
-  try {
-    return !!(navigator.gpu && await navigator.gpu.requestAdapter());
-  } catch {
-    return false;
-  }
-}
-
-const gpu = await hasAdapter();
-if (gpu) await import("@tensorflow/tfjs-backend-webgpu");
+import { gpu } from "./_webgpu.ts";
 
 /** Five Adam steps on two variables with seeded gradients; returns the values and moments. */
 async function fiveSteps(backend: string): Promise<Float32Array> {

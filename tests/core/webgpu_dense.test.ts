@@ -13,19 +13,7 @@ import { dense, DENSE_KERNEL } from "../../core/webgpu/dense.ts";
 import { compareWithCpu, denseCases } from "../../core/webgpu/check.ts";
 import { countDispatches } from "../../core/webgpu/dispatch.ts";
 import { installWebGpuKernels, uninstallWebGpuKernels } from "../../core/webgpu/install.ts";
-
-tf.env().set("PROD", true);
-
-async function hasAdapter(): Promise<boolean> {
-  try {
-    return !!(navigator.gpu && await navigator.gpu.requestAdapter());
-  } catch {
-    return false;
-  }
-}
-
-const gpu = await hasAdapter();
-if (gpu) await import("@tensorflow/tfjs-backend-webgpu");
+import { gpu } from "./_webgpu.ts";
 
 Deno.test({
   name: "fused dense on webgpu matches tfjs's ops on cpu for every activation, deterministically",

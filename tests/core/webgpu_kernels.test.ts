@@ -19,19 +19,7 @@ import {
 import { compareWithCpu, convCases, matMulCases } from "../../core/webgpu/check.ts";
 import { chooseSplit, chooseTile, gemmSource, setTileMode } from "../../core/webgpu/gemm.ts";
 import { matMulSpec } from "../../core/webgpu/matmul.ts";
-
-tf.env().set("PROD", true);
-
-async function hasAdapter(): Promise<boolean> {
-  try {
-    return !!(navigator.gpu && await navigator.gpu.requestAdapter());
-  } catch {
-    return false;
-  }
-}
-
-const gpu = await hasAdapter();
-if (gpu) await import("@tensorflow/tfjs-backend-webgpu");
+import { gpu } from "./_webgpu.ts";
 
 // Small tiles: llvmpipe takes minutes to compile the large ones (see core/webgpu/gemm.ts).
 const TOLERANCE = 1e-4;
