@@ -4,8 +4,8 @@
  * (`deno run -A mod.ts bench|list|help`).
  * @module
  */
-export { bench, listText, main, parseBenchArgs } from "./core/cli.ts";
-export type { BenchOptions } from "./core/cli.ts";
+export { bench, listText, main, parseBenchArgs } from "./cli/cli.ts";
+export type { BenchOptions } from "./cli/cli.ts";
 export { BACKENDS, selectBackend } from "./core/backend.ts";
 export type { BackendInfo, BackendName } from "./core/backend.ts";
 export { Stream } from "./core/rng.ts";
@@ -38,7 +38,7 @@ export type { Suite, SuiteEntry } from "./benchmarks/suites.ts";
 export { planRun, RunInterrupted, runOne, StopRequest } from "./benchmarks/runner.ts";
 export type { MetricsFile, RunPlan, RunStatus } from "./benchmarks/runner.ts";
 export { parseShard, selectShard, splitShards } from "./benchmarks/shard.ts";
-export { sbatchScript } from "./core/slurm.ts";
+export { sbatchScript } from "./cli/slurm.ts";
 export { loadCifar10 } from "./datasets/cifar10.ts";
 export { summaryMarkdown } from "./reports/summary.ts";
 export { writeReport } from "./reports/report.ts";
@@ -54,6 +54,6 @@ export { iwaeBound } from "./metrics/bounds.ts";
 export { psnrPerImage, ssim } from "./metrics/reconstruction.ts";
 
 if (import.meta.main) {
-  const { main } = await import("./core/cli.ts");
+  const { main } = await import("./cli/cli.ts");
   Deno.exit(await main(Deno.args));
 }

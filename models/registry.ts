@@ -1,18 +1,18 @@
 /** Every model genbench can run, by name. A new model is one import and one entry here. */
 import { UsageError } from "../core/errors.ts";
 import type { ModelSpec } from "./model.ts";
-import { bernoulli } from "./bernoulli.ts";
-import { vaeMlp } from "./vae_mlp.ts";
-import { ganMlp } from "./gan_mlp.ts";
-import { cgan, dcgan } from "./dcgan.ts";
-import { infogan } from "./infogan.ts";
-import { nadeSpec } from "./nade.ts";
-import { madeSpec } from "./made.ts";
-import { pixelCnnSpec } from "./pixelcnn.ts";
-import { gatedPixelCnnSpec } from "./gated_pixelcnn.ts";
-import { aeSpec, betaVaeSpec, vaeConvSpec } from "./vae_conv.ts";
-import { aaeSpec } from "./aae.ts";
-import { cvaeSpec } from "./cvae.ts";
+import { bernoulli } from "./autoregressive/bernoulli.ts";
+import { vaeMlp } from "./latent/vae_mlp.ts";
+import { ganMlp } from "./adversarial/gan_mlp.ts";
+import { cgan, dcgan } from "./adversarial/dcgan.ts";
+import { infogan } from "./adversarial/infogan.ts";
+import { nadeSpec } from "./autoregressive/nade.ts";
+import { madeSpec } from "./autoregressive/made.ts";
+import { pixelCnnSpec } from "./autoregressive/pixelcnn.ts";
+import { gatedPixelCnnSpec } from "./autoregressive/gated_pixelcnn.ts";
+import { aeSpec, betaVaeSpec, vaeConvSpec } from "./latent/vae_conv.ts";
+import { aaeSpec } from "./latent/aae.ts";
+import { cvaeSpec } from "./latent/cvae.ts";
 
 export const MODELS: ModelSpec[] = [
   bernoulli,

@@ -10,7 +10,7 @@ import * as tf from "@tensorflow/tfjs-core";
 import type { Stream } from "../core/rng.ts";
 import type { ImageShape } from "../datasets/dataset.ts";
 import type { GenerativeModel } from "../models/model.ts";
-import { type CodeDecoder, hasCodes } from "../models/infogan.ts";
+import { type CodeDecoder, hasCodes } from "../models/adversarial/infogan.ts";
 import { gridPng } from "./grid.ts";
 
 /** Layout of the views. */

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs-core";
-import "../../models/nn.ts"; // registers the gradients
+import "../../models/layers/nn.ts"; // registers the gradients
 import { selectBackend } from "../../core/backend.ts";
 
 async function convGradients(backend: "cpu" | "wasm"): Promise<Float32Array[]> {

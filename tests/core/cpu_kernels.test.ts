@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs-core";
-import "../../models/nn.ts"; // registers the gradients
+import "../../models/layers/nn.ts"; // registers the gradients
 import { selectBackend } from "../../core/backend.ts";
 import { Stream } from "../../core/rng.ts";
 

@@ -11,8 +11,8 @@ import {
   RunningLogSumExp,
 } from "../../metrics/bounds.ts";
 import { LinearGaussian } from "./_linear_gaussian.ts";
-import { vaeMlp } from "../../models/vae_mlp.ts";
-import { build, testBatch, train } from "../models/_latent.ts";
+import { vaeMlp } from "../../models/latent/vae_mlp.ts";
+import { build, testBatch, train } from "../models/latent/_helpers.ts";
 
 await selectBackend("cpu");
 

@@ -2,9 +2,9 @@ import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs-core";
 import { selectBackend } from "../../core/backend.ts";
 import { Stream } from "../../core/rng.ts";
-import { bernoulli } from "../../models/bernoulli.ts";
-import { vaeMlp } from "../../models/vae_mlp.ts";
-import { ganMlp } from "../../models/gan_mlp.ts";
+import { bernoulli } from "../../models/autoregressive/bernoulli.ts";
+import { vaeMlp } from "../../models/latent/vae_mlp.ts";
+import { ganMlp } from "../../models/adversarial/gan_mlp.ts";
 import { type ModelSpec, parameterCount } from "../../models/model.ts";
 import { loadWeights, saveWeights } from "../../core/checkpoint.ts";
 

@@ -2,9 +2,9 @@ import assert from "node:assert/strict";
 import { decode } from "fast-png";
 import { selectBackend } from "../../core/backend.ts";
 import { Stream } from "../../core/rng.ts";
-import { cgan, dcgan } from "../../models/dcgan.ts";
-import { infogan } from "../../models/infogan.ts";
-import { vaeMlp } from "../../models/vae_mlp.ts";
+import { cgan, dcgan } from "../../models/adversarial/dcgan.ts";
+import { infogan } from "../../models/adversarial/infogan.ts";
+import { vaeMlp } from "../../models/latent/vae_mlp.ts";
 import type { ModelSpec } from "../../models/model.ts";
 import { ganViews, slerp } from "../../reports/gan_views.ts";
 

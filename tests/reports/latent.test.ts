@@ -3,15 +3,15 @@ import * as tf from "@tensorflow/tfjs-core";
 import { decode } from "fast-png";
 import { join } from "node:path";
 import { selectBackend } from "../../core/backend.ts";
-import { vaeConvSpec } from "../../models/vae_conv.ts";
-import { cvaeSpec } from "../../models/cvae.ts";
+import { vaeConvSpec } from "../../models/latent/vae_conv.ts";
+import { cvaeSpec } from "../../models/latent/cvae.ts";
 import {
   interpolationImages,
   reconstructionImages,
   traversalImages,
   writeLatentViews,
 } from "../../reports/latent.ts";
-import { build, DIMS, SHAPE, testBatch } from "../models/_latent.ts";
+import { build, DIMS, SHAPE, testBatch } from "../models/latent/_helpers.ts";
 
 await selectBackend("cpu");
 

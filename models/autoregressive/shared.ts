@@ -1,0 +1,196 @@
+/**
+ * Helpers shared by the autoregressive models (`nade`, `made`, `pixelcnn`, `gated-pixelcnn`):
+ * masked convolutions, option checks, exact log-likelihoods from logits, and pixel-by-pixel
+ * sampling driven by uniforms drawn on the host from a seeded stream (tfjs random ops are never
+ * used, and no per-pixel read-back is needed: the decision is a comparison on the device).
+ */
+import * as tf from "@tensorflow/tfjs-core";
+import type { Stream } from "../../core/rng.ts";
+import { UsageError } from "../../core/errors.ts";
+import type { ImageShape } from "../../datasets/dataset.ts";
+import type { InputKind, ModelOptions } from "../model.ts";
+import {
+  bernoulliLogLikelihood,
+  glorotLimit,
+  uniformVariable,
+  zerosVariable,
+} from "../layers/nn.ts";
+
+/** Explicit [top, bottom, left, right] zero padding of a convolution. */
+export type Padding = [number, number, number, number];
+
+/** The function type `tf.customGrad` takes (tfjs-core does not export its name). */
+export type CustomGradient = Parameters<typeof tf.customGrad>[0];
+
+type Pad4 = [[number, number], [number, number], [number, number], [number, number]];
+
+/** `tf.conv2d(x, kernel, 1, padding)` with explicit [top, bottom, left, right] zero padding. */
+export function conv2dCausal(x: tf.Tensor4D, kernel: tf.Tensor4D, padding: Padding): tf.Tensor4D {
+  const [top, bottom, left, right] = padding;
+  const pad: Pad4 = [[0, 0], [top, bottom], [left, right], [0, 0]];
+  return tf.conv2d(x, kernel, 1, pad);
+}
+
+/**
+ * A 2-D convolution whose kernel is multiplied by a fixed 0/1 mask. The variable keeps the
+ * full `[kh, kw, cin, cout]` shape (masked entries count as parameters, as in the papers'
+ * PyTorch code); `rows` keeps only the first rows of the kernel in the computation when the rows
+ * below are entirely masked (the padding must then say so), which saves their multiplications.
+ */
+export class MaskedConv2d {
+  readonly kernel: tf.Variable;
+  readonly bias: tf.Variable;
+  readonly #mask: tf.Tensor4D | null;
+  readonly #rows: number;
+
+  constructor(
+    readonly name: string,
+    readonly shape: [number, number, number, number],
+    init: Stream,
+    readonly padding: Padding,
+    options: { rows?: number; mask?: (y: number, x: number) => boolean } = {},
+  ) {
+    const [kh, kw, cin, cout] = shape;
+    this.kernel = uniformVariable(shape, glorotLimit(kh * kw * cin, kh * kw * cout), init);
+    this.bias = zerosVariable([cout]);
+    this.#rows = options.rows ?? kh;
+    const mask = options.mask;
+    if (mask) {
+      const values = new Float32Array(this.#rows * kw);
+      for (let y = 0; y < this.#rows; y++) {
+        for (let x = 0; x < kw; x++) values[y * kw + x] = mask(y, x) ? 1 : 0;
+      }
+      this.#mask = tf.tensor4d(values, [this.#rows, kw, 1, 1]);
+    } else {
+      this.#mask = null;
+    }
+  }
+
+  /** The kernel as used: the kept rows, masked. Shape [rows, kw, cin, cout]. */
+  effectiveKernel(): tf.Tensor4D {
+    return tf.tidy(() => {
+      const [kh, kw, cin, cout] = this.shape;
+      const kept = (this.#rows === kh
+        ? this.kernel
+        : tf.slice(this.kernel, [0, 0, 0, 0], [this.#rows, kw, cin, cout])) as tf.Tensor4D;
+      return this.#mask ? tf.mul(kept, this.#mask) : kept.clone();
+    });
+  }
+
+  /** Convolve NHWC `x` with stride 1 and this layer's padding; adds the bias. */
+  apply(x: tf.Tensor4D, padding: Padding = this.padding): tf.Tensor4D {
+    return tf.tidy(() => tf.add(conv2dCausal(x, this.effectiveKernel(), padding), this.bias));
+  }
+
+  variables(): [string, tf.Variable][] {
+    return [[`${this.name}/kernel`, this.kernel], [`${this.name}/bias`, this.bias]];
+  }
+
+  dispose(): void {
+    this.#mask?.dispose();
+  }
+}
+
+/** The `bits` option of a pixel model: 1 (binarized pixels) or 8 (256 grey levels). */
+export function bitsOption(model: string, options: ModelOptions, supported: number[]): number {
+  const bits = Number(options.bits ?? 1);
+  if (!supported.includes(bits)) {
+    const what = supported.length === 1
+      ? `only ${supported[0]}-bit (${supported[0] === 1 ? "binarized" : "8-bit"}) data`
+      : `bits=${supported.join(" or ")}`;
+    throw new UsageError(`${model}: bits=${options.bits} is not supported (it models ${what})`);
+  }
+  return bits;
+}
+
+/** The input kind for a `bits` option: 8 → `byte`, otherwise `binary`. */
+export function inputKindForBits(options: ModelOptions): InputKind {
+  return Number(options.bits ?? 1) === 8 ? "byte" : "binary";
+}
+
+/** A positive integer option, or a one-line UsageError. */
+export function intOption(model: string, options: ModelOptions, key: string): number {
+  const value = Number(options[key]);
+  if (!Number.isInteger(value) || value < 1) {
+    throw new UsageError(
+      `${model}: option ${key} must be a positive integer (got ${options[key]})`,
+    );
+  }
+  return value;
+}
+
+/** A positive number option, or a one-line UsageError. */
+export function positiveOption(model: string, options: ModelOptions, key: string): number {
+  const value = Number(options[key]);
+  if (!(value > 0) || !Number.isFinite(value)) {
+    throw new UsageError(`${model}: option ${key} must be a positive number (got ${options[key]})`);
+  }
+  return value;
+}
+
+/** Refuses a batch whose width is not D = H·W·C, in one line. */
+export function checkWidth(model: string, x: tf.Tensor2D, dims: number): void {
+  if (x.rank !== 2 || x.shape[1] !== dims) {
+    throw new UsageError(
+      `${model}: expected a [batch, ${dims}] input, got [${x.shape.join(", ")}]`,
+    );
+  }
+}
+
+/** Refuses images with more than one channel (the models here order pixels, not sub-pixels). */
+export function checkSingleChannel(model: string, shape: ImageShape): void {
+  if (shape.channels !== 1) {
+    throw new UsageError(
+      `${model}: only single-channel images are supported (got ${shape.channels} channels)`,
+    );
+  }
+}
+
+/**
+ * Exact log p(x) per example from per-pixel outputs: `logits` [B, D] (Bernoulli) when
+ * `levels` is 2 with x in {0, 1}, or [B, D, levels] (categorical) with x the integer level.
+ */
+export function pixelLogLikelihood(logits: tf.Tensor, x: tf.Tensor2D, levels: number): tf.Tensor1D {
+  return tf.tidy(() => {
+    if (levels === 2) return bernoulliLogLikelihood(logits as tf.Tensor2D, x);
+    const logp = tf.logSoftmax(logits);
+    const onehot = tf.oneHot(tf.cast(x, "int32"), levels);
+    return tf.sum(tf.mul(logp, onehot), [1, 2]) as tf.Tensor1D;
+  });
+}
+
+/**
+ * Per-pixel uniforms for `n` samples of `dims` pixels, drawn from `noise` pixel-major (all
+ * samples of pixel 0, then pixel 1, …) and uploaded once as a [dims, n] tensor. For Bernoulli
+ * pixels they are turned into logistic thresholds log(u / (1 − u)) in float64 first, so that
+ * `x = logit > threshold` is exactly `u < σ(logit)` with no sigmoid on the device.
+ */
+export function pixelUniforms(noise: Stream, dims: number, n: number, bernoulli: boolean) {
+  const values = new Float32Array(dims * n);
+  for (let i = 0; i < values.length; i++) {
+    const u = noise.uniform();
+    values[i] = bernoulli ? Math.log(u) - Math.log1p(-u) : u;
+  }
+  return tf.tensor2d(values, [dims, n]);
+}
+
+/**
+ * Draws one pixel for each of the n samples from its logits ([n, 1] Bernoulli or [n, levels]
+ * categorical) and the pixel's row of {@link pixelUniforms} ([1, n]). Returns the values as
+ * [n, 1] floats: 0/1, or 0..levels−1 by inverting the categorical CDF.
+ */
+export function drawPixel(logits: tf.Tensor2D, uniforms: tf.Tensor2D, levels: number): tf.Tensor2D {
+  return tf.tidy(() => {
+    const u = tf.reshape(uniforms, [-1, 1]);
+    if (levels === 2) return tf.cast(tf.greater(logits, u), "float32") as tf.Tensor2D;
+    const cdf = tf.cumsum(tf.softmax(logits), 1);
+    const below = tf.sum(tf.cast(tf.less(cdf, u), "float32"), 1, true);
+    return tf.minimum(below, levels - 1) as tf.Tensor2D;
+  });
+}
+
+/** Keeps the result of a tidy scope and disposes what it replaces (for loop state). */
+export function replace<T extends tf.Tensor>(old: T | null, next: T): T {
+  old?.dispose();
+  return next;
+}

@@ -1,0 +1,156 @@
+/**
+ * `aae`: the adversarial autoencoder (Makhzani et al. 2016). A deterministic encoder z = enc(x)
+ * and a Bernoulli decoder (the `vae-conv` network), trained on reconstruction, while a
+ * discriminator on z (MLP z-256-256-1, LeakyReLU 0.2) pushes the aggregate posterior q(z)
+ * towards the prior N(0, I) in place of the VAE's KL term. Each step has the paper's three
+ * phases: reconstruction (encoder + decoder), discriminator (prior codes vs encoded codes),
+ * and regularisation (the encoder fools the discriminator; non-saturating loss).
+ *
+ * There is no likelihood bound: matching q(z) to p(z) adversarially gives no ELBO, so `aae`
+ * claims `sample` and `reconstruct` only (samples decode z ~ N(0, I)).
+ */
+import * as tf from "@tensorflow/tfjs-core";
+import type { Stream } from "../../core/rng.ts";
+import type { ImageShape } from "../../datasets/dataset.ts";
+import type { GenerativeModel, ModelSpec } from "../model.ts";
+import { bernoulliLogLikelihood, Dense, namedWeights, normalTensor } from "../layers/nn.ts";
+import { bernoulliPixels, checkConvShape, ConvNet, numberOption } from "./vae_conv.ts";
+
+/** The adversarial autoencoder. */
+export class Aae implements GenerativeModel {
+  readonly net: ConvNet;
+  readonly latent: number;
+  readonly disc: Dense[];
+  readonly #weight: number;
+  readonly #ae: tf.Optimizer;
+  readonly #d: tf.Optimizer;
+  readonly #g: tf.Optimizer;
+
+  constructor(shape: ImageShape, options: {
+    latent: number;
+    hidden: number;
+    learningRate: number;
+    adversarialWeight: number;
+  }, init: Stream) {
+    this.latent = options.latent;
+    this.net = new ConvNet(shape, { latent: options.latent, stochastic: false, classes: 0 }, init);
+    this.disc = [
+      new Dense("disc/h1", options.latent, options.hidden, init),
+      new Dense("disc/h2", options.hidden, options.hidden, init),
+      new Dense("disc/out", options.hidden, 1, init),
+    ];
+    this.#weight = options.adversarialWeight;
+    this.#ae = tf.train.adam(options.learningRate);
+    // The adversarial phases use β1 = 0.5, the usual setting for GAN-style games.
+    this.#d = tf.train.adam(options.learningRate, 0.5);
+    this.#g = tf.train.adam(options.learningRate, 0.5);
+  }
+
+  /** Discriminator logits [B] for codes z [B, latent]: high means "from the prior". */
+  discriminate(z: tf.Tensor2D): tf.Tensor1D {
+    const [h1, h2, out] = this.disc;
+    const a = h1.apply(z, "leakyRelu");
+    const b = h2.apply(a, "leakyRelu");
+    return tf.reshape(out.apply(b), [-1]);
+  }
+
+  /** The deterministic code z = enc(x) as `mean`. */
+  encode(x: tf.Tensor2D): { mean: tf.Tensor2D } {
+    return { mean: tf.tidy(() => this.net.encode(x)) };
+  }
+
+  decode(z: tf.Tensor2D): tf.Tensor2D {
+    return tf.tidy(() => tf.sigmoid(this.net.decodeLogits(z)));
+  }
+
+  #netVariables(part: "enc/" | "dec/"): tf.Variable[] {
+    return this.net.variables().filter(([name]) => name.startsWith(part)).map(([, v]) => v);
+  }
+
+  trainStep(batch: tf.Tensor2D, noise: Stream): Record<string, tf.Scalar> {
+    const encoder = this.#netVariables("enc/");
+    const all = [...encoder, ...this.#netVariables("dec/")];
+    const discVars = this.disc.flatMap((layer) => [layer.kernel, layer.bias]);
+    // 1. Reconstruction: E = −log p(x | dec(enc(x))).
+    const recon = this.#ae.minimize(
+      () => {
+        const logits = this.net.decodeLogits(this.net.encode(batch));
+        return tf.neg(tf.mean(bernoulliLogLikelihood(logits, batch))) as tf.Scalar;
+      },
+      true,
+      all,
+    )!;
+    // 2. Discriminator: prior codes are "real", encoded codes "fake" (−log D − log(1 − D)).
+    const prior = normalTensor([batch.shape[0], this.latent], noise) as tf.Tensor2D;
+    const codes = tf.tidy(() => this.net.encode(batch));
+    const dLoss = this.#d.minimize(
+      () => {
+        const real = tf.softplus(tf.neg(this.discriminate(prior)));
+        const fake = tf.softplus(this.discriminate(codes));
+        return tf.mean(tf.add(real, fake)) as tf.Scalar;
+      },
+      true,
+      discVars,
+    )!;
+    prior.dispose();
+    codes.dispose();
+    // 3. Regularisation: the encoder makes its codes look like prior draws (−log D(enc(x))).
+    const gLoss = this.#g.minimize(
+      () => {
+        const fool = tf.mean(tf.softplus(tf.neg(this.discriminate(this.net.encode(batch)))));
+        return tf.mul(this.#weight, fool) as tf.Scalar;
+      },
+      true,
+      encoder,
+    )!;
+    return { recon, d_loss: dLoss, g_loss: gLoss };
+  }
+
+  async sample(n: number, noise: Stream): Promise<Float32Array> {
+    const probs = tf.tidy(() => this.decode(normalTensor([n, this.latent], noise) as tf.Tensor2D));
+    const values = await probs.data() as Float32Array;
+    probs.dispose();
+    return bernoulliPixels(values, noise);
+  }
+
+  weights(): Map<string, tf.Variable> {
+    return new Map([...namedWeights([this.net]), ...namedWeights(this.disc)]);
+  }
+
+  optimizers(): tf.Optimizer[] {
+    return [this.#ae, this.#d, this.#g];
+  }
+
+  dispose(): void {
+    for (const weight of this.weights().values()) weight.dispose();
+    for (const optimizer of this.optimizers()) optimizer.dispose();
+  }
+}
+
+/** `aae`: adversarial autoencoder with `vae-conv`'s network, z = 8 (the paper's MNIST size). */
+export const aaeSpec: ModelSpec = {
+  name: "aae",
+  family: "latent-variable",
+  description: "adversarial autoencoder: conv AE + discriminator on z matching N(0, I), z=8 " +
+    "(Makhzani et al. 2016); no likelihood bound",
+  capabilities: ["sample", "reconstruct"],
+  input: "binary",
+  defaults: { batchSize: 128, learningRate: 1e-3, latent: 8, hidden: 256, adversarialWeight: 1 },
+  create({ shape, options, init }) {
+    const latent = Number(options.latent);
+    checkConvShape("aae", shape, latent);
+    const positive = (v: number) => v > 0;
+    return new Aae(shape, {
+      latent,
+      hidden: numberOption("aae", options, "hidden", (v) => Number.isInteger(v) && v > 0, "> 0"),
+      learningRate: numberOption("aae", options, "learningRate", positive, "> 0"),
+      adversarialWeight: numberOption(
+        "aae",
+        options,
+        "adversarialWeight",
+        (v) => v >= 0,
+        "a number ≥ 0",
+      ),
+    }, init);
+  },
+};

@@ -1,0 +1,273 @@
+/**
+ * genbench under the permissions its deno tasks grant (parsed from deno.json, so this test cannot
+ * drift from them), with the network explicitly denied: the ci suite runs; a write outside the
+ * allowed folder, a file over its size limit, a non-numeric baseline and a checkpoint of the
+ * wrong shapes each end in one clear line and exit 2.
+ */
+import assert from "node:assert/strict";
+import { fileURLToPath } from "node:url";
+import { join } from "node:path";
+import { MAX_BYTES, readFileLimited } from "../../core/files.ts";
+import { decodeCheckpoint, encodeCheckpoint, readCheckpoint } from "../../core/checkpoint.ts";
+import { UsageError } from "../../core/errors.ts";
+import { permissionHint } from "../../cli/cli.ts";
+
+const ROOT = fileURLToPath(new URL("../..", import.meta.url));
+const config = JSON.parse(await Deno.readTextFile(join(ROOT, "deno.json")));
+
+/** The Deno flags of `deno task NAME` (what stands between `deno run` and the script). */
+function taskFlags(name: string): string[] {
+  const words = (config.tasks[name] as string).split(/\s+/);
+  assert.deepEqual(words.slice(0, 2), ["deno", "run"], `task ${name} is not a deno run`);
+  const script = words.findIndex((w, i) => i >= 2 && !w.startsWith("-"));
+  return words.slice(2, script);
+}
+
+async function genbench(task: string, args: string[]) {
+  const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
+    args: ["run", ...taskFlags(task), "--deny-net", "mod.ts", ...args],
+    cwd: ROOT,
+    env: { NO_COLOR: "1" },
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const decode = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
+  return { code, stdout: decode(stdout), stderr: decode(stderr) };
+}
+
+/** A fresh folder under results/ (the only place the tasks may write), removed after `fn`. */
+async function withResultsDir(fn: (dir: string) => Promise<void>): Promise<void> {
+  await Deno.mkdir(join(ROOT, "results"), { recursive: true });
+  const dir = join("results", `.permissions-test-${crypto.randomUUID()}`);
+  try {
+    await fn(dir);
+  } finally {
+    await Deno.remove(join(ROOT, dir), { recursive: true }).catch(() => {});
+  }
+}
+
+Deno.test("no task is granted everything or the network", () => {
+  for (const [name, command] of Object.entries(config.tasks as Record<string, string>)) {
+    if (!command.startsWith("deno run")) continue;
+    const flags = taskFlags(name);
+    assert.ok(!flags.some((f) => f === "-A" || f.startsWith("--allow-all")), `${name}: -A`);
+    assert.ok(!flags.some((f) => f.startsWith("--allow-net") || f === "-N"), `${name}: net`);
+    assert.ok(flags.includes("--no-prompt"), `${name}: a denial must fail, not prompt`);
+    for (const flag of flags.filter((f) => /^--allow-(read|write|env|run|ffi|sys)$/.test(f))) {
+      assert.fail(`${name}: ${flag} is unscoped`);
+    }
+  }
+});
+
+Deno.test("the ci suite runs under the bench task's permissions with the network denied", async () => {
+  await withResultsDir(async (out) => {
+    const { code, stderr } = await genbench("bench", [
+      "bench",
+      "--suite",
+      "ci",
+      "--dataset",
+      "synthetic",
+      "--backend",
+      "cpu",
+      "--models",
+      "bernoulli,vae-mlp",
+      "--out",
+      out,
+      "--quiet",
+    ]);
+    assert.equal(code, 0, stderr);
+    const runs = [...Deno.readDirSync(join(ROOT, out, "runs"))].map((e) => e.name).sort();
+    assert.equal(runs.length, 2, runs.join(", "));
+    for (const run of runs) {
+      const metrics = JSON.parse(
+        await Deno.readTextFile(join(ROOT, out, "runs", run, "metrics.json")),
+      );
+      assert.ok(Object.keys(metrics.metrics ?? metrics).length > 0, run);
+    }
+    // The report at the end of bench, with its PNG figures (the one use of FFI).
+    await Deno.stat(join(ROOT, out, "report-ci", "index.html"));
+    const check = await genbench("check", [
+      "check",
+      "--baseline",
+      "benchmarks/baselines/ci-synthetic.json",
+      "--results",
+      out,
+    ]);
+    assert.ok(check.code === 0 || check.code === 1, check.stderr);
+    assert.match(check.stdout, /check: \d+ ok/);
+  });
+});
+
+Deno.test("a write outside the allowed folder is one line naming the flag to add", async () => {
+  const elsewhere = await Deno.makeTempDir();
+  try {
+    const { code, stderr } = await genbench("bench", [
+      "bench",
+      "--suite",
+      "ci",
+      "--dataset",
+      "synthetic",
+      "--backend",
+      "cpu",
+      "--models",
+      "bernoulli",
+      "--out",
+      elsewhere,
+      "--quiet",
+    ]);
+    assert.equal(code, 2);
+    const lines = stderr.trim().split("\n");
+    assert.equal(lines.length, 1, stderr);
+    assert.match(lines[0], new RegExp(`--allow-write=${elsewhere}`));
+    assert.equal([...Deno.readDirSync(elsewhere)].length, 0);
+  } finally {
+    await Deno.remove(elsewhere, { recursive: true });
+  }
+});
+
+Deno.test("a 2 GB sparse baseline is refused in one line without being read", async () => {
+  await withResultsDir(async (dir) => {
+    await Deno.mkdir(join(ROOT, dir));
+    const file = join(dir, "huge.json");
+    using handle = await Deno.open(join(ROOT, file), { write: true, create: true });
+    await handle.truncate(2 * 2 ** 30);
+    const { code, stderr } = await genbench("check", ["check", "--baseline", file]);
+    assert.equal(code, 2);
+    const lines = stderr.trim().split("\n");
+    assert.equal(lines.length, 1, stderr);
+    assert.match(lines[0], /2048 MiB is over the 16 MiB limit/);
+  });
+});
+
+Deno.test("a baseline with a non-numeric value is refused in one line, exit 2", async () => {
+  await withResultsDir(async (dir) => {
+    await Deno.mkdir(join(ROOT, dir));
+    const file = join(dir, "bad.json");
+    const run = { model: "bernoulli", seed: 1, metrics: { nll_nats: {} } };
+    run.metrics.nll_nats = { expected: "80; alert(1)", tolerance: 1, better: "lower" };
+    await Deno.writeTextFile(
+      join(ROOT, file),
+      JSON.stringify({ suite: "ci", dataset: "synthetic", backend: "cpu", runs: [run] }),
+    );
+    await Deno.mkdir(join(ROOT, dir, "runs"));
+    const { code, stderr } = await genbench("check", [
+      "check",
+      "--baseline",
+      file,
+      "--results",
+      dir,
+    ]);
+    assert.equal(code, 2);
+    const lines = stderr.trim().split("\n");
+    assert.equal(lines.length, 1, stderr);
+    assert.match(
+      lines[0],
+      /malformed baseline: "runs\[0\]\.metrics\.nll_nats\.expected" should be a number/,
+    );
+  });
+});
+
+Deno.test({
+  name: "a checkpoint with wrong shapes is refused on --resume in one line, exit 2",
+  ignore: Deno.build.os === "windows", // SIGKILL
+}, async () => {
+  await withResultsDir(async (out) => {
+    const args = (...extra: string[]) => [
+      "run",
+      ...taskFlags("bench"),
+      "--deny-net",
+      "mod.ts",
+      "bench",
+      "--suite",
+      "ci",
+      "--dataset",
+      "synthetic",
+      "--backend",
+      "cpu",
+      "--models",
+      "vae-mlp",
+      "--out",
+      out,
+      "--quiet",
+      ...extra,
+    ];
+    // Kill the run as soon as it has a checkpoint, leaving it unfinished.
+    const child = new Deno.Command(Deno.execPath(), {
+      args: args("--checkpoint-every", "2"),
+      cwd: ROOT,
+      stdout: "null",
+      stderr: "null",
+    }).spawn();
+    let path = "";
+    for (let i = 0; i < 9000 && !path; i++) {
+      for (
+        const run of await Array.fromAsync(Deno.readDir(join(ROOT, out, "runs"))).catch(() => [])
+      ) {
+        const candidate = join(ROOT, out, "runs", run.name, "checkpoint.bin");
+        if (await Deno.stat(candidate).then(() => true, () => false)) path = candidate;
+      }
+      if (!path) await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    child.kill("SIGKILL");
+    await child.status;
+    assert.ok(path, "no checkpoint was written");
+    // A well-formed checkpoint (valid checksum) whose first 2-D weight is stored flat.
+    const checkpoint = decodeCheckpoint(await Deno.readFile(path), path);
+    const blobs = [...checkpoint.blobs.values()];
+    const weight = blobs.find((b) => b.name.startsWith("model/") && b.shape.length === 2)!;
+    const flat = weight.shape[0] * weight.shape[1];
+    weight.shape = [flat];
+    await Deno.writeFile(path, encodeCheckpoint(checkpoint.meta, blobs));
+    const output = await new Deno.Command(Deno.execPath(), {
+      args: args("--resume"),
+      cwd: ROOT,
+      env: { NO_COLOR: "1" },
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const stderr = new TextDecoder().decode(output.stderr);
+    assert.equal(output.code, 2, stderr);
+    const lines = stderr.trim().split("\n");
+    assert.equal(lines.length, 1, stderr);
+    assert.match(
+      lines[0],
+      new RegExp(`has shape \\[${flat}\\] in the checkpoint, the model expects`),
+    );
+  });
+});
+
+Deno.test("readFileLimited reads up to the limit and refuses one byte more", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const path = join(dir, "f.bin");
+    const bytes = new Uint8Array(3000).map((_, i) => i % 251);
+    await Deno.writeFile(path, bytes);
+    assert.deepEqual(await readFileLimited(path, 3000, "test file"), bytes);
+    await assert.rejects(
+      () => readFileLimited(path, 2999, "test file"),
+      (e) => e instanceof UsageError && /3000 bytes is over the 2999 bytes limit/.test(e.message),
+    );
+    // A checkpoint over its limit (sparse, so nothing is written to disk) is refused the same way.
+    const big = join(dir, "checkpoint.bin");
+    using handle = await Deno.open(big, { write: true, create: true });
+    await handle.truncate(MAX_BYTES.checkpoint + 1);
+    await assert.rejects(
+      () => readCheckpoint(big),
+      (e) => e instanceof UsageError && /^checkpoint .* over the 512 MiB limit/.test(e.message),
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("permissionHint turns Deno's denial into the flag to add", () => {
+  assert.equal(
+    permissionHint(
+      'x: cannot read (Requires read access to "/data", run again with the --allow-read flag)',
+    ),
+    'x: cannot read (not permitted: read access to "/data" is outside what the deno task ' +
+      "allows; run the task's command from deno.json with --allow-read=/data added (see README, " +
+      "Permissions))",
+  );
+  assert.equal(permissionHint("something else"), "something else");
+});

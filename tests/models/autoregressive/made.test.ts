@@ -1,0 +1,120 @@
+import * as tf from "@tensorflow/tfjs-core";
+import assert from "node:assert/strict";
+import { Stream } from "../../../core/rng.ts";
+import { UsageError } from "../../../core/errors.ts";
+import { type Made, madeDegrees, madeSpec } from "../../../models/autoregressive/made.ts";
+import { parameterCount } from "../../../models/model.ts";
+import {
+  allBinaryImages,
+  checkSamplesFollowLogits,
+  prototypeBatch,
+  totalProbability,
+  trainFor,
+  useCpu,
+} from "./_helpers.ts";
+
+await useCpu();
+
+function made(height: number, width: number, options: Record<string, number> = {}): Made {
+  return madeSpec.create({
+    shape: { height, width, channels: 1 },
+    options: { ...madeSpec.defaults, ...options },
+    init: Stream.derive(7, "init"),
+  }) as Made;
+}
+
+/** Random non-zero biases, so that no check rests on the zero initial biases. */
+function randomizeBiases(model: Made): void {
+  const stream = Stream.derive(3, "biases");
+  for (const layer of model.layers) {
+    layer.bias.assign(tf.tensor1d(stream.normalArray(layer.bias.size)));
+  }
+}
+
+Deno.test("made: probabilities of all binary 4×3 and 3×3 images sum to 1", () => {
+  for (const [height, width, hidden, layers] of [[4, 3, 7, 2], [4, 3, 9, 1], [3, 3, 500, 2]]) {
+    const images = allBinaryImages(height * width);
+    const model = made(height, width, { hidden, layers });
+    randomizeBiases(model);
+    const total = totalProbability(model, images);
+    assert.ok(Math.abs(total - 1) < 1e-5, `${height}×${width} ${layers}×${hidden}: Σ p = ${total}`);
+    model.dispose();
+    images.dispose();
+  }
+});
+
+Deno.test("made: degrees come from the init stream and respect the MADE ranges", () => {
+  const a = madeDegrees(10, [50, 50], Stream.derive(1, "init"));
+  const b = madeDegrees(10, [50, 50], Stream.derive(1, "init"));
+  assert.deepEqual(a, b);
+  const low = Math.min(...a[0]);
+  for (const m of a[0]) assert.ok(m >= 1 && m <= 9);
+  for (const m of a[1]) assert.ok(m >= low && m <= 9);
+});
+
+Deno.test("made: logit of pixel d has zero gradient w.r.t. pixels ≥ d", () => {
+  const model = made(3, 3, { hidden: 40 });
+  randomizeBiases(model);
+  const x = tf.tensor2d([[1, 0, 1, 1, 0, 1, 0, 1, 1]]);
+  let nonzero = 0;
+  for (let d = 0; d < 9; d++) {
+    const grad = tf.grad((input: tf.Tensor) =>
+      tf.slice(model.logits(input as tf.Tensor2D), [0, d], [1, 1]).sum()
+    )(x);
+    const g = grad.dataSync();
+    for (let j = 0; j < 9; j++) {
+      if (j >= d) assert.equal(g[j], 0, `d=${d} j=${j}`);
+      else if (g[j] !== 0) nonzero++;
+    }
+    grad.dispose();
+  }
+  // Most earlier pixels do reach later outputs (ReLUs and the random mask may cut a few).
+  assert.ok(nonzero > 20, `only ${nonzero} of 36 earlier pixels reach a later output`);
+  model.dispose();
+});
+
+Deno.test("made: canonical parameter count at 28×28 is 1,035,784", () => {
+  const model = made(28, 28);
+  assert.equal(parameterCount(model), 1_035_784);
+  model.dispose();
+});
+
+Deno.test("made: both degree-ordered samplers draw from the network's conditionals", async () => {
+  for (const layers of [1, 2, 3]) {
+    const model = made(4, 4, { hidden: 24, layers });
+    randomizeBiases(model);
+    const host = { sample: (n: number, s: Stream) => Promise.resolve(model.hostSample(n, s)) };
+    const tensor = { sample: (n: number, s: Stream) => model.tensorSample(n, s) };
+    for (const sampler of [host, tensor]) {
+      const { checked, mismatches } = await checkSamplesFollowLogits(
+        sampler as unknown as Made,
+        (x) => model.logits(x),
+        16,
+        64,
+        2,
+      );
+      assert.ok(checked > 1000);
+      assert.equal(mismatches, 0, `layers=${layers}`);
+    }
+    assert.deepEqual(
+      await model.tensorSample(8, Stream.derive(9, "s")),
+      await model.sample(8, Stream.derive(9, "s")),
+    );
+    model.dispose();
+  }
+});
+
+Deno.test("made: a few training steps lower the NLL", () => {
+  const model = made(4, 4, { hidden: 32, learningRate: 0.01 });
+  const x = prototypeBatch(64, 16, 1);
+  const { before, after } = trainFor(model, x, 30);
+  assert.ok(after < before - 1, `NLL ${before} → ${after}`);
+  x.dispose();
+  model.dispose();
+});
+
+Deno.test("made: asking for 8-bit data fails with one clear line", () => {
+  assert.throws(() => made(4, 4, { bits: 8 }), (e: Error) => {
+    return e instanceof UsageError && /made.*bits=8/.test(e.message) && !e.message.includes("\n");
+  });
+});

@@ -1,0 +1,127 @@
+import * as tf from "@tensorflow/tfjs-core";
+import assert from "node:assert/strict";
+import { Stream } from "../../../core/rng.ts";
+import { UsageError } from "../../../core/errors.ts";
+import { type Nade, nadeSpec } from "../../../models/autoregressive/nade.ts";
+import { parameterCount } from "../../../models/model.ts";
+import {
+  allBinaryImages,
+  checkSamplesFollowLogits,
+  prototypeBatch,
+  totalProbability,
+  trainFor,
+  useCpu,
+} from "./_helpers.ts";
+
+await useCpu();
+
+function nade(height: number, width: number, options: Record<string, number> = {}): Nade {
+  return nadeSpec.create({
+    shape: { height, width, channels: 1 },
+    options: { ...nadeSpec.defaults, ...options },
+    init: Stream.derive(7, "init"),
+  }) as Nade;
+}
+
+Deno.test("nade: probabilities of all binary 4×3 and 3×3 images sum to 1", () => {
+  for (const [height, width, hidden] of [[4, 3, 5], [3, 3, 500]]) {
+    const dims = height * width;
+    const images = allBinaryImages(dims);
+    const model = nade(height, width, { hidden });
+    // Random, non-zero biases so that the check does not rest on the zero initial biases.
+    model.b.assign(tf.tensor1d(Stream.derive(3, "b").normalArray(dims)));
+    model.c.assign(tf.tensor1d(Stream.derive(3, "c").normalArray(hidden)));
+    const total = totalProbability(model, images);
+    assert.ok(Math.abs(total - 1) < 1e-5, `${height}×${width}, hidden=${hidden}: Σ p = ${total}`);
+    model.dispose();
+    images.dispose();
+  }
+});
+
+Deno.test("nade: logit of pixel d has zero gradient w.r.t. pixels ≥ d (tensor pass)", () => {
+  const model = nade(3, 3, { hidden: 6 });
+  const x = tf.tensor2d([[1, 0, 1, 1, 0, 1, 0, 1, 1]]);
+  for (let d = 0; d < 9; d++) {
+    const grad = tf.grad((input: tf.Tensor) =>
+      tf.slice(model.tensorLogits(input as tf.Tensor2D), [0, d], [1, 1]).sum()
+    )(x);
+    const g = grad.dataSync();
+    for (let j = 0; j < 9; j++) {
+      if (j >= d) assert.equal(g[j], 0, `d=${d} j=${j}`);
+      else assert.notEqual(g[j], 0, `d=${d} j=${j}`);
+    }
+    grad.dispose();
+  }
+  model.dispose();
+});
+
+Deno.test("nade: the host pass and the tensor pass agree, values and gradients", () => {
+  const model = nade(4, 5, { hidden: 7 });
+  model.c.assign(tf.tensor1d(Stream.derive(3, "c").normalArray(7)));
+  const x = tf.tensor2d(Stream.derive(4, "x").uniformArray(3 * 20).map((u) => u < 0.5 ? 1 : 0), [
+    3,
+    20,
+  ]);
+  const weights = tf.tensor2d(Stream.derive(5, "w").normalArray(3 * 20), [3, 20]);
+  const variables = [model.W, model.c, model.V, model.b];
+  const grads = (f: (x: tf.Tensor2D) => tf.Tensor2D) =>
+    tf.variableGrads(() => tf.sum(tf.mul(f(x), weights)) as tf.Scalar, variables);
+  const host = grads((v) => model.hostLogits(v));
+  const tensor = grads((v) => model.tensorLogits(v));
+  const close = (a: tf.Tensor, b: tf.Tensor, what: string) => {
+    const [av, bv] = [a.dataSync(), b.dataSync()];
+    for (let i = 0; i < av.length; i++) assert.ok(Math.abs(av[i] - bv[i]) < 1e-4, `${what}[${i}]`);
+  };
+  close(host.value, tensor.value, "loss");
+  close(model.hostLogits(x), model.tensorLogits(x), "logits");
+  for (const v of variables) close(host.grads[v.name], tensor.grads[v.name], v.name);
+  model.dispose();
+});
+
+Deno.test("nade: canonical parameter count at 28×28 is 785,284", () => {
+  const model = nade(28, 28);
+  assert.equal(parameterCount(model), 785_284);
+  model.dispose();
+});
+
+Deno.test("nade: both incremental samplers draw from the teacher-forced conditionals", async () => {
+  const model = nade(4, 4, { hidden: 8 });
+  model.b.assign(tf.tensor1d(Stream.derive(4, "b").normalArray(16)));
+  const host = {
+    ...model,
+    sample: (n: number, s: Stream) => Promise.resolve(model.hostSample(n, s)),
+  };
+  const tensor = { ...model, sample: (n: number, s: Stream) => model.tensorSample(n, s) };
+  for (const sampler of [host, tensor]) {
+    const { checked, mismatches } = await checkSamplesFollowLogits(
+      sampler as unknown as Nade,
+      (x) => model.logits(x),
+      16,
+      64,
+      2,
+    );
+    assert.ok(checked > 1000);
+    assert.equal(mismatches, 0);
+  }
+  // Same seed, same samples; and the two samplers agree.
+  const a = await model.sample(8, Stream.derive(9, "s"));
+  const b = await model.sample(8, Stream.derive(9, "s"));
+  assert.deepEqual(a, b);
+  assert.deepEqual(await model.tensorSample(8, Stream.derive(9, "s")), a);
+  model.dispose();
+});
+
+Deno.test("nade: a few training steps lower the NLL", () => {
+  const model = nade(4, 4, { hidden: 12, learningRate: 0.02 });
+  const x = prototypeBatch(64, 16, 1);
+  const { before, after } = trainFor(model, x, 30);
+  assert.ok(after < before - 1, `NLL ${before} → ${after}`);
+  x.dispose();
+  model.dispose();
+});
+
+Deno.test("nade: asking for 8-bit data fails with one clear line", () => {
+  assert.throws(() => nade(4, 4, { bits: 8 }), (e: Error) => {
+    return e instanceof UsageError && /nade.*bits=8/.test(e.message) && !e.message.includes("\n");
+  });
+});
