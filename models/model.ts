@@ -9,6 +9,7 @@
 import type * as tf from "@tensorflow/tfjs-core";
 import type { ImageShape } from "../datasets/dataset.ts";
 import type { Stream } from "../core/rng.ts";
+import type { OptionSchema } from "./options.ts";
 
 /** The three families of the design (`bernoulli`, the factorized floor, counts as autoregressive). */
 export type Family = "autoregressive" | "latent-variable" | "adversarial";
@@ -28,8 +29,41 @@ export type Capability =
  */
 export type InputKind = "binary" | "grey" | "byte";
 
-/** Hyperparameters a suite or the user may set; each model documents its own keys. */
+/** Resolved hyperparameters; each model declares its keys in its {@link OptionSchema}. */
 export type ModelOptions = Record<string, number | string | boolean>;
+
+/**
+ * A published number a model is measured against (issue: reproduce the literature). `protocol`
+ * says how the paper got it, so a reader can tell whether genbench's run is comparable.
+ */
+export interface PublishedReference {
+  /** Authors, year and title, e.g. "van den Oord, Kalchbrenner & Kavukcuoglu 2016, Pixel Recurrent Neural Networks". */
+  paper: string;
+  /** The metric it corresponds to in genbench, e.g. "nll_nats" or "bpd". */
+  metric: string;
+  value: number;
+  unit: "nats" | "bits/dim";
+  /** "exact", "elbo", "iwae-5000", "ais", "parzen"… */
+  kind: string;
+  dataset: "mnist" | "cifar10";
+  protocol: {
+    binarization?: "static" | "dynamic";
+    /** e.g. "50k train / 10k valid / 10k test". */
+    split?: string;
+    /** Epochs or steps and batch size, as the paper states them. */
+    budget?: string;
+    schedule?: string;
+    /** k of the IWAE evaluation bound. */
+    iwaeK?: number;
+    /** The architecture the paper used, where it differs from genbench's canonical one. */
+    architecture?: string;
+  };
+  /** "confirmed": read in the paper or a reproduction quoting it; else "unconfirmed". */
+  status: "confirmed" | "unconfirmed";
+  /** Suite entry variant that carries the paper's architecture, where it differs. */
+  variant?: string;
+  note?: string;
+}
 
 /** Per-example ELBO terms, in nats. */
 export interface ElboTerms {
@@ -109,6 +143,13 @@ export interface ModelSpec {
   input: InputKind | ((options: ModelOptions) => InputKind);
   /** Defaults of the options `create` reads (batch size, learning rate, sizes…). */
   defaults: ModelOptions;
+  /**
+   * The options `create` reads, typed, with defaults, ranges and meanings (models/options.ts).
+   * Being adopted by every model; once all declare it, `defaults` goes (it is derived).
+   */
+  options?: OptionSchema;
+  /** The published numbers this model is measured against. */
+  references?: readonly PublishedReference[];
   create(args: ModelArgs): GenerativeModel;
 }
 
