@@ -160,6 +160,11 @@ export interface ModelArgs {
   options: ModelOptions;
   /** The run's initialisation stream: every initial weight comes from it. */
   init: Stream;
+  /**
+   * The training split's pixels (0..255, `count` rows of D bytes), for a model fitted or
+   * initialised from data in closed form (`bernoulli`); absent where a test builds a model.
+   */
+  train?: { images: Uint8Array; count: number };
 }
 
 /** Total number of trainable scalars. */
