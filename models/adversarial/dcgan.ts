@@ -18,22 +18,19 @@
  */
 import * as tf from "@tensorflow/tfjs-core";
 import type { GenerativeModel, LatentDecoder, ModelArgs, ModelSpec } from "../model.ts";
-import { normalTensor } from "../layers/nn.ts";
+import { layerVariables, normalTensor } from "../layers/nn.ts";
+import { checkLabels, checkStride2Shape, oneHot } from "../layers/checks.ts";
+import type { Moments } from "../layers/batch_norm.ts";
 import { dimOf, type ImageShape } from "../../datasets/dataset.ts";
 import type { Stream } from "../../core/rng.ts";
 import { UsageError } from "../../core/errors.ts";
 import {
-  checkGanShape,
-  checkLabels,
   DcganDiscriminator,
   DcganGenerator,
   discriminatorLoss,
   type GanLoss,
   ganLossOption,
   generatorLoss,
-  layerVariables,
-  type Moments,
-  oneHot,
   playerStep,
   positiveInt,
   positiveNumber,
@@ -60,7 +57,7 @@ export class Dcgan implements GenerativeModel {
 
   constructor(name: string, { shape, options, init }: ModelArgs, conditional: boolean) {
     this.#name = name;
-    checkGanShape(name, shape);
+    checkStride2Shape(name, shape);
     this.#loss = ganLossOption(name, options);
     this.#realTarget = realTargetOption(name, options);
     this.#shape = shape;

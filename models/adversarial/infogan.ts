@@ -12,23 +12,19 @@
  */
 import * as tf from "@tensorflow/tfjs-core";
 import type { GenerativeModel, LatentDecoder, ModelArgs, ModelSpec } from "../model.ts";
-import { normalTensor } from "../layers/nn.ts";
+import { Dense, layerVariables, normalTensor } from "../layers/nn.ts";
+import { checkLabels, checkStride2Shape, oneHot } from "../layers/checks.ts";
+import { BatchNorm, type Moments } from "../layers/batch_norm.ts";
 import { dimOf, type ImageShape } from "../../datasets/dataset.ts";
 import type { Stream } from "../../core/rng.ts";
 import {
-  BatchNorm,
-  checkGanShape,
-  checkLabels,
+  DCGAN_INIT,
   DcganDiscriminator,
   DcganGenerator,
   discriminatorLoss,
   type GanLoss,
   ganLossOption,
   generatorLoss,
-  layerVariables,
-  Linear,
-  type Moments,
-  oneHot,
   playerStep,
   positiveInt,
   positiveNumber,
@@ -59,9 +55,9 @@ export class InfoGan implements GenerativeModel {
   readonly #shape: ImageShape;
   readonly #g: DcganGenerator;
   readonly #d: DcganDiscriminator;
-  readonly #qHidden: Linear;
+  readonly #qHidden: Dense;
   readonly #qBn: BatchNorm;
-  readonly #qOut: Linear;
+  readonly #qOut: Dense;
   readonly #optimizerD: tf.AdamOptimizer;
   readonly #optimizerG: tf.AdamOptimizer;
   readonly #loss: GanLoss;
@@ -72,7 +68,7 @@ export class InfoGan implements GenerativeModel {
 
   constructor({ shape, options, init }: ModelArgs) {
     const name = "infogan";
-    checkGanShape(name, shape);
+    checkStride2Shape(name, shape);
     this.#shape = shape;
     this.#loss = ganLossOption(name, options);
     this.#realTarget = realTargetOption(name, options);
@@ -89,9 +85,9 @@ export class InfoGan implements GenerativeModel {
     const inputs = this.noise + this.categories + this.continuous;
     this.#g = new DcganGenerator(shape, inputs, width, init);
     this.#d = new DcganDiscriminator(shape, width, init);
-    this.#qHidden = new Linear("q/dense", this.#d.features, 128, init);
+    this.#qHidden = new Dense("q/dense", this.#d.features, 128, init, DCGAN_INIT);
     this.#qBn = new BatchNorm("q/bn", 128, init);
-    this.#qOut = new Linear("q/out", 128, this.categories + this.continuous, init);
+    this.#qOut = new Dense("q/out", 128, this.categories + this.continuous, init, DCGAN_INIT);
     const lr = positiveNumber(name, options, "learningRate");
     const beta1 = Number(options.beta1);
     // D's rate defaults to G's; a slower D helps short runs where D otherwise wins at once.

@@ -11,147 +11,16 @@
  * (state outside `weights()`, lost by checkpoints) are needed.
  */
 import * as tf from "@tensorflow/tfjs-core";
-// tfjs-core registers no gradients by itself; the union package does on import.
-import "@tensorflow/tfjs";
 import type { Stream } from "../../core/rng.ts";
-import { dense } from "../../core/webgpu/dense.ts";
 import { UsageError } from "../../core/errors.ts";
 import type { ImageShape } from "../../datasets/dataset.ts";
 import type { ModelOptions } from "../model.ts";
-// The 4×4 stride-2 convolutions with a host-side kernel gradient on the CPU backends.
-import { conv4x4s2, deconv4x4s2 } from "../latent/vae_conv.ts";
+import { Dense, type Layer } from "../layers/nn.ts";
+import { DownConv, UpConv } from "../layers/conv.ts";
+import { BatchNorm, type Moments } from "../layers/batch_norm.ts";
 
-/** A variable of `shape` with entries N(mean, std²) drawn from the init stream. */
-export function normalVariable(
-  shape: number[],
-  std: number,
-  init: Stream,
-  mean = 0,
-): tf.Variable {
-  const size = shape.reduce((a, b) => a * b, 1);
-  const values = new Float32Array(size);
-  for (let i = 0; i < size; i++) values[i] = mean + std * init.normal();
-  return tf.variable(tf.tensor(values, shape), true);
-}
-
-/** The DCGAN weight initialisation scale. */
-const INIT_STD = 0.02;
-
-/** A named layer's variables, for `weights()`. */
-export interface Layer {
-  variables(): [string, tf.Variable][];
-}
-
-/** Fully connected y = x·W + b, W ~ N(0, 0.02²), b = 0. */
-export class Linear implements Layer {
-  readonly kernel: tf.Variable;
-  readonly bias: tf.Variable;
-
-  constructor(readonly name: string, inputs: number, outputs: number, init: Stream) {
-    this.kernel = normalVariable([inputs, outputs], INIT_STD, init);
-    this.bias = tf.variable(tf.zeros([outputs]), true);
-  }
-
-  apply(x: tf.Tensor2D): tf.Tensor2D {
-    return dense(x, this.kernel as tf.Tensor2D, this.bias as tf.Tensor1D);
-  }
-
-  variables(): [string, tf.Variable][] {
-    return [[`${this.name}/kernel`, this.kernel], [`${this.name}/bias`, this.bias]];
-  }
-}
-
-/** A 4×4 stride-2 convolution, NHWC, `same` padding (= PyTorch padding 1): H → H/2. */
-export class DownConv implements Layer {
-  readonly kernel: tf.Variable;
-  readonly bias: tf.Variable;
-
-  constructor(readonly name: string, inChannels: number, outChannels: number, init: Stream) {
-    this.kernel = normalVariable([4, 4, inChannels, outChannels], INIT_STD, init);
-    this.bias = tf.variable(tf.zeros([outChannels]), true);
-  }
-
-  apply(x: tf.Tensor4D): tf.Tensor4D {
-    return tf.add(conv4x4s2(x, this.kernel as tf.Tensor4D), this.bias);
-  }
-
-  variables(): [string, tf.Variable][] {
-    return [[`${this.name}/kernel`, this.kernel], [`${this.name}/bias`, this.bias]];
-  }
-}
-
-/** A 4×4 stride-2 transposed convolution, NHWC, `same` padding: H → 2H. */
-export class UpConv implements Layer {
-  readonly kernel: tf.Variable;
-  readonly bias: tf.Variable;
-
-  constructor(
-    readonly name: string,
-    inChannels: number,
-    readonly outChannels: number,
-    init: Stream,
-  ) {
-    // tfjs stores transposed-conv filters as [h, w, out, in].
-    this.kernel = normalVariable([4, 4, outChannels, inChannels], INIT_STD, init);
-    this.bias = tf.variable(tf.zeros([outChannels]), true);
-  }
-
-  apply(x: tf.Tensor4D): tf.Tensor4D {
-    return tf.add(deconv4x4s2(x, this.kernel as tf.Tensor4D), this.bias);
-  }
-
-  variables(): [string, tf.Variable][] {
-    return [[`${this.name}/kernel`, this.kernel], [`${this.name}/bias`, this.bias]];
-  }
-}
-
-/** Per-feature mean and (biased) variance of a batch. */
-export interface Moments {
-  mean: tf.Tensor;
-  variance: tf.Tensor;
-}
-
-/**
- * Batch normalisation over every axis but the last (per feature for [B, F], per channel for
- * NHWC), with a learned scale γ ~ N(1, 0.02²) and shift β = 0, ε = 1e-5 as in PyTorch.
- */
-export class BatchNorm implements Layer {
-  readonly gamma: tf.Variable;
-  readonly beta: tf.Variable;
-
-  constructor(readonly name: string, features: number, init: Stream) {
-    this.gamma = normalVariable([features], INIT_STD, init, 1);
-    this.beta = tf.variable(tf.zeros([features]), true);
-  }
-
-  /** The batch's statistics of `x`. */
-  moments(x: tf.Tensor): Moments {
-    const axes = Array.from({ length: x.rank - 1 }, (_, i) => i);
-    return tf.moments(x, axes);
-  }
-
-  /** Normalise with `stats` (the batch's own when omitted); returns the statistics used. */
-  apply<T extends tf.Tensor>(x: T, stats?: Moments): { y: T; stats: Moments } {
-    const used = stats ?? this.moments(x);
-    const scale = tf.mul(tf.rsqrt(tf.add(used.variance, 1e-5)), this.gamma);
-    const y = tf.add(tf.mul(tf.sub(x, used.mean), scale), this.beta) as T;
-    return { y, stats: used };
-  }
-
-  variables(): [string, tf.Variable][] {
-    return [[`${this.name}/gamma`, this.gamma], [`${this.name}/beta`, this.beta]];
-  }
-}
-
-/** Refuses image sizes the two stride-2 layers cannot handle, in one line. */
-export function checkGanShape(model: string, shape: ImageShape): void {
-  if (shape.height % 4 !== 0 || shape.width % 4 !== 0) {
-    throw new UsageError(
-      `${model}: image size ${shape.height}×${shape.width} does not fit the architecture ` +
-        "(two stride-2 layers need height and width divisible by 4)",
-    );
-  }
-}
+/** The DCGAN initialisation of kernels: N(0, 0.02²) (Radford et al. 2016). */
+export const DCGAN_INIT = { std: 0.02 } as const;
 
 /** A positive integer option, or a one-line UsageError. */
 export function positiveInt(model: string, options: ModelOptions, key: string): number {
@@ -246,24 +115,6 @@ export function playerStep(
   return { loss: value, gradNorm };
 }
 
-/** One-hot float rows [B, classes] for int labels. */
-export function oneHot(labels: tf.Tensor1D, classes: number): tf.Tensor2D {
-  return tf.tidy(() =>
-    tf.cast(tf.oneHot(tf.cast(labels, "int32"), classes), "float32")
-  ) as tf.Tensor2D;
-}
-
-/** Refuses labels outside [0, classes) or of the wrong count, in one line. */
-export function checkLabels(model: string, labels: Int32Array, n: number, classes: number): void {
-  if (labels.length !== n) {
-    throw new UsageError(`${model}: expected ${n} labels, got ${labels.length}`);
-  }
-  const bad = labels.find((y) => !(y >= 0 && y < classes));
-  if (bad !== undefined) {
-    throw new UsageError(`${model}: label ${bad} is outside 0..${classes - 1}`);
-  }
-}
-
 /**
  * The DCGAN generator of DESIGN.md for `width` w (canonical 64): input → dense
  * (H/4)(W/4)·2w → BN → ReLU → deconv w 4×4/2 → BN → ReLU → deconv C 4×4/2 → tanh. The first
@@ -271,7 +122,7 @@ export function checkLabels(model: string, labels: Int32Array, n: number, classe
  * what gives the reference count of 917,122 parameters for `dcgan`.
  */
 export class DcganGenerator {
-  readonly dense: Linear;
+  readonly dense: Dense;
   readonly bn1: BatchNorm;
   readonly deconv1: UpConv;
   readonly bn2: BatchNorm;
@@ -279,11 +130,11 @@ export class DcganGenerator {
 
   constructor(readonly shape: ImageShape, inputs: number, readonly width: number, init: Stream) {
     const cells = (shape.height / 4) * (shape.width / 4);
-    this.dense = new Linear("g/dense", inputs, cells * 2 * width, init);
+    this.dense = new Dense("g/dense", inputs, cells * 2 * width, init, DCGAN_INIT);
     this.bn1 = new BatchNorm("g/bn1", cells * 2 * width, init);
-    this.deconv1 = new UpConv("g/deconv1", 2 * width, width, init);
+    this.deconv1 = new UpConv("g/deconv1", 2 * width, width, init, DCGAN_INIT);
     this.bn2 = new BatchNorm("g/bn2", width, init);
-    this.deconv2 = new UpConv("g/deconv2", width, shape.channels, init);
+    this.deconv2 = new UpConv("g/deconv2", width, shape.channels, init, DCGAN_INIT);
   }
 
   /**
@@ -317,16 +168,16 @@ export class DcganDiscriminator {
   readonly conv1: DownConv;
   readonly conv2: DownConv;
   readonly bn: BatchNorm;
-  readonly head: Linear;
+  readonly head: Dense;
   /** Size of the flattened trunk output. */
   readonly features: number;
 
   constructor(readonly shape: ImageShape, width: number, init: Stream, extraChannels = 0) {
     this.features = (shape.height / 4) * (shape.width / 4) * 2 * width;
-    this.conv1 = new DownConv("d/conv1", shape.channels + extraChannels, width, init);
-    this.conv2 = new DownConv("d/conv2", width, 2 * width, init);
+    this.conv1 = new DownConv("d/conv1", shape.channels + extraChannels, width, init, DCGAN_INIT);
+    this.conv2 = new DownConv("d/conv2", width, 2 * width, init, DCGAN_INIT);
     this.bn = new BatchNorm("d/bn", 2 * width, init);
-    this.head = new Linear("d/dense", this.features, 1, init);
+    this.head = new Dense("d/dense", this.features, 1, init, DCGAN_INIT);
   }
 
   /** Trunk features [B, features] and "real" logits [B, 1] for images [B, D] in [−1, 1]. */
@@ -344,11 +195,6 @@ export class DcganDiscriminator {
   layers(): Layer[] {
     return [this.conv1, this.conv2, this.bn, this.head];
   }
-}
-
-/** The variables of layers, in order. */
-export function layerVariables(layers: Layer[]): tf.Variable[] {
-  return layers.flatMap((layer) => layer.variables().map(([, v]) => v));
 }
 
 /** Images in [0, 1] from generator outputs in [−1, 1]. */

@@ -24,15 +24,13 @@ import type { ImageShape } from "../../datasets/dataset.ts";
 import { dimOf } from "../../datasets/dataset.ts";
 import type { GenerativeModel, ModelArgs, ModelSpec } from "../model.ts";
 import { Dense } from "../layers/nn.ts";
+import { conv2dCausal, MaskedConv2d } from "../layers/conv.ts";
+import { checkSingleChannel, checkWidth } from "../layers/checks.ts";
 import {
   bitsOption,
-  checkSingleChannel,
-  checkWidth,
-  conv2dCausal,
   drawPixel,
   inputKindForBits,
   intOption,
-  MaskedConv2d,
   pixelLogLikelihood,
   pixelUniforms,
   positiveOption,

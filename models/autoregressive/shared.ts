@@ -1,95 +1,20 @@
 /**
  * Helpers shared by the autoregressive models (`nade`, `made`, `pixelcnn`, `gated-pixelcnn`):
- * masked convolutions, option checks, exact log-likelihoods from logits, and pixel-by-pixel
+ * the `bits` option, exact log-likelihoods from logits, and pixel-by-pixel
  * sampling driven by uniforms drawn on the host from a seeded stream (tfjs random ops are never
  * used, and no per-pixel read-back is needed: the decision is a comparison on the device).
  */
 import * as tf from "@tensorflow/tfjs-core";
 import type { Stream } from "../../core/rng.ts";
 import { UsageError } from "../../core/errors.ts";
-import type { ImageShape } from "../../datasets/dataset.ts";
 import type { InputKind, ModelOptions } from "../model.ts";
-import {
-  bernoulliLogLikelihood,
-  glorotLimit,
-  uniformVariable,
-  zerosVariable,
-} from "../layers/nn.ts";
+import { bernoulliLogLikelihood } from "../layers/nn.ts";
 
-/** Explicit [top, bottom, left, right] zero padding of a convolution. */
-export type Padding = [number, number, number, number];
+// nade and made read the width check from here; the pixel CNNs use models/layers/ directly.
+export { checkWidth } from "../layers/checks.ts";
 
 /** The function type `tf.customGrad` takes (tfjs-core does not export its name). */
 export type CustomGradient = Parameters<typeof tf.customGrad>[0];
-
-type Pad4 = [[number, number], [number, number], [number, number], [number, number]];
-
-/** `tf.conv2d(x, kernel, 1, padding)` with explicit [top, bottom, left, right] zero padding. */
-export function conv2dCausal(x: tf.Tensor4D, kernel: tf.Tensor4D, padding: Padding): tf.Tensor4D {
-  const [top, bottom, left, right] = padding;
-  const pad: Pad4 = [[0, 0], [top, bottom], [left, right], [0, 0]];
-  return tf.conv2d(x, kernel, 1, pad);
-}
-
-/**
- * A 2-D convolution whose kernel is multiplied by a fixed 0/1 mask. The variable keeps the
- * full `[kh, kw, cin, cout]` shape (masked entries count as parameters, as in the papers'
- * PyTorch code); `rows` keeps only the first rows of the kernel in the computation when the rows
- * below are entirely masked (the padding must then say so), which saves their multiplications.
- */
-export class MaskedConv2d {
-  readonly kernel: tf.Variable;
-  readonly bias: tf.Variable;
-  readonly #mask: tf.Tensor4D | null;
-  readonly #rows: number;
-
-  constructor(
-    readonly name: string,
-    readonly shape: [number, number, number, number],
-    init: Stream,
-    readonly padding: Padding,
-    options: { rows?: number; mask?: (y: number, x: number) => boolean } = {},
-  ) {
-    const [kh, kw, cin, cout] = shape;
-    this.kernel = uniformVariable(shape, glorotLimit(kh * kw * cin, kh * kw * cout), init);
-    this.bias = zerosVariable([cout]);
-    this.#rows = options.rows ?? kh;
-    const mask = options.mask;
-    if (mask) {
-      const values = new Float32Array(this.#rows * kw);
-      for (let y = 0; y < this.#rows; y++) {
-        for (let x = 0; x < kw; x++) values[y * kw + x] = mask(y, x) ? 1 : 0;
-      }
-      this.#mask = tf.tensor4d(values, [this.#rows, kw, 1, 1]);
-    } else {
-      this.#mask = null;
-    }
-  }
-
-  /** The kernel as used: the kept rows, masked. Shape [rows, kw, cin, cout]. */
-  effectiveKernel(): tf.Tensor4D {
-    return tf.tidy(() => {
-      const [kh, kw, cin, cout] = this.shape;
-      const kept = (this.#rows === kh
-        ? this.kernel
-        : tf.slice(this.kernel, [0, 0, 0, 0], [this.#rows, kw, cin, cout])) as tf.Tensor4D;
-      return this.#mask ? tf.mul(kept, this.#mask) : kept.clone();
-    });
-  }
-
-  /** Convolve NHWC `x` with stride 1 and this layer's padding; adds the bias. */
-  apply(x: tf.Tensor4D, padding: Padding = this.padding): tf.Tensor4D {
-    return tf.tidy(() => tf.add(conv2dCausal(x, this.effectiveKernel(), padding), this.bias));
-  }
-
-  variables(): [string, tf.Variable][] {
-    return [[`${this.name}/kernel`, this.kernel], [`${this.name}/bias`, this.bias]];
-  }
-
-  dispose(): void {
-    this.#mask?.dispose();
-  }
-}
 
 /** The `bits` option of a pixel model: 1 (binarized pixels) or 8 (256 grey levels). */
 export function bitsOption(model: string, options: ModelOptions, supported: number[]): number {
@@ -126,24 +51,6 @@ export function positiveOption(model: string, options: ModelOptions, key: string
     throw new UsageError(`${model}: option ${key} must be a positive number (got ${options[key]})`);
   }
   return value;
-}
-
-/** Refuses a batch whose width is not D = H·W·C, in one line. */
-export function checkWidth(model: string, x: tf.Tensor2D, dims: number): void {
-  if (x.rank !== 2 || x.shape[1] !== dims) {
-    throw new UsageError(
-      `${model}: expected a [batch, ${dims}] input, got [${x.shape.join(", ")}]`,
-    );
-  }
-}
-
-/** Refuses images with more than one channel (the models here order pixels, not sub-pixels). */
-export function checkSingleChannel(model: string, shape: ImageShape): void {
-  if (shape.channels !== 1) {
-    throw new UsageError(
-      `${model}: only single-channel images are supported (got ${shape.channels} channels)`,
-    );
-  }
 }
 
 /**

@@ -14,69 +14,11 @@ import { UsageError } from "../../core/errors.ts";
 import type { ImageShape } from "../../datasets/dataset.ts";
 import { iwaeFromLogWeights } from "../../metrics/bounds.ts";
 import type { ElboTerms, GenerativeModel, ModelOptions, ModelSpec } from "../model.ts";
-import {
-  bernoulliLogLikelihood,
-  Dense,
-  glorotLimit,
-  namedWeights,
-  normalTensor,
-  uniformVariable,
-  zerosVariable,
-} from "../layers/nn.ts";
+import { bernoulliLogLikelihood, Dense, namedWeights, normalTensor } from "../layers/nn.ts";
+import { DownConv, UpConv } from "../layers/conv.ts";
+import { checkStride2Shape, oneHot } from "../layers/checks.ts";
 
 const LOG_2PI = Math.log(2 * Math.PI);
-
-/** conv2d(x, W) with a 4×4 kernel, stride 2 and `same` padding (output = input / 2). */
-export function conv4x4s2(x: tf.Tensor4D, kernel: tf.Tensor4D): tf.Tensor4D {
-  return tf.conv2d(x, kernel, 2, "same");
-}
-
-/** conv2dTranspose(x, W) with a 4×4 kernel, stride 2 and `same` padding (output = 2 × input). */
-export function deconv4x4s2(x: tf.Tensor4D, kernel: tf.Tensor4D): tf.Tensor4D {
-  const [b, h, w] = x.shape;
-  return tf.conv2dTranspose(x, kernel, [b, 2 * h, 2 * w, kernel.shape[2]], 2, "same");
-}
-
-/** A 4×4 stride-2 convolution (NHWC, `same` padding) with a Glorot-uniform kernel, zero bias. */
-export class Conv2d {
-  readonly kernel: tf.Variable;
-  readonly bias: tf.Variable;
-
-  constructor(readonly name: string, inChannels: number, outChannels: number, init: Stream) {
-    const limit = glorotLimit(16 * inChannels, 16 * outChannels);
-    this.kernel = uniformVariable([4, 4, inChannels, outChannels], limit, init);
-    this.bias = zerosVariable([outChannels]);
-  }
-
-  apply(x: tf.Tensor4D): tf.Tensor4D {
-    return tf.add(conv4x4s2(x, this.kernel as tf.Tensor4D), this.bias);
-  }
-
-  variables(): [string, tf.Variable][] {
-    return [[`${this.name}/kernel`, this.kernel], [`${this.name}/bias`, this.bias]];
-  }
-}
-
-/** A 4×4 stride-2 transposed convolution (NHWC, `same` padding: output = 2 × input). */
-export class ConvTranspose2d {
-  readonly kernel: tf.Variable;
-  readonly bias: tf.Variable;
-
-  constructor(readonly name: string, inChannels: number, outChannels: number, init: Stream) {
-    const limit = glorotLimit(16 * inChannels, 16 * outChannels);
-    // tfjs stores transposed-conv filters as [h, w, out, in].
-    this.kernel = uniformVariable([4, 4, outChannels, inChannels], limit, init);
-    this.bias = zerosVariable([outChannels]);
-  }
-
-  apply(x: tf.Tensor4D): tf.Tensor4D {
-    return tf.add(deconv4x4s2(x, this.kernel as tf.Tensor4D), this.bias);
-  }
-
-  variables(): [string, tf.Variable][] {
-    return [[`${this.name}/kernel`, this.kernel], [`${this.name}/bias`, this.bias]];
-  }
-}
 
 /** How a {@link ConvNet} is built. */
 export interface ConvNetConfig {
@@ -90,12 +32,7 @@ export interface ConvNetConfig {
 
 /** Check an image shape and a latent size against the conv architecture; one line if not. */
 export function checkConvShape(model: string, shape: ImageShape, latent: number): void {
-  if (shape.height % 4 !== 0 || shape.width % 4 !== 0) {
-    throw new UsageError(
-      `${model}: image size ${shape.height}×${shape.width} does not fit the architecture ` +
-        "(two stride-2 layers need height and width divisible by 4)",
-    );
-  }
+  checkStride2Shape(model, shape);
   const features = (shape.height / 4) * (shape.width / 4) * 64;
   if (!Number.isInteger(latent) || latent < 1 || latent > features) {
     throw new UsageError(
@@ -107,12 +44,12 @@ export function checkConvShape(model: string, shape: ImageShape, latent: number)
 
 /** The conv encoder/decoder pair of DESIGN.md, optionally class-conditional. */
 export class ConvNet {
-  readonly conv1: Conv2d;
-  readonly conv2: Conv2d;
+  readonly conv1: DownConv;
+  readonly conv2: DownConv;
   readonly encOut: Dense;
   readonly decIn: Dense;
-  readonly deconv1: ConvTranspose2d;
-  readonly deconv2: ConvTranspose2d;
+  readonly deconv1: UpConv;
+  readonly deconv2: UpConv;
   readonly dims: number;
 
   constructor(readonly shape: ImageShape, readonly config: ConvNetConfig, init: Stream) {
@@ -120,12 +57,12 @@ export class ConvNet {
     const { latent, stochastic, classes } = config;
     const features = (height / 4) * (width / 4) * 64;
     this.dims = height * width * channels;
-    this.conv1 = new Conv2d("enc/conv1", channels, 32, init);
-    this.conv2 = new Conv2d("enc/conv2", 32, 64, init);
+    this.conv1 = new DownConv("enc/conv1", channels, 32, init);
+    this.conv2 = new DownConv("enc/conv2", 32, 64, init);
     this.encOut = new Dense("enc/out", features + classes, stochastic ? 2 * latent : latent, init);
     this.decIn = new Dense("dec/in", latent + classes, features, init);
-    this.deconv1 = new ConvTranspose2d("dec/deconv1", 64, 32, init);
-    this.deconv2 = new ConvTranspose2d("dec/deconv2", 32, channels, init);
+    this.deconv1 = new UpConv("dec/deconv1", 64, 32, init);
+    this.deconv2 = new UpConv("dec/deconv2", 32, channels, init);
   }
 
   /** One-hot labels [B, classes], or null for an unconditional net. */
@@ -135,7 +72,7 @@ export class ConvNet {
     if (labels.shape[0] !== batch) {
       throw new Error(`expected ${batch} labels, got ${labels.shape[0]}`);
     }
-    return tf.oneHot(tf.cast(labels, "int32"), this.config.classes).toFloat() as tf.Tensor2D;
+    return oneHot(labels, this.config.classes);
   }
 
   /** Encoder output [B, 2·z] (mean then log-variance) or [B, z]. */

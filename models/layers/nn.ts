@@ -1,4 +1,7 @@
-/** Small building blocks shared by the models: seeded initialisers and dense layers. */
+/**
+ * Small building blocks shared by the models: seeded initialisers, the dense layer, and the
+ * Bernoulli log-likelihood. Every initial weight comes from the run's init stream.
+ */
 import * as tf from "@tensorflow/tfjs-core";
 // tfjs-core alone registers no gradients; the union package registers them all on import.
 import "@tensorflow/tfjs";
@@ -21,6 +24,19 @@ export function uniformVariable(
   return tf.tidy(() => tf.variable(tf.tensor(values, shape), true));
 }
 
+/** A variable of `shape` with entries N(mean, std²) drawn from the init stream. */
+export function normalVariable(
+  shape: number[],
+  std: number,
+  init: Stream,
+  mean = 0,
+): tf.Variable {
+  const size = shape.reduce((a, b) => a * b, 1);
+  const values = new Float32Array(size);
+  for (let i = 0; i < size; i++) values[i] = mean + std * init.normal();
+  return tf.tidy(() => tf.variable(tf.tensor(values, shape), true));
+}
+
 /** A zero-initialised variable (biases). */
 export function zerosVariable(shape: number[]): tf.Variable {
   return tf.tidy(() => tf.variable(tf.zeros(shape), true));
@@ -31,13 +47,44 @@ export function glorotLimit(fanIn: number, fanOut: number): number {
   return Math.sqrt(6 / (fanIn + fanOut));
 }
 
-/** A fully connected layer y = act(x·W + b) with a Glorot-uniform W and a zero b. */
-export class Dense {
+/**
+ * How a layer's kernel is drawn: `glorot` (uniform ±√(6 / (fan-in + fan-out)), the default),
+ * or `{ std }` for N(0, std²) (the DCGAN initialisation uses std 0.02, Radford et al. 2016).
+ */
+export type KernelInit = "glorot" | { std: number };
+
+/** A kernel variable of `shape` with the given fan-in and fan-out, drawn as `how` says. */
+export function kernelVariable(
+  shape: number[],
+  fanIn: number,
+  fanOut: number,
+  init: Stream,
+  how: KernelInit = "glorot",
+): tf.Variable {
+  return how === "glorot"
+    ? uniformVariable(shape, glorotLimit(fanIn, fanOut), init)
+    : normalVariable(shape, how.std, init);
+}
+
+/** Anything with named variables (for `weights()` and the optimisers' variable lists). */
+export interface Layer {
+  /** This layer's variables by name: `<layer>/kernel`, `<layer>/bias`… */
+  variables(): [string, tf.Variable][];
+}
+
+/** A fully connected layer y = act(x·W + b) with W drawn as `kernelInit` says and a zero b. */
+export class Dense implements Layer {
   readonly kernel: tf.Variable;
   readonly bias: tf.Variable;
 
-  constructor(readonly name: string, inputs: number, outputs: number, init: Stream) {
-    this.kernel = uniformVariable([inputs, outputs], glorotLimit(inputs, outputs), init);
+  constructor(
+    readonly name: string,
+    inputs: number,
+    outputs: number,
+    init: Stream,
+    kernelInit: KernelInit = "glorot",
+  ) {
+    this.kernel = kernelVariable([inputs, outputs], inputs, outputs, init, kernelInit);
     this.bias = zerosVariable([outputs]);
   }
 
@@ -46,17 +93,19 @@ export class Dense {
     return dense(x, this.kernel as tf.Tensor2D, this.bias as tf.Tensor1D, activation);
   }
 
-  /** This layer's variables by name: `<layer>/kernel`, `<layer>/bias`. */
   variables(): [string, tf.Variable][] {
     return [[`${this.name}/kernel`, this.kernel], [`${this.name}/bias`, this.bias]];
   }
 }
 
 /** The variables of several layers as one name → variable map (for `weights()`). */
-export function namedWeights(
-  layers: { variables(): [string, tf.Variable][] }[],
-): Map<string, tf.Variable> {
+export function namedWeights(layers: Layer[]): Map<string, tf.Variable> {
   return new Map(layers.flatMap((layer) => layer.variables()));
+}
+
+/** The variables of layers, in order (an optimiser's variable list). */
+export function layerVariables(layers: Layer[]): tf.Variable[] {
+  return layers.flatMap((layer) => layer.variables().map(([, v]) => v));
 }
 
 /** log σ(a)·x + log σ(−a)·(1 − x) summed over the last axis: Bernoulli log-likelihood from logits. */

@@ -1,10 +1,10 @@
 import * as tf from "@tensorflow/tfjs-core";
 import assert from "node:assert/strict";
 import { Stream } from "../../../core/rng.ts";
-import { MaskedConv2d } from "../../../models/autoregressive/shared.ts";
-import { useCpu } from "./_helpers.ts";
+import { selectBackend } from "../../../core/backend.ts";
+import { DownConv, MaskedConv2d, UpConv } from "../../../models/layers/conv.ts";
 
-await useCpu();
+await selectBackend("cpu");
 
 function random(shape: number[], seed: number): tf.Tensor {
   const size = shape.reduce((a, b) => a * b, 1);
@@ -32,4 +32,31 @@ Deno.test("MaskedConv2d: masked taps never contribute and keep a zero gradient",
   const out = conv.apply(x).arraySync() as number[][][][];
   assert.deepEqual(out[0][0][0], [0, 0]);
   conv.dispose();
+});
+
+Deno.test("the conv layers' custom kernel gradients match tfjs's own", () => {
+  const init = Stream.derive(2, "init");
+  const down = new DownConv("d", 3, 5, init);
+  const up = new UpConv("u", 5, 2, init);
+  const x = tf.tensor4d(init.normalArray(2 * 8 * 8 * 3), [2, 8, 8, 3]);
+  const loss = (k1: tf.Tensor, k2: tf.Tensor, custom: boolean) => {
+    const h = custom
+      ? down.apply(x)
+      : tf.add(tf.conv2d(x, k1 as tf.Tensor4D, 2, "same"), down.bias) as tf.Tensor4D;
+    const out = custom
+      ? up.apply(h)
+      : tf.add(tf.conv2dTranspose(h, k2 as tf.Tensor4D, [2, 8, 8, 2], 2, "same"), up.bias);
+    return tf.sum(tf.square(tf.sin(out))) as tf.Scalar;
+  };
+  const mine = tf.variableGrads(() => loss(down.kernel, up.kernel, true), [down.kernel, up.kernel]);
+  const ref = tf.grads((k1: tf.Tensor, k2: tf.Tensor) => loss(k1, k2, false))([
+    down.kernel,
+    up.kernel,
+  ]);
+  const a = [mine.grads[down.kernel.name], mine.grads[up.kernel.name]];
+  for (let i = 0; i < 2; i++) {
+    const diff = tf.max(tf.abs(tf.sub(a[i], ref[i]))).dataSync()[0];
+    const scale = tf.max(tf.abs(ref[i])).dataSync()[0];
+    assert.ok(diff < 1e-4 * scale, `kernel ${i}: ${diff} vs ${scale}`);
+  }
 });
