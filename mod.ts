@@ -1,11 +1,13 @@
 /**
  * genbench: train deep generative models under fixed seeds and score them with one set of
  * metrics. This module is the public API; run it as a program for the CLI
- * (`deno run -A mod.ts bench|list|help`).
+ * (`deno run mod.ts <command>`; `deno run mod.ts help` lists the commands).
  * @module
  */
-export { bench, listText, main, parseBenchArgs } from "./cli/cli.ts";
-export type { BenchOptions } from "./cli/cli.ts";
+export { main } from "./cli/main.ts";
+export { bench, parseBenchArgs } from "./cli/bench.ts";
+export type { BenchOptions } from "./cli/bench.ts";
+export { listText } from "./cli/list.ts";
 export { BACKENDS, selectBackend } from "./core/backend.ts";
 export type { BackendInfo, BackendName } from "./core/backend.ts";
 export { Stream } from "./core/rng.ts";
@@ -54,6 +56,6 @@ export { iwaeBound } from "./metrics/bounds.ts";
 export { psnrPerImage, ssim } from "./metrics/reconstruction.ts";
 
 if (import.meta.main) {
-  const { main } = await import("./cli/cli.ts");
+  const { main } = await import("./cli/main.ts");
   Deno.exit(await main(Deno.args));
 }

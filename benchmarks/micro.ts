@@ -1,16 +1,11 @@
 /**
- * `deno task bench:micro`: per-op timings for the ops and shapes the canonical models use, and
+ * Per-op timings for the ops and shapes the canonical models use, and
  * one training step per registered model, on one backend (tinybench). Prints a table and can
  * write JSON. Every timed iteration ends by reading one value back, which waits for the GPU
- * queue, so the times are of finished work.
- *
- *   deno task bench:micro [--backend auto|webgpu|cpu|wasm] [--kernels genbench|stock]
- *                         [--only REGEX] [--models a,b] [--no-models] [--no-ops]
- *                         [--time MS] [--verify] [--out FILE]
+ * queue, so the times are of finished work. The command line is `bench:micro` (cli/micro.ts).
  */
 import * as tf from "@tensorflow/tfjs-core";
 import { backend_util } from "@tensorflow/tfjs-core";
-import { parseArgs } from "node:util";
 import { Bench } from "tinybench";
 import { type BackendInfo, type BackendName, selectBackend } from "../core/backend.ts";
 import { oneLine, UsageError } from "../core/errors.ts";
@@ -451,46 +446,37 @@ export function formatTable(rows: MicroRow[]): string {
   return [line(head), widths.map((w) => "-".repeat(w)).join("  "), ...body.map(line)].join("\n");
 }
 
-/** The command. */
-export async function main(args: string[]): Promise<number> {
-  const { values } = parseArgs({
-    args,
-    options: {
-      backend: { type: "string", default: "auto" },
-      kernels: { type: "string", default: "genbench" },
-      only: { type: "string" },
-      models: { type: "string" },
-      "no-models": { type: "boolean", default: false },
-      "no-ops": { type: "boolean", default: false },
-      time: { type: "string", default: "1000" },
-      verify: { type: "boolean", default: false },
-      out: { type: "string" },
-      help: { type: "boolean", short: "h", default: false },
-    },
-    strict: true,
-  });
-  if (values.help) {
-    console.log(
-      "deno task bench:micro [--backend auto|webgpu|cpu|wasm] [--kernels genbench|stock] " +
-        "[--only REGEX] [--models a,b] [--no-models] [--no-ops] [--time MS] [--verify] [--out FILE]",
-    );
-    return 0;
-  }
-  if (values.kernels !== "genbench" && values.kernels !== "stock") {
-    throw new UsageError(`--kernels: expected genbench or stock, got "${values.kernels}"`);
-  }
-  const timeMs = Number(values.time);
-  if (!(timeMs > 0)) throw new UsageError(`--time: expected milliseconds > 0`);
-  const only = values.only ? new RegExp(values.only) : null;
-  const backend = await selectBackend(values.backend as BackendName);
+/** What {@link runMicro} times and where it writes (the flags of `bench:micro`, cli/micro.ts). */
+export interface MicroOptions {
+  backend: BackendName;
+  /** Our WebGPU kernels or TensorFlow.js' own (webgpu only). */
+  kernels: "genbench" | "stock";
+  /** Only the rows whose name matches. */
+  only: RegExp | null;
+  /** Only these models' training steps (default: every registered model). */
+  models: string[] | null;
+  noModels: boolean;
+  noOps: boolean;
+  /** tinybench's time budget per row (ms). */
+  timeMs: number;
+  /** Compare the WebGPU kernels with the cpu backend first (webgpu only). */
+  verify: boolean;
+  /** A JSON file rewritten after every row. */
+  out?: string;
+}
+
+/** Time every op and model training step of `options`, printing a row as each finishes. */
+export async function runMicro(options: MicroOptions): Promise<MicroReport> {
+  const { timeMs, only } = options;
+  const backend = await selectBackend(options.backend);
   let kernels: MicroReport["kernels"] = "n/a";
   if (backend.name === "webgpu") {
-    if (values.kernels === "genbench") {
+    if (options.kernels === "genbench") {
       installWebGpuKernels(backend.fallbackAdapter ? "small" : "large");
     } else {
       uninstallWebGpuKernels();
     }
-    kernels = values.kernels;
+    kernels = options.kernels;
   }
   console.log(
     `backend ${backend.name}${backend.adapter ? ` (${backend.adapter})` : ""}, kernels ${kernels}`,
@@ -504,7 +490,7 @@ export async function main(args: string[]): Promise<number> {
     syncMs: 0,
     rows: [],
   };
-  if (values.verify && backend.name === "webgpu") {
+  if (options.verify && backend.name === "webgpu") {
     await import("@tensorflow/tfjs-backend-cpu");
     report.verify = await compareWithCpu(
       [...convCases(), ...matMulCases(), ...denseCases()],
@@ -524,9 +510,9 @@ export async function main(args: string[]): Promise<number> {
   );
   const stream = Stream.derive(1, "micro-ops");
   const write = async () => {
-    if (values.out) await Deno.writeTextFile(values.out, JSON.stringify(report, null, 2) + "\n");
+    if (options.out) await Deno.writeTextFile(options.out, JSON.stringify(report, null, 2) + "\n");
   };
-  if (!values["no-ops"]) {
+  if (!options.noOps) {
     for (const op of opCases()) {
       if (only && !only.test(op.name)) continue;
       let row: MicroRow;
@@ -565,8 +551,8 @@ export async function main(args: string[]): Promise<number> {
       await write();
     }
   }
-  if (!values["no-models"]) {
-    const names = values.models ? values.models.split(",") : MODELS.map((m) => m.name);
+  if (!options.noModels) {
+    const names = options.models ?? MODELS.map((m) => m.name);
     for (const name of names) {
       if (only && !only.test(`train step ${name}`)) continue;
       let row: MicroRow;
@@ -590,17 +576,5 @@ export async function main(args: string[]): Promise<number> {
   }
   console.log("\n" + formatTable(report.rows));
   await write();
-  return 0;
-}
-
-if (import.meta.main) {
-  try {
-    Deno.exit(await main(Deno.args));
-  } catch (error) {
-    if (error instanceof UsageError) {
-      console.error(`bench:micro: ${oneLine(error)}`);
-      Deno.exit(2);
-    }
-    throw error;
-  }
+  return report;
 }

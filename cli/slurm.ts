@@ -6,13 +6,13 @@
  * are skipped. Slurm sends SIGINT shortly before the time limit (`--signal`), which makes the
  * run stop at the next step and write its checkpoint, as Ctrl-C does.
  */
-import { parseArgs } from "node:util";
 import { dirname, isAbsolute, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { oneLine, UsageError } from "../core/errors.ts";
 import { ensureWritableDir, writeFileAtomic } from "../core/files.ts";
 import { getSuite } from "../benchmarks/suites.ts";
-import { parseBenchArgs } from "./cli.ts";
+import { parseBenchArgs } from "./bench.ts";
+import { parseFlags, parseInteger } from "./args.ts";
 
 export const SLURM_USAGE = `Usage: deno task slurm [options]
 
@@ -58,45 +58,35 @@ export const PROJECT_ROOT = dirname(dirname(fileURLToPath(import.meta.url)));
 const BENCH_STRINGS = ["suite", "models", "dataset", "data-dir", "backend", "seeds"] as const;
 
 function count(text: string, flag: string, min: number): number {
-  const trimmed = text.trim();
-  if (!/^\d+$/.test(trimmed) || !Number.isSafeInteger(Number(trimmed)) || Number(trimmed) < min) {
-    throw new UsageError(`${flag}: "${text}" is not an integer ≥ ${min}`);
-  }
-  return Number(trimmed);
+  return parseInteger(text, flag, { min });
 }
 
 /** Parse and validate the flags of `slurm`; the bench flags are checked as bench checks them. */
 export function parseSlurmArgs(args: string[], cwd = Deno.cwd()): SlurmOptions | "help" {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args,
-      strict: true,
-      allowPositionals: false,
-      options: {
-        suite: { type: "string", default: "quick" },
-        models: { type: "string" },
-        dataset: { type: "string" },
-        "data-dir": { type: "string" },
-        backend: { type: "string" },
-        seed: { type: "string", multiple: true },
-        seeds: { type: "string" },
-        "checkpoint-every": { type: "string" },
-        shards: { type: "string" },
-        "gpus-per-task": { type: "string", default: "1" },
-        "cpus-per-task": { type: "string" },
-        partition: { type: "string" },
-        time: { type: "string" },
-        "signal-seconds": { type: "string", default: "300" },
-        out: { type: "string", default: "results" },
-        "dry-run": { type: "boolean", default: false },
-        help: { type: "boolean", short: "h", default: false },
-      },
-    });
-  } catch (error) {
-    throw new UsageError(`slurm: ${oneLine(error)} (see slurm --help)`);
-  }
-  const v = parsed.values;
+  const v = parseFlags("slurm", {
+    args,
+    strict: true,
+    allowPositionals: false,
+    options: {
+      suite: { type: "string", default: "quick" },
+      models: { type: "string" },
+      dataset: { type: "string" },
+      "data-dir": { type: "string" },
+      backend: { type: "string" },
+      seed: { type: "string", multiple: true },
+      seeds: { type: "string" },
+      "checkpoint-every": { type: "string" },
+      shards: { type: "string" },
+      "gpus-per-task": { type: "string", default: "1" },
+      "cpus-per-task": { type: "string" },
+      partition: { type: "string" },
+      time: { type: "string" },
+      "signal-seconds": { type: "string", default: "300" },
+      out: { type: "string", default: "results" },
+      "dry-run": { type: "boolean", default: false },
+      help: { type: "boolean", short: "h", default: false },
+    },
+  }).values;
   if (v.help) return "help";
   const benchArgs: string[] = [];
   for (const name of BENCH_STRINGS) {

@@ -5,11 +5,9 @@
  * passes and says so. `--update-baseline` rewrites the baseline from the results, on purpose
  * only. Timing metrics are left out of baselines unless someone adds one by hand.
  */
-import { parseArgs } from "node:util";
 import { oneLine, UsageError } from "../core/errors.ts";
-import { MAX_BYTES, readTextFileLimited, writeJsonAtomic } from "../core/files.ts";
 import { METRICS } from "../metrics/metric.ts";
-import { type CollectedRun, collectRuns, groupLabel, groupRuns } from "./collect.ts";
+import { type CollectedRun, groupLabel, groupRuns } from "./collect.ts";
 import { kindLabel } from "./tables.ts";
 
 /** One metric of one baseline run. */
@@ -330,7 +328,7 @@ export function updatedBaseline(
 }
 
 /** The header of a new baseline: the one suite, dataset and backend of the finished runs. */
-function newBaseline(runs: CollectedRun[], file: string): Baseline {
+export function newBaseline(runs: CollectedRun[], file: string): Baseline {
   const keys = new Set(
     runs.filter((r) => r.status === "finished")
       .map((r) => JSON.stringify([r.suite, r.dataset, r.backend])),
@@ -352,67 +350,4 @@ function newBaseline(runs: CollectedRun[], file: string): Baseline {
     },
     runs: [],
   };
-}
-
-export const CHECK_USAGE =
-  `Usage: deno task check --baseline FILE [--results DIR] [--update-baseline]
-
-Compares the metrics of every run under DIR (default results/) with the baseline FILE and prints
-one line per metric: ok (within tolerance), better, worse (beyond tolerance) or missing. Exits 1
-when a metric is worse or missing, 0 otherwise. --update-baseline rewrites FILE from the results
-(keeping each metric's tolerance; creating FILE if it does not exist), on purpose only.`;
-
-/** The `check` command. Returns the exit status (0 passed, 1 failed); bad input throws. */
-export async function checkCommand(args: string[]): Promise<number> {
-  let values;
-  try {
-    values = parseArgs({
-      args,
-      strict: true,
-      allowPositionals: false,
-      options: {
-        baseline: { type: "string" },
-        results: { type: "string", default: "results" },
-        "update-baseline": { type: "boolean", default: false },
-        help: { type: "boolean", short: "h", default: false },
-      },
-    }).values;
-  } catch (error) {
-    throw new UsageError(`check: ${oneLine(error)} (see check --help)`);
-  }
-  if (values.help) {
-    console.log(CHECK_USAGE);
-    return 0;
-  }
-  if (!values.baseline) throw new UsageError("check: --baseline FILE is required");
-  const file = values.baseline;
-  const update = values["update-baseline"]!;
-  let text: string | null = null;
-  try {
-    text = await readTextFileLimited(file, MAX_BYTES.baseline, "--baseline");
-  } catch (error) {
-    if (error instanceof UsageError) throw error;
-    if (!(update && error instanceof Deno.errors.NotFound)) {
-      throw new UsageError(`--baseline ${file}: cannot read it (${oneLine(error)})`);
-    }
-  }
-  const { runs } = await collectRuns(values.results!);
-  const baseline = text === null ? newBaseline(runs, file) : parseBaseline(text, file);
-  if (update) {
-    const updated = updatedBaseline(runs, baseline);
-    await writeJsonAtomic(file, updated);
-    const count = updated.runs.reduce((n, r) => n + Object.keys(r.metrics).length, 0);
-    console.log(
-      `genbench: ${text === null ? "wrote" : "rewrote"} ${file} (${updated.runs.length} runs, ` +
-        `${count} metrics)`,
-    );
-    return 0;
-  }
-  const result = checkRuns(runs, baseline);
-  console.log(
-    `genbench check: ${values.results} against ${file} (suite ${baseline.suite}, dataset ` +
-      `${baseline.dataset}, backend ${baseline.backend})\n`,
-  );
-  console.log(checkTable(result));
-  return result.passed ? 0 : 1;
 }

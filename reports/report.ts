@@ -2,12 +2,13 @@
  * `report`: reads every run under a results folder and writes `<out>/` with `tables.md`,
  * `tables.tex`, `tables.csv`, a self-contained `index.html` and `figures/*.{png,svg}`.
  */
-import { parseArgs } from "node:util";
 import { join } from "node:path";
-import { oneLine, UsageError } from "../core/errors.ts";
+import { UsageError } from "../core/errors.ts";
 import { ensureWritableDir, writeFileAtomic } from "../core/files.ts";
 import { type CollectedRun, collectRuns, groupRuns } from "./collect.ts";
-import { buildTables, tablesCsv, tablesLatex, tablesMarkdown } from "./tables.ts";
+import { buildTables } from "./tables.ts";
+import { tablesCsv, tablesMarkdown } from "./markdown.ts";
+import { tablesLatex } from "./latex.ts";
 import { buildCharts } from "./charts.ts";
 import { chartJsSource, reportHtml } from "./html.ts";
 import { writeFigures } from "./figures.ts";
@@ -73,37 +74,4 @@ export async function writeReport(
     }),
   );
   return index;
-}
-
-export const REPORT_USAGE = `Usage: deno task report [--results DIR] [--out DIR]
-
-Reads every run under DIR/runs (default results/) and writes OUT (default DIR/report/):
-tables.md, tables.tex (booktabs), tables.csv, index.html (self-contained, opens offline) and
-figures/*.png, *.svg.`;
-
-/** The `report` command. Returns the exit status; bad input throws a UsageError. */
-export async function reportCommand(args: string[]): Promise<number> {
-  let values;
-  try {
-    values = parseArgs({
-      args,
-      strict: true,
-      allowPositionals: false,
-      options: {
-        results: { type: "string", default: "results" },
-        out: { type: "string" },
-        help: { type: "boolean", short: "h", default: false },
-      },
-    }).values;
-  } catch (error) {
-    throw new UsageError(`report: ${oneLine(error)} (see report --help)`);
-  }
-  if (values.help) {
-    console.log(REPORT_USAGE);
-    return 0;
-  }
-  const results = values.results!;
-  const index = await writeReport(results, values.out ?? join(results, "report"));
-  console.log(`genbench: wrote ${index}`);
-  return 0;
 }

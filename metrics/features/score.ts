@@ -1,19 +1,14 @@
 /**
- * `deno task score A B`: the feature-based metrics between any two image sets, like
- * pytorch-fid's command line. A is scored against B (B plays the real/test images: FID, KID,
+ * The feature-based metrics between any two image sets (the `score` command, cli/score.ts, like
+ * pytorch-fid's command line). A is scored against B (B plays the real/test images: FID, KID,
  * precision = A inside B's manifold, recall = B inside A's; the IS-style score and class
  * entropy are A's). Each set is an IDX images file (plain or .gz, N×H×W or N×H×W×1), a folder
  * holding `samples.idx` (or `.idx.gz`), or a folder of PNG files (one image each, grey or RGB,
  * which is averaged to grey).
- *
- *   deno task score A B [--features lenet|pixels|PATH] [--json] [--seed 1] [--backend cpu]
- *       [--kid-subsets 100] [--kid-subset-size 1000] [--k 3] [--splits 10] [--pr-count 10000]
  */
-import { parseArgs } from "node:util";
 import { join } from "node:path";
 import { decode } from "fast-png";
 import { UsageError } from "../../core/errors.ts";
-import { type BackendName, selectBackend } from "../../core/backend.ts";
 import { Stream } from "../../core/rng.ts";
 import { maybeGunzip, parseIdx } from "../../datasets/idx.ts";
 import { loadExtractor } from "./classifier.ts";
@@ -142,65 +137,5 @@ export async function scoreSets(
     );
   } finally {
     extractor.net?.dispose();
-  }
-}
-
-async function main(args: string[]): Promise<void> {
-  const { values, positionals } = parseArgs({
-    args,
-    allowPositionals: true,
-    options: {
-      features: { type: "string", default: "lenet" },
-      json: { type: "boolean", default: false },
-      seed: { type: "string", default: "1" },
-      backend: { type: "string", default: "cpu" },
-      "kid-subsets": { type: "string" },
-      "kid-subset-size": { type: "string" },
-      k: { type: "string" },
-      splits: { type: "string" },
-      "pr-count": { type: "string" },
-    },
-  });
-  if (positionals.length !== 2) {
-    throw new UsageError("score: expected two image sets, A and B (IDX file, folder of PNGs)");
-  }
-  const number = (flag: string, text: string | undefined) => {
-    if (text === undefined) return undefined;
-    const value = Number(text);
-    if (!Number.isInteger(value) || value < 0) {
-      throw new UsageError(`--${flag}: expected a non-negative integer, got "${text}"`);
-    }
-    return value;
-  };
-  await selectBackend(values.backend as BackendName);
-  const [a, b] = await Promise.all(positionals.map(readImageSet));
-  const result = await scoreSets(a, b, {
-    features: values.features,
-    seed: number("seed", values.seed),
-    kidSubsets: number("kid-subsets", values["kid-subsets"]),
-    kidSubsetSize: number("kid-subset-size", values["kid-subset-size"]),
-    k: number("k", values.k),
-    splits: number("splits", values.splits),
-    prCount: number("pr-count", values["pr-count"]),
-  });
-  if (values.json) {
-    console.log(JSON.stringify({ a: a.source, b: b.source, ...result }, null, 2));
-    return;
-  }
-  console.log(`A: ${a.source} (${a.count} images)  B: ${b.source} (${b.count} images)`);
-  console.log(`features: ${result.extractor.name} sha256 ${result.extractor.sha256}`);
-  for (const [name, metric] of Object.entries(result.metrics)) {
-    console.log(`${name.padEnd(16)} ${metric.value.toPrecision(6).padStart(12)}  ${metric.unit}`);
-  }
-  for (const line of result.skipped) console.log(`skipped ${line}`);
-}
-
-if (import.meta.main) {
-  try {
-    await main(Deno.args);
-  } catch (error) {
-    if (!(error instanceof UsageError)) throw error;
-    console.error(`genbench score: ${error.message}`);
-    Deno.exit(2);
   }
 }

@@ -1,6 +1,7 @@
 /** `deno task bench:micro` on the cpu backend with one small op: the JSON and the table. */
 import assert from "node:assert/strict";
-import { formatTable, main, type MicroReport, opCases } from "../../benchmarks/micro.ts";
+import { formatTable, type MicroReport, opCases } from "../../benchmarks/micro.ts";
+import { microCommand as main } from "../../cli/micro.ts";
 
 Deno.test("the op list covers the canonical shapes with their FLOP counts", () => {
   const ops = opCases();

@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
 import { basename, join } from "node:path";
-import { bench } from "../../cli/cli.ts";
+import { bench } from "../../cli/bench.ts";
 import { METRICS } from "../../metrics/metric.ts";
 import type { MetricsFile } from "../../benchmarks/runner.ts";
 
@@ -373,7 +373,7 @@ Deno.test({
   };
   const script = `
     import { SUITES } from "${new URL("../../benchmarks/suites.ts", import.meta.url).href}";
-    import { main } from "${new URL("../../cli/cli.ts", import.meta.url).href}";
+    import { main } from "${new URL("../../cli/main.ts", import.meta.url).href}";
     SUITES[${JSON.stringify(suite.name)}] = ${JSON.stringify(suite)};
     Deno.exit(await main(Deno.args));`;
   const root = await Deno.makeTempDir();

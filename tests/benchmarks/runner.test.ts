@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { bench } from "../../cli/cli.ts";
+import { bench } from "../../cli/bench.ts";
 import { METRICS, type MetricValue } from "../../metrics/metric.ts";
 import type { MetricsFile } from "../../benchmarks/runner.ts";
 

@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
 import { join } from "node:path";
-import { bench, type BenchOptions, parseBenchArgs } from "../../cli/cli.ts";
+import { bench, type BenchOptions, parseBenchArgs } from "../../cli/bench.ts";
 import { UsageError } from "../../core/errors.ts";
 import { METRICS } from "../../metrics/metric.ts";
 import { SUITES } from "../../benchmarks/suites.ts";

@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
 import { join } from "node:path";
-import { listText, parseBenchArgs } from "../../cli/cli.ts";
+import { listText } from "../../cli/list.ts";
+import { parseBenchArgs } from "../../cli/bench.ts";
 
 const MOD = fileURLToPath(new URL("../../mod.ts", import.meta.url));
 
@@ -38,7 +39,7 @@ Deno.test("bad input: one line on stderr, exit 2, nothing written", async () => 
     [["bench", "--backend", "cuda"], /--backend: unknown backend "cuda"/],
     [["bench", "--seed", "abc"], /--seed: "abc" is not a seed/],
     [["bench", "--seeds", "1,-2"], /--seeds: "-2" is not a seed/],
-    [["bench", "--frobnicate"], /Unknown option '--frobnicate'/],
+    [["bench", "--frobnicate"], /bench: unknown flag --frobnicate \(expected --suite, /],
     [
       ["bench", "--data-dir", join(out, "missing"), "--out", join(out, "o1")],
       /--data-dir .*missing: cannot read/,

@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { MAX_BYTES, readFileLimited } from "../../core/files.ts";
 import { decodeCheckpoint, encodeCheckpoint, readCheckpoint } from "../../core/checkpoint.ts";
 import { UsageError } from "../../core/errors.ts";
-import { permissionHint } from "../../cli/cli.ts";
+import { permissionHint } from "../../cli/main.ts";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const config = JSON.parse(await Deno.readTextFile(join(ROOT, "deno.json")));

@@ -36,7 +36,7 @@ async function bashSyntaxOk(script: string): Promise<boolean> {
 
 Deno.test("slurm: bad flags end in one line and exit 2", async () => {
   const cases: [string[], RegExp][] = [
-    [["--shards", "0"], /--shards: "0" is not an integer ≥ 1/],
+    [["--shards", "0"], /--shards: "0" is not an integer \(expected an integer ≥ 1\)/],
     [["--suite", "ci", "--shards", "9"], /--shards: 9 is more than the 4 run\(s\)/],
     [["--time", "forever"], /--time: "forever" is not a time limit/],
     [["--gpus-per-task", "-1"], /--gpus-per-task|slurm:/],

@@ -70,7 +70,8 @@ Deno.test("score: the CLI prints one line and exits 2 on a bad argument", async 
     args: [
       "run",
       "-A",
-      new URL("../../metrics/features/score.ts", import.meta.url).pathname,
+      new URL("../../mod.ts", import.meta.url).pathname,
+      "score",
       "only-one",
     ],
     stdout: "piped",

