@@ -168,7 +168,8 @@ export interface LatentBoundSummary {
 /**
  * ELBO (with its parts) and IWAE-k for each k in `ks`, averaged over `count` examples of
  * `data` ([count, dims] row-major, in the model's input units), `batchSize` at a time. All
- * bounds of one batch see the same examples; each k draws fresh samples from `noise`.
+ * bounds of one batch see the same examples. Each estimate draws from its own child stream of
+ * `noise` ("elbo", "iwae-<k>"), so the ELBO does not move when a k is added or changed.
  */
 export async function latentBounds(
   model: Pick<GenerativeModel, "elbo" | "iwae">,
@@ -187,20 +188,22 @@ export async function latentBounds(
   const sums = { elbo: 0, recon: 0, kl: 0 };
   const iwae: Record<number, number> = {};
   for (const k of options.ks) iwae[k] = 0;
+  const elboNoise = options.noise.child("elbo");
+  const iwaeNoise = new Map(options.ks.map((k) => [k, options.noise.child(`iwae-${k}`)]));
   for (let start = 0; start < count; start += options.batchSize) {
     const n = Math.min(options.batchSize, count - start);
     const x = tf.tensor2d(data.subarray(start * dims, (start + n) * dims), [n, dims]);
     const labels = options.labels
       ? tf.tensor1d(options.labels.subarray(start, start + n), "int32")
       : undefined;
-    const terms = await elboBound(model, x, options.noise, labels);
+    const terms = await elboBound(model, x, elboNoise, labels);
     for (let i = 0; i < n; i++) {
       sums.elbo += terms.elbo[i];
       sums.recon += terms.recon[i];
       sums.kl += terms.kl[i];
     }
     for (const k of options.ks) {
-      const bound = await iwaeBound(model, x, k, options.noise, {
+      const bound = await iwaeBound(model, x, k, iwaeNoise.get(k)!, {
         labels,
         maxRows: options.maxRows,
       });
