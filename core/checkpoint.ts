@@ -9,7 +9,12 @@ import * as tf from "@tensorflow/tfjs-core";
 import { createHash } from "node:crypto";
 import { MAX_BYTES, readFileLimited, writeFileAtomic } from "./files.ts";
 import { UsageError } from "./errors.ts";
-import type { GenerativeModel } from "../models/model.ts";
+
+/** What a checkpoint holds of a model (a `GenerativeModel` of models/model.ts has both). */
+export interface Checkpointable {
+  weights(): Map<string, tf.Variable>;
+  optimizers(): tf.Optimizer[];
+}
 
 const FORMAT = "genbench-weights";
 const VERSION = 1;
@@ -285,7 +290,7 @@ function tensorBlob(name: string, tensor: tf.Tensor, data: BlobData): Blob {
  * and the optimizers' internal variables (`optimizer/I/#KEY`).
  */
 export async function captureModel(
-  model: GenerativeModel,
+  model: Checkpointable,
 ): Promise<{ blobs: Blob[]; optimizers: CheckpointMeta["optimizers"] }> {
   const blobs: Blob[] = [];
   for (const [name, variable] of model.weights()) {
@@ -314,7 +319,7 @@ export async function captureModel(
  */
 export function checkModelFits(
   checkpoint: TrainingCheckpoint,
-  model: GenerativeModel,
+  model: Checkpointable,
   source: string,
 ): void {
   const fail = (why: string): never => {
@@ -374,7 +379,7 @@ function toTensor(blob: Blob): tf.Tensor {
 /** Put the weights and optimizer state of `checkpoint` into `model` (checked first). */
 export async function restoreModel(
   checkpoint: TrainingCheckpoint,
-  model: GenerativeModel,
+  model: Checkpointable,
   source: string,
 ): Promise<void> {
   checkModelFits(checkpoint, model, source);

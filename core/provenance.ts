@@ -2,7 +2,6 @@
 import * as tf from "@tensorflow/tfjs-core";
 import { fileURLToPath } from "node:url";
 import type { BackendInfo } from "./backend.ts";
-import type { Dataset } from "../datasets/dataset.ts";
 
 /** What every run records about where it came from. */
 export interface Provenance {
@@ -46,8 +45,23 @@ async function git(args: string[]): Promise<string | null> {
   }
 }
 
+/** What provenance records of a dataset (a `Dataset` of datasets/dataset.ts has all of it). */
+export interface DatasetIdentity {
+  name: string;
+  source: string;
+  fingerprint: string;
+  splitSeed: number;
+  binarizationSeed: number;
+  train: { count: number };
+  valid: { count: number };
+  test: { count: number };
+}
+
 /** Provenance of a run on `backend` over `dataset`. */
-export async function provenance(backend: BackendInfo, dataset: Dataset): Promise<Provenance> {
+export async function provenance(
+  backend: BackendInfo,
+  dataset: DatasetIdentity,
+): Promise<Provenance> {
   const commit = await git(["rev-parse", "HEAD"]);
   const status = commit === null ? null : await git(["status", "--porcelain"]);
   return {

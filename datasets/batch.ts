@@ -1,7 +1,13 @@
 /** Turning rows of a split into the tensor a model trains or is evaluated on. */
 import * as tf from "@tensorflow/tfjs-core";
 import type { Stream } from "../core/rng.ts";
-import type { InputKind } from "../models/model.ts";
+
+/**
+ * How the model sees pixels: `binary` = 0/1 (dynamically binarized for training, the static
+ * binarization for evaluation), `grey` = pixel/255 in [0, 1], `byte` = the integer pixel
+ * values 0..255 as floats (8-bit likelihoods, reported in bits/dim).
+ */
+export type InputKind = "binary" | "grey" | "byte";
 
 /**
  * Rows `rows` of an N×D byte matrix as the [rows, D] float32 tensor a model of input `kind`

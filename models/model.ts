@@ -8,8 +8,9 @@
  */
 import type * as tf from "@tensorflow/tfjs-core";
 import type { ImageShape } from "../datasets/dataset.ts";
+import type { InputKind } from "../datasets/batch.ts";
 import type { Stream } from "../core/rng.ts";
-import type { OptionSchema } from "./options.ts";
+import type { ModelOptions, OptionSchema } from "./options.ts";
 
 /** The three families of the design (`bernoulli`, the factorized floor, counts as autoregressive). */
 export type Family = "autoregressive" | "latent-variable" | "adversarial";
@@ -22,15 +23,11 @@ export type Capability =
   | "reconstruct"
   | "conditional";
 
-/**
- * How the model sees pixels: `binary` = 0/1 (dynamically binarized for training, the static
- * binarization for evaluation), `grey` = pixel/255 in [0, 1], `byte` = the integer pixel
- * values 0..255 as floats (8-bit likelihoods, reported in bits/dim).
- */
-export type InputKind = "binary" | "grey" | "byte";
+// How the model sees pixels; defined beside the batches that it shapes.
+export type { InputKind } from "../datasets/batch.ts";
 
-/** Resolved hyperparameters; each model declares its keys in its {@link OptionSchema}. */
-export type ModelOptions = Record<string, number | string | boolean>;
+// Resolved hyperparameters, defined beside the option schema that declares their keys.
+export type { ModelOptions } from "./options.ts";
 
 /**
  * A published number a model is measured against (issue: reproduce the literature). `protocol`

@@ -4,7 +4,9 @@
  * (one line naming the key and what was expected), and is shown by `list`.
  */
 import { UsageError } from "../core/errors.ts";
-import type { ModelOptions } from "./model.ts";
+
+/** Resolved hyperparameters; each model declares its keys in its {@link OptionSchema}. */
+export type ModelOptions = Record<string, number | string | boolean>;
 
 /** One option a model reads. */
 export interface OptionSpec {
