@@ -15,9 +15,26 @@ export interface MetricValue {
   kind?: LikelihoodKind;
   /** For `iwae-k`: the k used. */
   k?: number;
-  /** For test-set averages: the number of test examples averaged (the first n of the set). */
+  /**
+   * For test-set averages: the number of test examples averaged — the whole test set, or one
+   * seeded random subset shared by every model of the suite (see `subset_seed`).
+   */
   n?: number;
+  /** Where `n` is less than the whole test set: the seed of its random subset (datasets/subset.ts). */
+  subset_seed?: number;
+  /** Model samples (or real images, for a real-data row) the value was computed from. */
+  samples?: number;
+  /**
+   * What the samples were compared with, e.g. "test-binary" (the static binarization of the
+   * test set) or "test-grey" (pixel/255): numbers with different references are not comparable.
+   */
+  reference?: string;
+  /** The Parzen kernel width σ chosen on the validation images. */
+  sigma?: number;
 }
+
+/** The optional protocol fields of a {@link MetricValue}. */
+export type MetricExtra = Omit<MetricValue, "value" | "unit" | "better">;
 
 /** A metric's fixed properties. */
 export interface MetricDefinition {
@@ -63,18 +80,28 @@ export const METRICS: Record<string, MetricDefinition> = {
     better: "lower",
     description: "KL(q(z|x) ‖ p(z)) per test example, the ELBO's regularisation part",
   },
+  elbo_recon_nats: {
+    name: "elbo_recon_nats",
+    unit: "nats",
+    better: "lower",
+    description: "E_q[−log p(x|z)] per test example with one z ~ q(z|x): the ELBO's " +
+      "reconstruction part (elbo_nats = elbo_recon_nats + kl_nats); not recon_bce, which " +
+      "decodes the posterior mean",
+  },
   recon_bce: {
     name: "recon_bce",
     unit: "nats",
     better: "lower",
-    description: "reconstruction binary cross-entropy E_q[−log p(x|z)] per test example " +
-      "(the ELBO's reconstruction part)",
+    description: "reconstruction binary cross-entropy −log p(x|ẑ) per test image at the " +
+      "posterior mean ẑ = E_q[z|x] (deterministic), for every encoder–decoder model (VAEs, ae, " +
+      "aae) on the same n test images as recon_psnr",
   },
   recon_mse: {
     name: "recon_mse",
     unit: "per pixel",
     better: "lower",
-    description: "mean squared error per pixel between a test image and its reconstruction mean",
+    description: "mean squared error per pixel between a test image and the decoder mean at " +
+      "the posterior mean (as recon_bce)",
   },
   recon_psnr: {
     name: "recon_psnr",
@@ -123,7 +150,9 @@ export const METRICS: Record<string, MetricDefinition> = {
     unit: "feature dist²",
     better: "lower",
     description: "Fréchet distance between Gaussians fitted to sample and test features of the " +
-      "frozen LeNet (84-d, float64, unbiased covariances); its sha256 is recorded with it",
+      "frozen LeNet (84-d, float64, unbiased covariances); its sha256 is recorded with it. " +
+      "`reference` names the test set it is against (test-binary or test-grey), `samples` the " +
+      "sample count; compare only values of one reference, and with the real-data row",
   },
   kid: {
     name: "kid",
@@ -192,7 +221,9 @@ export const METRICS: Record<string, MetricDefinition> = {
     better: "higher",
     description: "Parzen-window log-likelihood of the real-valued test images (Goodfellow et al. " +
       "2014: Gaussian kernel on model samples, σ chosen on validation), kind parzen; a poor " +
-      "estimator in 784 dimensions, for comparison with the literature only",
+      "estimator in 784 dimensions, for comparison with the literature only. Records its " +
+      "`samples`, test images `n` and `sigma`; comparable only at equal counts, beside the " +
+      "real-data row (training images as the samples)",
   },
   parzen_sigma: {
     name: "parzen_sigma",
@@ -226,7 +257,7 @@ export const METRICS: Record<string, MetricDefinition> = {
 export function metricValue(
   name: string,
   value: number,
-  extra: { kind?: LikelihoodKind; k?: number; n?: number } = {},
+  extra: MetricExtra = {},
 ): MetricValue {
   const definition = METRICS[name];
   if (!definition) throw new Error(`unknown metric "${name}" (add it to METRICS)`);
