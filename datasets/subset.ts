@@ -55,3 +55,26 @@ export function testSubset(
 export function datasetTestSubset(dataset: Dataset, count: number | null): TestSubset {
   return testSubset(dataset.test.count, count, dataset.name);
 }
+
+/**
+ * A seeded subset of `count` rows of a dataset's `split` (all rows when `count` is null or at
+ * least the split's size), drawn like {@link testSubset}; one fixed draw per dataset and split.
+ */
+export function datasetSubset(
+  dataset: Dataset,
+  split: "train" | "valid" | "test",
+  count: number | null,
+): TestSubset {
+  if (split === "test") return datasetTestSubset(dataset, count);
+  return testSubset(dataset[split].count, count, `${dataset.name}/${split}`);
+}
+
+/** Rows `subset.rows` of an N×D byte matrix as grey values pixel/255 (float32). */
+export function greyRows(images: Uint8Array, dim: number, rows: ArrayLike<number>): Float32Array {
+  const out = new Float32Array(rows.length * dim);
+  for (let i = 0; i < rows.length; i++) {
+    const source = images.subarray(rows[i] * dim, (rows[i] + 1) * dim);
+    for (let d = 0; d < dim; d++) out[i * dim + d] = source[d] / 255;
+  }
+  return out;
+}
