@@ -8,14 +8,15 @@
  *   deno run -A scripts/binarization_spread.ts [--run RUN_DIR] [--seeds 1-10] [--backend wasm]
  *
  * Without `--run`: the `bernoulli` floor, fitted in closed form on the training split. With it:
- * the model, options and trained weights of that finished run folder.
+ * the model, options and trained weights of that run folder (`weights.bin` of a finished run,
+ * else the latest `checkpoint.bin` of an unfinished one).
  */
 import * as tf from "@tensorflow/tfjs-core";
 import { parseArgs } from "node:util";
 import { join } from "node:path";
 import { type BackendName, selectBackend } from "../core/backend.ts";
 import { Stream } from "../core/rng.ts";
-import { loadWeights } from "../core/checkpoint.ts";
+import { loadWeights, readCheckpoint, restoreModel } from "../core/checkpoint.ts";
 import { loadMnist } from "../datasets/mnist.ts";
 import { binarize } from "../datasets/build.ts";
 import { dimOf } from "../datasets/dataset.ts";
@@ -51,7 +52,19 @@ const model = spec.create({
   init: Stream.derive(runSeed, "init"),
   train: { images: dataset.train.images, count: dataset.train.count },
 });
-if (values.run) await loadWeights(join(values.run, "weights.bin"), model.weights());
+let trainedSteps = "";
+if (values.run) {
+  const weights = join(values.run, "weights.bin");
+  const exists = await Deno.stat(weights).then(() => true, () => false);
+  if (exists) {
+    await loadWeights(weights, model.weights());
+  } else {
+    const path = join(values.run, "checkpoint.bin");
+    const checkpoint = await readCheckpoint(path);
+    await restoreModel(checkpoint, model, path);
+    trainedSteps = ` at step ${(checkpoint.meta.run as { step: number }).step} (its checkpoint)`;
+  }
+}
 if (!model.logProb) throw new Error(`${modelName} has no exact likelihood`);
 
 const BATCH = 500;
@@ -75,7 +88,8 @@ for (let seed = first; seed <= last; seed++) {
 const mean = nlls.reduce((s, v) => s + v, 0) / nlls.length;
 const std = Math.sqrt(nlls.reduce((s, v) => s + (v - mean) ** 2, 0) / (nlls.length - 1));
 console.log(
-  `${modelName}${values.run ? ` (${values.run})` : ""}: ${nlls.length} binarization seeds, ` +
+  `${modelName}${values.run ? ` (${values.run}${trainedSteps})` : ""}: ` +
+    `${nlls.length} binarization seeds, ` +
     `mean ${mean.toFixed(3)}, std ${std.toFixed(3)}, min ${Math.min(...nlls).toFixed(3)}, ` +
     `max ${Math.max(...nlls).toFixed(3)} nats`,
 );
