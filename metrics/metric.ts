@@ -7,11 +7,17 @@
 /** What kind of likelihood estimate a number is. */
 export type LikelihoodKind = "exact" | "elbo" | "iwae-k" | "ais" | "parzen";
 
+/**
+ * Which way a metric improves. "none": statistics of spread, hyper-parameters and counts that
+ * describe a result without ranking it (a smaller KID std is not a better model).
+ */
+export type Direction = "lower" | "higher" | "none";
+
 /** One metric value as written to `metrics.json`. */
 export interface MetricValue {
   value: number;
   unit: string;
-  better: "lower" | "higher";
+  better: Direction;
   kind?: LikelihoodKind;
   /** For `iwae-k`: the k used. */
   k?: number;
@@ -40,7 +46,7 @@ export type MetricExtra = Omit<MetricValue, "value" | "unit" | "better">;
 export interface MetricDefinition {
   name: string;
   unit: string;
-  better: "lower" | "higher";
+  better: Direction;
   description: string;
   /** True for times and speeds: they differ run to run and are excluded from determinism checks. */
   timing?: boolean;
@@ -120,7 +126,7 @@ export const METRICS: Record<string, MetricDefinition> = {
   active_units: {
     name: "active_units",
     unit: "count",
-    better: "higher",
+    better: "none",
     description: "latent dimensions u with Cov_x(E_q[z_u|x]) > 0.01 over the test images " +
       "(Burda et al. 2015); few active units signal posterior collapse",
   },
@@ -164,7 +170,7 @@ export const METRICS: Record<string, MetricDefinition> = {
   kid_std: {
     name: "kid_std",
     unit: "MMD²",
-    better: "lower",
+    better: "none",
     description: "standard deviation of the KID estimate over its subsets",
   },
   precision: {
@@ -191,7 +197,7 @@ export const METRICS: Record<string, MetricDefinition> = {
   is_score_std: {
     name: "is_score_std",
     unit: "classes",
-    better: "lower",
+    better: "none",
     description: "standard deviation of the IS-style score over its splits",
   },
   class_entropy: {
@@ -228,7 +234,7 @@ export const METRICS: Record<string, MetricDefinition> = {
   parzen_sigma: {
     name: "parzen_sigma",
     unit: "pixel/255",
-    better: "lower",
+    better: "none",
     description: "the Parzen kernel width σ chosen on the validation images (context for " +
       "parzen_ll)",
   },
@@ -242,13 +248,13 @@ export const METRICS: Record<string, MetricDefinition> = {
   ais_sigma: {
     name: "ais_sigma",
     unit: "pixel/255",
-    better: "lower",
+    better: "none",
     description: "the fixed observation noise σ of the AIS likelihood (context for ais_ll)",
   },
   params: {
     name: "params",
     unit: "count",
-    better: "lower",
+    better: "none",
     description: "number of trainable parameters",
   },
 };

@@ -1,10 +1,12 @@
 /**
  * The report's charts as chart.js configurations (plain JSON), shared by the HTML page (drawn in
- * the browser) and the paper figures (drawn server-side): learning curves per model, one bar
- * chart per metric column with error bars, and a likelihood-vs-FID scatter where runs have FID.
+ * the browser) and the paper figures (drawn server-side): per question bars sorted best first
+ * (the highlight explained in every caption), a likelihood-vs-FID scatter where runs have FID,
+ * and learning curves grouped by what they measure, with named axes.
  */
 import { groupLabel, type RunGroup } from "./collect.ts";
-import { type Column, kindLabel, type Table } from "./tables.ts";
+import type { Question } from "./names.ts";
+import { type Cell, type Column, kindLabel, type Row, type Section, type Table } from "./tables.ts";
 
 /** One chart: a chart.js configuration (JSON only: no functions) and its caption. */
 export interface ChartSpec {
@@ -13,6 +15,8 @@ export interface ChartSpec {
   title: string;
   caption: string;
   section: "metrics" | "curves" | "scatter";
+  /** For metric bars: the question whose table the chart belongs to. */
+  question?: Question | null;
   // deno-lint-ignore no-explicit-any
   config: { type: string; data: any; options: any };
 }
@@ -103,188 +107,255 @@ function tableTitle(table: Table): string {
   return `${table.suite} suite on ${table.dataset}`;
 }
 
-function barChart(table: Table, column: Column): ChartSpec | null {
-  const rows = table.rows.filter((row) => row.cells[column.id].stats);
-  if (rows.length === 0) return null;
-  const stats = rows.map((row) => row.cells[column.id].stats!);
-  const multiBackend = table.backends.length > 1;
-  const label = (row: (typeof rows)[number]) =>
-    multiBackend ? `${row.label} · ${row.group.backend}` : row.label;
-  const title = `${column.title.replace(/ [↓↑]$/, "")}, ${tableTitle(table)}`;
-  const direction = column.better === "lower" ? "lower is better" : "higher is better";
+/** What the colours of a bar chart mean (every bar chart says it in its caption). */
+export const HIGHLIGHT_NOTE = "Green: the best mean (ties at the shown precision); blue: the " +
+  "others. Bars are sorted best first; error bars are ± one standard deviation over seeds " +
+  "(none for one seed).";
+
+interface Bar {
+  label: string;
+  mean: number;
+  std: number;
+  n: number;
+  colour: string;
+}
+
+function barConfig(title: string, axis: string, bars: Bar[]) {
   return {
-    id: `bar-${slug(`${table.suite}-${table.dataset}-${column.id}`)}`,
-    title,
-    caption: `${title}: mean over seeds (${direction}); error bars ± one standard deviation ` +
-      `over seeds (n = ${[...new Set(stats.map((s) => s.n))].join(", ")}); no bar for one seed.`,
-    section: "metrics",
-    config: {
-      type: "bar",
-      data: {
-        labels: rows.map(label),
-        datasets: [{
-          label: column.title,
-          data: stats.map((s) => (Number.isFinite(s.mean) ? s.mean : null)),
-          backgroundColor: rows.map((row) => row.cells[column.id].best ? PALETTE[2] : PALETTE[0]),
-          errorBars: stats.map((s) =>
-            s.n > 1 && Number.isFinite(s.std) ? [s.mean - s.std, s.mean + s.std] : null
-          ),
-        }],
-      },
-      options: {
-        plugins: {
-          title: { display: true, text: title },
-          legend: { display: false },
-        },
-        scales: {
-          y: {
-            beginAtZero: true,
-            title: { display: true, text: `${column.unit} (${direction})` },
-          },
-        },
-      },
+    type: "bar",
+    data: {
+      labels: bars.map((b) => b.label),
+      datasets: [{
+        label: title,
+        data: bars.map((b) => (Number.isFinite(b.mean) ? b.mean : null)),
+        backgroundColor: bars.map((b) => b.colour),
+        errorBars: bars.map((b) =>
+          b.n > 1 && Number.isFinite(b.std) ? [b.mean - b.std, b.mean + b.std] : null
+        ),
+      }],
+    },
+    options: {
+      plugins: { title: { display: true, text: title }, legend: { display: false } },
+      scales: { y: { beginAtZero: true, title: { display: true, text: axis } } },
     },
   };
 }
 
+function rowName(table: Table, row: Row): string {
+  return table.backends.length > 1 ? `${row.label} · ${row.group.backend}` : row.label;
+}
+
+/** The subset note of a bar label, e.g. ` (n = 2,000)`. */
+function subsetLabel(cell: Cell): string {
+  return cell.subset === null ? "" : ` (n = ${cell.subset.toLocaleString("en-US")})`;
+}
+
+/** One bar chart of a column over a section's rows, sorted best first. */
+function barChart(table: Table, section: Section, column: Column): ChartSpec | null {
+  const rows = section.blocks.flatMap((b) => b.rows).filter((r) => r.cells[column.id]?.stats);
+  if (rows.length === 0) return null;
+  const sign = column.better === "higher" ? -1 : 1;
+  const value = (r: Row) => r.cells[column.id].stats!.mean;
+  rows.sort((a, b) => sign * (value(a) - value(b)) || a.label.localeCompare(b.label));
+  const title = `${column.title.replace(/ [↓↑]$/, "")}, ${tableTitle(table)}`;
+  const direction = column.better === "lower" ? "lower is better" : "higher is better";
+  const bars = rows.map((row) => {
+    const cell = row.cells[column.id];
+    return {
+      label: rowName(table, row) + subsetLabel(cell),
+      mean: cell.stats!.mean,
+      std: cell.stats!.std,
+      n: cell.stats!.n,
+      colour: cell.best ? PALETTE[2] : PALETTE[0],
+    };
+  });
+  return {
+    id: `bar-${slug(`${table.suite}-${table.dataset}-${column.id}`)}`,
+    title,
+    caption: `${title}: mean over seeds (${direction}). ${HIGHLIGHT_NOTE}`,
+    section: "metrics",
+    question: section.question,
+    config: barConfig(
+      title,
+      `${column.name}${column.unitLabel ? ` (${column.unitLabel})` : ""}, ${direction}`,
+      bars,
+    ),
+  };
+}
+
 /**
- * One bar per model of `nll_nats`, the best likelihood estimate each model offers, so models
- * can be compared at a glance. Its kind is in every bar's label and colour: a bound is an upper
- * bound on the NLL, never passed off as an exact value.
+ * The likelihood chart: every model's best estimate (`nll_nats`), sorted within its kind (exact,
+ * then bounds), each bar coloured and labelled by its kind: a bound is never passed off as an
+ * exact value.
  */
-function bestNllChart(table: Table): ChartSpec | null {
-  const bars: { label: string; kind: string; mean: number; std: number; n: number }[] = [];
-  for (const row of table.rows) {
-    const runs = row.group.finished.filter((r) => r.metrics.nll_nats);
-    if (runs.length === 0) continue;
-    const first = runs[0].metrics.nll_nats;
-    const kind = first.kind ? kindLabel(first.kind, first.k ?? null) : "unlabelled";
-    if (runs.some((r) => (r.metrics.nll_nats.kind ?? null) !== (first.kind ?? null))) continue;
-    const values = runs.map((r) => r.metrics.nll_nats.value);
-    const mean = values.reduce((a, b) => a + b, 0) / values.length;
-    const std = values.length > 1
-      ? Math.sqrt(values.reduce((a, b) => a + (b - mean) ** 2, 0) / (values.length - 1))
-      : NaN;
-    const name = table.backends.length > 1 ? `${row.label} · ${row.group.backend}` : row.label;
-    bars.push({ label: `${name} [${kind}]`, kind, mean, std, n: values.length });
+function likelihoodChart(table: Table, section: Section): ChartSpec | null {
+  const column = section.columns.find((c) => c.metric === "nll_nats");
+  if (!column) return null;
+  const bars: Bar[] = [];
+  const kinds: string[] = [];
+  for (const block of section.blocks) {
+    for (const row of block.rows) {
+      const cell = row.cells[column.id];
+      if (!cell?.stats) continue;
+      const kind = cell.kind ? kindLabel(cell.kind, cell.k) : "unlabelled";
+      if (!kinds.includes(kind)) kinds.push(kind);
+      bars.push({
+        label: `${rowName(table, row)} [${kind}]${subsetLabel(cell)}`,
+        mean: cell.stats.mean,
+        std: cell.stats.std,
+        n: cell.stats.n,
+        colour: PALETTE[kinds.indexOf(kind) % PALETTE.length],
+      });
+    }
   }
-  if (bars.length < 2) return null;
-  const kinds = [...new Set(bars.map((b) => b.kind))];
+  if (bars.length === 0) return null;
   const title = `Test NLL, best estimate per model, ${tableTitle(table)}`;
   return {
     id: `bar-${slug(`${table.suite}-${table.dataset}-nll-best`)}`,
     title,
-    caption: `${title}: nll_nats, mean over seeds (lower is better), error bars ± one standard ` +
-      "deviation. Each bar's label and colour give its kind: [exact] is the exact NLL; " +
-      "[ELBO] and [IWAE-k] are upper bounds on it (the true NLL is at or below the bar).",
+    caption: `${title}: mean over seeds (lower is better), error bars ± one standard deviation. ` +
+      "Bars are grouped by kind and sorted best first within it; the colour and the label give " +
+      `the kind (${kinds.join(", ")}): [exact] is the exact NLL; [ELBO] and [IWAE-k] are ` +
+      "upper bounds on it (the true NLL is at or below the bar). (n = …) marks an average over " +
+      "a subset of the test set.",
     section: "metrics",
-    config: {
-      type: "bar",
-      data: {
-        labels: bars.map((b) => b.label),
-        datasets: [{
-          label: "NLL (nats)",
-          data: bars.map((b) => (Number.isFinite(b.mean) ? b.mean : null)),
-          backgroundColor: bars.map((b) => PALETTE[kinds.indexOf(b.kind) % PALETTE.length]),
-          errorBars: bars.map((b) =>
-            b.n > 1 && Number.isFinite(b.std) ? [b.mean - b.std, b.mean + b.std] : null
-          ),
-        }],
-      },
-      options: {
-        plugins: { title: { display: true, text: title }, legend: { display: false } },
-        scales: {
-          y: {
-            beginAtZero: true,
-            title: { display: true, text: "nats (lower is better; bounds are upper bounds)" },
-          },
-        },
-      },
-    },
+    question: "likelihood",
+    config: barConfig(title, "NLL (nats), lower is better", bars),
   };
 }
 
-/** Loss names in a run's curves, in first-seen order (bookkeeping fields left out). */
-function curveKeys(group: RunGroup): string[] {
-  const keys = new Set<string>();
-  for (const run of [...group.finished, ...group.unfinished]) {
-    for (const point of run.curves) {
-      for (const key of Object.keys(point.values)) {
-        if (!["epoch", "images", "seconds"].includes(key)) keys.add(key);
+/** What a logged training quantity measures: its chart's title and y axis. */
+interface Measure {
+  id: string;
+  title: string;
+  axis: string;
+}
+
+const MEASURES: { test: RegExp; measure: Measure }[] = [
+  {
+    test: /^(nll|neg_elbo|neg_iwae|loss|recon)$/,
+    measure: {
+      id: "objective",
+      title: "Training objective per image",
+      axis: "objective per image (nats; lower is better)",
+    },
+  },
+  {
+    test: /^(d|g|q|info)_loss$|_loss$/,
+    measure: {
+      id: "adversarial",
+      title: "Adversarial losses",
+      axis: "loss per sample (nats, binary cross-entropy)",
+    },
+  },
+  {
+    test: /^d_(real|fake)$/,
+    measure: {
+      id: "discriminator",
+      title: "Discriminator outputs",
+      axis: "mean D(x) (probability the image is real)",
+    },
+  },
+  {
+    test: /grad_norm$/,
+    measure: { id: "gradients", title: "Gradient norms", axis: "gradient L2 norm" },
+  },
+];
+
+function measureOf(key: string): Measure {
+  return MEASURES.find((m) => m.test.test(key))?.measure ??
+    { id: slug(key), title: `Training value ${key}`, axis: key };
+}
+
+const BOOKKEEPING = ["epoch", "images", "seconds"];
+
+/**
+ * Learning curves grouped by what they measure (the training objective, adversarial losses,
+ * discriminator outputs, gradient norms), one chart per measure and (suite, dataset), every
+ * model's lines in it, x = training images seen (so batch sizes compare).
+ */
+function curveCharts(groups: RunGroup[]): ChartSpec[] {
+  const charts = new Map<string, { measure: Measure; where: string; datasets: unknown[] }>();
+  const colours = new Map<string, number>();
+  for (const group of groups) {
+    const runs = [...group.finished, ...group.unfinished].sort((a, b) => a.seed - b.seed);
+    const keys = new Set<string>();
+    for (const run of runs) {
+      for (const point of run.curves) {
+        for (const key of Object.keys(point.values)) if (!BOOKKEEPING.includes(key)) keys.add(key);
+      }
+    }
+    const where = `${group.suite} suite on ${group.dataset}`;
+    for (const key of keys) {
+      const measure = measureOf(key);
+      const chartKey = `${where}\0${measure.id}`;
+      if (!charts.has(chartKey)) charts.set(chartKey, { measure, where, datasets: [] });
+      const series = `${groupLabel(group)}${group.backend ? ` (${group.backend})` : ""} ${key}`;
+      if (!colours.has(chartKey + series)) {
+        colours.set(
+          chartKey + series,
+          [...colours.keys()].filter((c) => c.startsWith(chartKey)).length,
+        );
+      }
+      const colour = PALETTE[colours.get(chartKey + series)! % PALETTE.length];
+      for (const [r, run] of runs.entries()) {
+        charts.get(chartKey)!.datasets.push({
+          label: `${series}${r > 0 ? `, seed ${run.seed}` : ""}${
+            run.status === "finished" ? "" : ` (${run.status})`
+          }`,
+          legendHidden: r > 0,
+          data: run.curves.filter((p) => key in p.values).map((p) => ({
+            x: typeof p.values.images === "number" ? p.values.images : p.step,
+            y: p.values[key],
+          })),
+          borderColor: colour,
+          backgroundColor: colour,
+          borderDash: r === 0 ? [] : [2 + 2 * r, 3],
+          borderWidth: 1.5,
+          pointRadius: 0,
+          spanGaps: false,
+        });
       }
     }
   }
-  return [...keys];
-}
-
-function curveChart(group: RunGroup): ChartSpec | null {
-  const runs = [...group.finished, ...group.unfinished].sort((a, b) => a.seed - b.seed);
-  const keys = curveKeys(group);
-  if (keys.length === 0) return null;
-  const datasets = [];
-  for (const [k, key] of keys.entries()) {
-    for (const [r, run] of runs.entries()) {
-      datasets.push({
-        // The legend shows the first seed's line for each loss (see legendHidden).
-        label: `${key}${r > 0 ? `, seed ${run.seed}` : ""}${
-          run.status === "finished" ? "" : ` (${run.status})`
-        }`,
-        // One legend entry per loss; the seeds differ by dash pattern.
-        legendHidden: r > 0,
-        data: run.curves
-          .filter((p) => key in p.values)
-          .map((p) => ({ x: p.step, y: p.values[key] })),
-        borderColor: PALETTE[k % PALETTE.length],
-        backgroundColor: PALETTE[k % PALETTE.length],
-        borderDash: r === 0 ? [] : [2 + 2 * r, 3],
-        borderWidth: 1.5,
-        pointRadius: 0,
-        spanGaps: false,
-      });
-    }
-  }
-  const title = `Learning curves: ${groupLabel(group)}, ${group.suite} suite on ${group.dataset}` +
-    (group.backend ? ` (${group.backend})` : "");
-  return {
-    id: `curves-${slug(`${group.suite}-${group.dataset}-${groupLabel(group)}-${group.backend}`)}`,
-    title,
-    caption: `${title}: the training losses logged per step, one line per loss and seed ` +
-      `(solid: seed ${runs[0].seed}${
-        runs.length > 1 ? `; dashed: seeds ${runs.slice(1).map((r) => r.seed).join(", ")}` : ""
-      }; a gap is a value that was not finite).`,
-    section: "curves",
-    config: {
-      type: "line",
-      data: { datasets },
-      options: {
-        plugins: { title: { display: true, text: title } },
-        scales: {
-          x: { type: "linear", title: { display: true, text: "training step" } },
-          y: { title: { display: true, text: "value" } },
+  return [...charts.values()].map(({ measure, where, datasets }) => {
+    const title = `${measure.title}, ${where}`;
+    return {
+      id: `curves-${slug(`${where}-${measure.id}`)}`,
+      title,
+      caption: `${title}: logged during training, one colour per model and quantity (legend), ` +
+        "the first seed solid and further seeds dashed; a gap is a value that was not finite.",
+      section: "curves" as const,
+      question: null,
+      config: {
+        type: "line",
+        data: { datasets },
+        options: {
+          plugins: { title: { display: true, text: title } },
+          scales: {
+            x: { type: "linear", title: { display: true, text: "training images seen" } },
+            y: { title: { display: true, text: measure.axis } },
+          },
         },
       },
-    },
-  };
+    };
+  });
 }
 
-/**
- * Likelihood against FID, one point per row, where a table has an `fid` column. Points are
- * split by likelihood kind so the legend says which are bounds.
- */
+/** Likelihood against FID, one point per model, split by likelihood kind. */
 function scatterChart(table: Table): ChartSpec | null {
-  const fid = table.quality.find((c) => c.metric === "fid");
-  if (!fid) return null;
+  const samples = table.sections.find((s) => s.question === "samples");
+  const likelihood = table.sections.find((s) => s.question === "likelihood");
+  const fid = samples?.columns.find((c) => c.metric === "fid");
+  if (!fid || !likelihood) return null;
   const byKind = new Map<string, { x: number; y: number; label: string }[]>();
-  for (const row of table.rows) {
-    const x = row.cells[fid.id].stats?.mean;
-    const runs = row.group.finished.filter((r) => r.metrics.nll_nats);
-    if (x === undefined || !Number.isFinite(x) || runs.length === 0) continue;
-    const first = runs[0].metrics.nll_nats;
-    const kind = first.kind ? kindLabel(first.kind, first.k ?? null) : "unlabelled";
-    const values = runs.map((r) => r.metrics.nll_nats.value);
-    const y = values.reduce((a, b) => a + b, 0) / values.length;
+  for (const row of likelihood.blocks.flatMap((b) => b.rows)) {
+    const x = row.cells[fid.id]?.stats?.mean;
+    const nll = row.cells.nll_nats;
+    if (x === undefined || !Number.isFinite(x) || !nll?.stats) continue;
+    const kind = nll.kind ? kindLabel(nll.kind, nll.k) : "unlabelled";
     if (!byKind.has(kind)) byKind.set(kind, []);
-    byKind.get(kind)!.push({ x, y, label: row.label });
+    byKind.get(kind)!.push({ x, y: nll.stats.mean, label: row.label });
   }
   if (byKind.size === 0) return null;
   const title = `NLL vs FID, ${tableTitle(table)}`;
@@ -298,6 +369,7 @@ function scatterChart(table: Table): ChartSpec | null {
           .join("; ")
       }.`,
     section: "scatter",
+    question: null,
     config: {
       type: "scatter",
       data: {
@@ -312,10 +384,7 @@ function scatterChart(table: Table): ChartSpec | null {
       options: {
         plugins: { title: { display: true, text: title } },
         scales: {
-          x: {
-            type: "linear",
-            title: { display: true, text: `FID (${fid.unit}, lower is better)` },
-          },
+          x: { type: "linear", title: { display: true, text: "FID (lower is better)" } },
           y: { title: { display: true, text: "NLL (nats, lower is better)" } },
         },
       },
@@ -323,23 +392,29 @@ function scatterChart(table: Table): ChartSpec | null {
   };
 }
 
-/** Every chart of a report: metric bars, learning curves, and NLL-vs-FID where FID exists. */
+/**
+ * Every chart of a report: per question its bars (one per ranked metric; none for metrics
+ * without a direction), NLL-vs-FID where FID exists, and the learning curves by measure.
+ */
 export function buildCharts(tables: Table[], groups: RunGroup[]): ChartSpec[] {
   const charts: ChartSpec[] = [];
   for (const table of tables) {
-    const best = bestNllChart(table);
-    if (best) charts.push(best);
-    for (const column of [...table.quality, ...table.cost]) {
-      const chart = barChart(table, column);
-      if (chart) charts.push(chart);
+    for (const section of table.sections) {
+      if (section.question === "likelihood") {
+        const chart = likelihoodChart(table, section);
+        if (chart) charts.push(chart);
+        continue;
+      }
+      for (const column of section.columns) {
+        if (column.better === "none") continue;
+        const chart = barChart(table, section, column);
+        if (chart) charts.push(chart);
+      }
     }
     const scatter = scatterChart(table);
     if (scatter) charts.push(scatter);
   }
-  for (const group of groups) {
-    const chart = curveChart(group);
-    if (chart) charts.push(chart);
-  }
+  charts.push(...curveCharts(groups));
   // Ids name figure files: make them unique.
   const seen = new Map<string, number>();
   for (const chart of charts) {

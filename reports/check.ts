@@ -15,7 +15,7 @@ export interface BaselineMetric {
   expected: number;
   /** Absolute: the value may be this much worse than `expected` and still pass. */
   tolerance: number;
-  better: "lower" | "higher";
+  better: "lower" | "higher" | "none";
   kind?: string;
   k?: number;
   /** Why the tolerance is what it is (kept by --update-baseline). */
@@ -121,8 +121,8 @@ export function parseBaseline(text: string, file: string): Baseline {
       if (typeof metric.tolerance !== "number" || metric.tolerance < 0) {
         fail(file, `"${at}.tolerance" should be a number ≥ 0`);
       }
-      if (metric.better !== "lower" && metric.better !== "higher") {
-        fail(file, `"${at}.better" should be "lower" or "higher"`);
+      if (metric.better !== "lower" && metric.better !== "higher" && metric.better !== "none") {
+        fail(file, `"${at}.better" should be "lower", "higher" or "none"`);
       }
     }
   });
@@ -191,13 +191,19 @@ export function checkRuns(runs: CollectedRun[], baseline: Baseline): CheckResult
       }
       line.actual = value.value;
       // How much worse than expected, in the metric's direction (negative: better).
-      const worseBy = (base.better === "lower" ? 1 : -1) * (value.value - base.expected);
+      // A metric with no direction (a count, a spread) is worse whenever it moves.
+      const diff = value.value - base.expected;
+      const worseBy = base.better === "none"
+        ? Math.abs(diff)
+        : (base.better === "lower" ? 1 : -1) * diff;
       if (!Number.isFinite(value.value)) {
         line.status = "worse";
         line.note = "not a finite number";
       } else if (worseBy > base.tolerance) {
         line.status = "worse";
-        line.note = `${base.better} is better; worse by ${formatValue(worseBy)}`;
+        line.note = base.better === "none"
+          ? `changed by ${formatValue(diff)}`
+          : `${base.better} is better; worse by ${formatValue(worseBy)}`;
       } else if (-worseBy > base.tolerance) {
         line.status = "better";
         line.note = `better by ${formatValue(-worseBy)}; --update-baseline records it`;

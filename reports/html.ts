@@ -10,7 +10,19 @@ import { dirname, join } from "node:path";
 import { Buffer } from "node:buffer";
 import { type CollectedRun, groupLabel, type RunGroup } from "./collect.ts";
 import { type ChartSpec, setupChartJs } from "./charts.ts";
-import { cellParts, type Column, KIND_NOTE, type Table } from "./tables.ts";
+import {
+  type Cell,
+  cellParts,
+  type Column,
+  headlines,
+  KIND_NOTE,
+  type Section,
+  seedsText,
+  subsetNote,
+  type Table,
+  tableHeading,
+} from "./tables.ts";
+import { CELL_NOTE, headlineQuestion, valueText } from "./markdown.ts";
 
 /** Images larger than this are listed, not embedded, to keep the page openable. */
 const MAX_IMAGE_BYTES = 8 * 1024 * 1024;
@@ -70,14 +82,21 @@ function appScript(): string {
 }
 
 const STYLE = `
-body { font: 14px/1.45 system-ui, sans-serif; margin: 0 auto; max-width: 1200px; padding: 1em 2em;
+body { font: 14px/1.45 system-ui, sans-serif; margin: 0 auto; max-width: 1320px; padding: 1em 2em;
   color: #222; }
 h1 { font-size: 1.6em; } h2 { margin-top: 2em; border-bottom: 1px solid #ccc; }
+h3 { margin-top: 1.6em; }
+.table-wrap { overflow-x: auto; max-width: 100%; }
 table { border-collapse: collapse; margin: 0.5em 0 1em; font-size: 13px; }
 th, td { border-bottom: 1px solid #ddd; padding: 3px 8px; text-align: right; vertical-align: top; }
 th:first-child, td:first-child, td.text, th.text { text-align: left; }
-thead th { border-bottom: 2px solid #444; }
-.ci { color: #666; font-size: 11px; display: block; }
+thead th { border-bottom: 2px solid #444; vertical-align: bottom; }
+th.model, td.model { position: sticky; left: 0; background: #fff; z-index: 1; max-width: 16em;
+  overflow-wrap: anywhere; }
+.num { white-space: nowrap; }
+tr.block td { font-style: italic; color: #444; background: #f6f6f6; text-align: left; }
+tr.floor td { font-style: italic; color: #555; }
+.ci, .subset { color: #666; font-size: 11px; display: block; white-space: nowrap; }
 .note { color: #555; }
 .charts { display: grid; grid-template-columns: repeat(auto-fill, minmax(520px, 1fr)); gap: 1em; }
 figure { margin: 0; border: 1px solid #eee; padding: 0.5em; }
@@ -89,50 +108,101 @@ pre { background: #f6f6f6; padding: 0.5em; overflow: auto; font-size: 12px; }
 .status-diverged, .status-interrupted { color: #b00; font-weight: bold; }
 `;
 
-function cellHtml(table: Table, rowIndex: number, column: Column): string {
-  const cell = table.rows[rowIndex].cells[column.id];
-  const parts = cellParts(cell, column);
-  if (!parts) return "<td>—</td>";
+function cellHtml(cell: Cell | undefined, column: Column, table: Table): string {
+  const parts = cell ? cellParts(cell, column) : null;
+  if (!cell || !parts) return "<td>—</td>";
   const core = escapeHtml(parts.std === null ? parts.mean : `${parts.mean} ± ${parts.std}`);
-  const main = cell.best ? `<strong>${core}</strong>` : core;
+  const main = `<span class="num">${cell.best ? `<strong>${core}</strong>` : core}</span>`;
   const ci = parts.low === null
     ? ""
     : `<span class="ci">95% CI [${escapeHtml(parts.low)}, ${escapeHtml(parts.high!)}]</span>`;
-  return `<td>${main}${ci}</td>`;
+  const note = subsetNote(cell, table);
+  const subset = note ? `<span class="subset">${escapeHtml(note)}</span>` : "";
+  return `<td>${main}${ci}${subset}</td>`;
 }
 
 function statusHtml(status: string): string {
   return `<span class="status-${escapeHtml(status)}">${escapeHtml(status)}</span>`;
 }
 
-function tableHtml(table: Table): string {
-  const columns = [...table.quality, ...table.cost];
+function sectionHtml(table: Table, section: Section, charts: ChartSpec[]): string {
   const multiBackend = table.backends.length > 1;
+  const width = section.columns.length + 2 + (multiBackend ? 1 : 0);
   const head = [
-    '<th class="text">model</th>',
-    ...(multiBackend ? ['<th class="text">backend</th>'] : []),
-    '<th class="text">seeds</th>',
-    '<th class="text">runs</th>',
-    ...columns.map((c) => `<th>${escapeHtml(c.title)}</th>`),
+    '<th class="text model">Model</th>',
+    ...(multiBackend ? ['<th class="text">Backend</th>'] : []),
+    '<th class="text">Seeds</th>',
+    ...section.columns.map((c) => `<th>${escapeHtml(c.title)}</th>`),
   ];
-  const rows = table.rows.map((row, i) => {
-    const runs = [...row.group.finished, ...row.group.unfinished];
-    const status = [...new Set(runs.map((r) => r.status))]
-      .map((s) => `${runs.filter((r) => r.status === s).length} ${statusHtml(s)}`).join(", ");
-    return `<tr><td class="text">${escapeHtml(row.label)}</td>${
-      multiBackend ? `<td class="text">${escapeHtml(row.group.backend)}</td>` : ""
-    }<td class="text">${
-      escapeHtml(row.group.finished.map((r) => r.seed).join(", ") || "—")
-    }</td><td class="text">${status}</td>${
-      columns.map((c) => cellHtml(table, i, c)).join("")
-    }</tr>`;
-  });
-  return `<h3>${escapeHtml(`${table.suite} suite on ${table.dataset}`)} (backend ${
-    escapeHtml(table.backends.join(", "))
-  })</h3>
-<table><thead><tr>${head.join("")}</tr></thead><tbody>
+  const rows: string[] = [];
+  if (section.floor) {
+    rows.push(
+      `<tr class="floor"><td class="text model">${escapeHtml(section.floor.label)}</td>${
+        multiBackend ? "<td></td>" : ""
+      }<td></td>${
+        section.columns.map((c) => cellHtml(section.floor!.cells[c.id], c, table)).join("")
+      }</tr>`,
+    );
+  }
+  for (const block of section.blocks) {
+    if (block.title) {
+      rows.push(`<tr class="block"><td colspan="${width}">${escapeHtml(block.title)}</td></tr>`);
+    }
+    for (const row of block.rows) {
+      const unfinished = row.group.unfinished.length
+        ? ` <span class="note">(${
+          row.group.unfinished.map((r) => `seed ${r.seed} ${statusHtml(r.status)}`).join(", ")
+        })</span>`
+        : "";
+      rows.push(
+        `<tr><td class="text model">${escapeHtml(row.label)}${unfinished}</td>${
+          multiBackend ? `<td class="text">${escapeHtml(row.group.backend)}</td>` : ""
+        }<td class="text">${escapeHtml(seedsText(row.group))}</td>${
+          section.columns.map((c) => cellHtml(row.cells[c.id], c, table)).join("")
+        }</tr>`,
+      );
+    }
+  }
+  const ranked = section.rankedBy ? ` Ranked by ${escapeHtml(section.rankedBy.name)}.` : "";
+  const kinds = section.question === "likelihood" ? ` ${escapeHtml(KIND_NOTE)}` : "";
+  const own = charts.filter((c) => c.question === section.question && c.section === "metrics");
+  return `<h3 id="${escapeHtml(`${table.suite}-${table.dataset}-${section.question}`)}">${
+    escapeHtml(section.title)
+  }</h3>
+<p class="note">${escapeHtml(section.what)}${ranked}${kinds}</p>
+<div class="table-wrap"><table><thead><tr>${head.join("")}</tr></thead><tbody>
 ${rows.join("\n")}
-</tbody></table>`;
+</tbody></table></div>
+${own.length ? `<div class="charts">\n${own.map(figureHtml).join("\n")}\n</div>` : ""}`;
+}
+
+function summaryHtml(table: Table): string {
+  const lines = headlines(table).map(({ section, block, column, row, families }) =>
+    `<tr><td class="text model">${escapeHtml(headlineQuestion(section, block, column))}</td>` +
+    `<td class="text"><strong>${escapeHtml(row.label)}</strong></td><td class="num">${
+      escapeHtml(valueText(row.cells[column.id], column))
+    }</td><td class="text">${
+      families.map(({ family, row }) =>
+        `${escapeHtml(family)}: ${escapeHtml(row.label)} <span class="num">${
+          escapeHtml(valueText(row.cells[column.id], column))
+        }</span>`
+      ).join("<br>")
+    }</td></tr>`
+  );
+  if (lines.length === 0) return "";
+  return `<div class="table-wrap"><table class="summary"><thead><tr>` +
+    '<th class="text model">Question</th><th class="text">Best model</th><th>Value</th>' +
+    `<th class="text">Best per family</th></tr></thead><tbody>\n${lines.join("\n")}\n` +
+    "</tbody></table></div>";
+}
+
+function tableHtml(table: Table, charts: ChartSpec[]): string {
+  return `<h2 id="${escapeHtml(`${table.suite}-${table.dataset}`)}">${
+    escapeHtml(tableHeading(table))
+  }</h2>
+<h3>Ranked summary</h3>
+${summaryHtml(table) || '<p class="note">No ranked metric.</p>'}
+${table.sections.map((s) => sectionHtml(table, s, charts)).join("\n")}`;
 }
 
 function figureHtml(chart: ChartSpec): string {
@@ -144,11 +214,27 @@ function figureHtml(chart: ChartSpec): string {
     }.png">PNG</a></figcaption></figure>`;
 }
 
+/** What each image a run saves shows, for its caption. */
+const IMAGE_CAPTIONS: Record<string, string> = {
+  samples: "samples as the model draws them (for a Bernoulli decoder: binary draws, not means)",
+  sample_means: "decoder means of prior draws z ~ N(0, I) (no pixel noise)",
+  reconstructions: "test images (top) above their reconstructions (decoder mean at the " +
+    "posterior mean)",
+  interpolation: "decodes along the line between two test images' codes, the images at the ends",
+  traversal: "latent traversal: one labelled row per most active latent dimension (z₍ᵢ₎ by " +
+    "posterior-mean variance over test images), swept from −3 to 3 left to right, the others " +
+    "held at a test image's code",
+  manifold: "decodes of a grid over the 2-D latent space, z₁ left to right, z₂ top to bottom",
+};
+
 async function imageHtml(run: CollectedRun): Promise<string> {
   const parts: string[] = [];
   for (const image of run.images) {
     const bytes = await Deno.readFile(image.path);
-    const caption = `${groupLabel(run)}, seed ${run.seed}: ${image.name}`;
+    const about = IMAGE_CAPTIONS[image.name.replace(/\.png$/, "")];
+    const caption = `${groupLabel(run)}, seed ${run.seed}: ${image.name}${
+      about ? ` — ${about}` : ""
+    }`;
     if (bytes.length > MAX_IMAGE_BYTES) {
       parts.push(
         `<figure><figcaption>${
@@ -199,9 +285,12 @@ function provenanceHtml(run: CollectedRun): string {
     ["wall seconds", text(record.wall_seconds)],
     ["folder", text(`runs/${run.id}`)],
   ];
-  const metrics = Object.entries(run.metrics).map(([name, m]) =>
-    `${name} = ${m.value} ${m.unit}${m.kind ? ` [${m.kind}${m.k ? `, k=${m.k}` : ""}]` : ""}`
-  );
+  // Every field a metric value carries (kind, k, n, references…), whatever the runner added.
+  const metrics = Object.entries(run.metrics).map(([name, m]) => {
+    const { value, unit, ...rest } = m as unknown as Record<string, unknown>;
+    const extra = Object.entries(rest).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(", ");
+    return `${name} = ${value} ${unit}${extra ? ` (${extra})` : ""}`;
+  });
   return `<details><summary>${escapeHtml(run.id)} — ${statusHtml(run.status)}</summary>
 <table><tbody>${
     fields.map(([k, v]) =>
@@ -271,12 +360,10 @@ export async function reportHtml(input: HtmlInput): Promise<string> {
 <h1>genbench report</h1>
 <p class="note">Results from <code>${escapeHtml(input.resultsDir)}</code>, generated ${
     escapeHtml(input.generatedAt)
-  }: ${input.runs.length} run(s) in ${input.tables.length} table(s). Cells are mean ± std over
-seeds with a 95% confidence interval (Student t); ↓ lower is better, ↑ higher is better; the best
-value of each column is bold. ${escapeHtml(KIND_NOTE)}</p>
+  }: ${input.runs.length} run(s) in ${input.tables.length} table(s). Each table answers one
+question, a ranked summary first. ${escapeHtml(CELL_NOTE)}</p>
 ${(input.notes ?? []).map((n) => `<p class="note">${escapeHtml(n)}</p>`).join("\n")}
-<h2 id="tables">Tables</h2>
-${input.tables.map(tableHtml).join("\n")}
+${input.tables.map((t) => tableHtml(t, input.charts)).join("\n")}
 ${
     unfinished.length
       ? `<p>Not counted in the tables: ${
@@ -291,10 +378,6 @@ ${
       }.</p>`
       : ""
   }
-<h2 id="metrics">Metrics</h2>
-<div class="charts">
-${section("metrics")}
-</div>
 <h2 id="scatter">Likelihood vs FID</h2>
 ${
     hasFid

@@ -1,73 +1,96 @@
 /**
- * Result tables in Markdown, LaTeX (booktabs) and CSV. One table per (suite, dataset); one row
- * per (model, variant, backend); each cell is mean ± std over seeds with a Student-t 95%
- * interval. Likelihood columns are split by kind (exact, ELBO, IWAE-k, AIS, Parzen) and say so
- * in their heading, so a bound and an exact value never share a column. The best value of a
- * column is bold, by the metric's direction.
+ * The table model every report format is drawn from (tables.md, tables.tex, tables.csv,
+ * index.html and summary.md): per (suite, dataset) one table per question — likelihood, sample
+ * quality, reconstruction, cost, other — each with its rows ranked by the metric that answers
+ * the question. Each cell is mean ± std over seeds with a Student-t 95% interval.
+ *
+ * Likelihoods are ranked within their kind only (exact, IWAE-k, ELBO, AIS, Parzen): a bound and
+ * an exact value never compete. A cell averaged over fewer test images than the full test set
+ * carries that count. Bold ("best") goes to the best value of a column within a block, by the
+ * metric's direction; metrics without one ("none": spreads, counts, hyper-parameters) get none.
  */
-import { METRICS } from "../metrics/metric.ts";
-import type { LikelihoodKind, MetricValue } from "../metrics/metric.ts";
+import { type Direction, type LikelihoodKind, METRICS } from "../metrics/metric.ts";
+import { MODELS } from "../models/registry.ts";
 import { type CollectedRun, groupLabel, type RunGroup } from "./collect.ts";
+import { metricName, metricOrder, type Question, QUESTION_TEXT, QUESTIONS } from "./names.ts";
 import { type SeedStats, seedStats } from "./stats.ts";
 
-/** One column: a metric, restricted to one likelihood kind where the metric has one. */
+/** One column: a metric (of any kind in the likelihood table, where the block gives it). */
 export interface Column {
   id: string;
   metric: string;
-  kind: LikelihoodKind | null;
-  k: number | null;
+  question: Question;
+  /** The value's unit as recorded. */
   unit: string;
-  better: "lower" | "higher";
-  /** Parameters, times and speeds: what a result costs rather than how good it is. */
-  cost: boolean;
+  better: Direction;
   /** Decimal places shown. */
   decimals: number;
-  /** Plain-text heading, e.g. `NLL [IWAE-10] (nats) ↓`. */
+  /** Readable name, e.g. `−ELBO`. */
+  name: string;
+  /** The unit shown in the heading ("" for none). */
+  unitLabel: string;
+  /** Plain-text heading, e.g. `−ELBO (nats) ↓`. */
   title: string;
-  /** The same heading as LaTeX. */
-  latex: string;
+  /** LaTeX name and unit (text mode), e.g. `$-$ELBO` and `nats`. */
+  latexName: string;
+  latexUnit: string;
 }
 
-/** One cell: the statistics over seeds, or null where no finished run has the metric. */
+/** One cell: statistics over seeds (null where no finished run has the metric). */
 export interface Cell {
   stats: SeedStats | null;
   best: boolean;
+  kind: LikelihoodKind | null;
+  k: number | null;
+  /** Test images averaged, where fewer than the full test set. */
+  subset: number | null;
 }
 
-/** One row of a table. */
+/** One row of a table: a (model, variant, backend) group. */
 export interface Row {
   group: RunGroup;
+  label: string;
+  family: string;
+  cells: Record<string, Cell>;
+}
+
+/** Rows ranked together (in the likelihood table: one kind of estimate). */
+export interface Block {
+  kind: LikelihoodKind | null;
+  k: number | null;
+  /** e.g. "Exact likelihood"; "" for a table of one block. */
+  title: string;
+  rows: Row[];
+}
+
+/** A real-vs-real reference row (the floor of a sample-quality metric). */
+export interface FloorRow {
   label: string;
   cells: Record<string, Cell>;
 }
 
-/** The table of one (suite, dataset). */
+/** One question's table. */
+export interface Section {
+  question: Question;
+  title: string;
+  what: string;
+  columns: Column[];
+  blocks: Block[];
+  /** The column that ranks the rows, or null where they are listed by name. */
+  rankedBy: Column | null;
+  floor: FloorRow | null;
+}
+
+/** Every question's table of one (suite, dataset). */
 export interface Table {
   suite: string;
   dataset: string;
   backends: string[];
-  quality: Column[];
-  cost: Column[];
+  /** Size of the full test set, where the runs record it. */
+  testCount: number | null;
   rows: Row[];
+  sections: Section[];
 }
-
-/** Display names (plain, LaTeX) of the metrics genbench knows; others show their own name. */
-const NAMES: Record<string, [string, string]> = {
-  nll_nats: ["NLL", "NLL"],
-  bpd: ["bpd", "bpd"],
-  elbo_nats: ["−ELBO", "$-$ELBO"],
-  iwae_nats: ["−IWAE", "$-$IWAE"],
-  kl_nats: ["KL", "KL"],
-  recon_bce: ["recon BCE", "recon.\\ BCE"],
-  recon_mse: ["recon MSE", "recon.\\ MSE"],
-  params: ["params", "params"],
-  train_seconds: ["train time", "train time"],
-  train_img_per_s: ["train img/s", "train img/s"],
-  sample_img_per_s: ["sampling img/s", "sampling img/s"],
-};
-
-/** Column order: these first (in this order), other metrics after them by name. */
-const ORDER = Object.keys(NAMES);
 
 const UNIT_DECIMALS: Record<string, number> = {
   nats: 2,
@@ -76,100 +99,257 @@ const UNIT_DECIMALS: Record<string, number> = {
   s: 1,
   "img/s": 0,
   "per pixel": 4,
+  dB: 2,
 };
 
-/** The label of a likelihood kind as it appears in a column heading. */
+const KIND_ORDER: LikelihoodKind[] = ["exact", "iwae-k", "elbo", "ais", "parzen"];
+
+/** The label of a likelihood kind, e.g. `IWAE-10`. */
 export function kindLabel(kind: LikelihoodKind, k: number | null): string {
-  switch (kind) {
-    case "exact":
-      return "exact";
-    case "elbo":
-      return "ELBO";
-    case "iwae-k":
-      return `IWAE-${k ?? "k"}`;
-    case "ais":
-      return "AIS";
-    case "parzen":
-      return "Parzen";
-  }
+  const labels = { exact: "exact", elbo: "ELBO", ais: "AIS", parzen: "Parzen" };
+  return kind === "iwae-k" ? `IWAE-${k ?? "k"}` : labels[kind];
 }
 
-/** What the kind labels mean, for the note under each table. */
-export const KIND_NOTE = "[exact]: exact likelihood; [ELBO] and [IWAE-k]: upper bounds on the " +
-  "NLL (k importance samples), never exact values; [AIS], [Parzen]: estimates.";
+const KIND_TITLES: Record<LikelihoodKind, string> = {
+  exact: "Exact likelihood",
+  "iwae-k": "Importance-weighted bound",
+  elbo: "ELBO bound",
+  ais: "AIS estimate",
+  parzen: "Parzen-window estimate",
+};
 
-/** Escape text for LaTeX (outside math mode). */
-export function latexEscape(text: string): string {
-  return text.replace(
-    /[\\&%$#_{}~^]/g,
-    (c) =>
-      c === "\\"
-        ? "\\textbackslash{}"
-        : c === "~"
-        ? "\\textasciitilde{}"
-        : c === "^"
-        ? "\\textasciicircum{}"
-        : `\\${c}`,
-  ).replace(/[^\x20-\x7e]/g, "?");
+/** What the kinds mean, for the note under the likelihood table. */
+export const KIND_NOTE = "Exact: the model's exact likelihood. IWAE-k and ELBO: upper bounds " +
+  "on the NLL (k importance samples), never exact values. AIS, Parzen: estimates.";
+
+/** The metric's direction: its definition's where genbench knows it, else the value's. */
+function direction(metric: string, recorded: Direction): Direction {
+  return METRICS[metric]?.better ?? recorded;
 }
 
-/** Lines stacked in one cell, right-aligned, with a nested tabular (no extra package). */
-function latexStack(lines: string[], align: "t" | "b"): string {
-  return `\\begin{tabular}[${align}]{@{}r@{}}${lines.join(" \\\\ ")}\\end{tabular}`;
+function familyOf(group: RunGroup): string {
+  const recorded = [...group.finished, ...group.unfinished][0]?.record.family;
+  if (typeof recorded === "string" && recorded !== "test") return recorded;
+  return MODELS.find((m) => m.name === group.model)?.family ?? "other";
 }
 
-function isCost(metric: string): boolean {
-  return metric === "params" || METRICS[metric]?.timing === true;
+function testCountOf(runs: CollectedRun[]): number | null {
+  const counts = runs.map((run) => {
+    const provenance = run.record.provenance as { dataset?: { test?: unknown } } | undefined;
+    return provenance?.dataset?.test;
+  }).filter((n): n is number => typeof n === "number" && n > 0);
+  return counts.length ? Math.max(...counts) : null;
 }
 
-function columnId(metric: string, value: MetricValue): string {
-  return value.kind ? `${metric}[${kindLabel(value.kind, value.k ?? null)}]` : metric;
+function mean(values: number[]): number {
+  const finite = values.filter(Number.isFinite);
+  return finite.length ? finite.reduce((a, b) => a + b, 0) / finite.length : NaN;
 }
 
-/** The value of `column` in one run, or undefined. */
-export function runValue(run: CollectedRun, column: Column): number | undefined {
-  const value = run.metrics[column.metric];
-  if (!value || columnId(column.metric, value) !== column.id) return undefined;
-  return value.value;
-}
-
-function makeColumn(metric: string, sample: MetricValue, means: number[]): Column {
-  const [plain, latex] = NAMES[metric] ?? [metric, latexEscape(metric)];
-  const kind = sample.kind ? kindLabel(sample.kind, sample.k ?? null) : null;
-  let decimals = UNIT_DECIMALS[sample.unit];
+function makeColumn(metric: string, unit: string, better: Direction, means: number[]): Column {
+  const names = metricName(metric, unit);
+  let decimals = UNIT_DECIMALS[unit];
   if (decimals === undefined) {
     // Four significant digits of the largest magnitude in the column.
     const largest = Math.max(1e-12, ...means.filter(Number.isFinite).map(Math.abs));
     decimals = Math.min(6, Math.max(0, 3 - Math.floor(Math.log10(largest))));
   }
-  const arrow = sample.better === "lower" ? "↓" : "↑";
-  const latexArrow = sample.better === "lower" ? "$\\downarrow$" : "$\\uparrow$";
-  // No unit for counts, nor where the name already says it ("train img/s").
-  const unit = sample.unit === "count" || plain.endsWith(sample.unit) ? "" : ` (${sample.unit})`;
+  const arrow = better === "lower" ? " ↓" : better === "higher" ? " ↑" : "";
+  const unitText = names.unit && !names.plain.endsWith(names.unit) ? ` (${names.unit})` : "";
   return {
-    id: columnId(metric, sample),
+    id: metric,
     metric,
-    kind: sample.kind ?? null,
-    k: sample.k ?? null,
-    unit: sample.unit,
-    better: sample.better,
-    cost: isCost(metric),
+    question: names.question,
+    unit,
+    better,
     decimals,
-    title: `${plain}${kind ? ` [${kind}]` : ""}${unit} ${arrow}`,
-    // Two lines (name and kind; unit and direction) keep the columns narrow.
-    latex: latexStack(
-      [
-        `${latex}${kind ? ` [${latexEscape(kind)}]` : ""}`,
-        `${latexEscape(unit.trim())} ${latexArrow}`,
-      ],
-      "b",
-    ),
+    name: names.plain,
+    unitLabel: names.unit,
+    title: `${names.plain}${unitText}${arrow}`,
+    latexName: names.latex,
+    latexUnit: unitText ? names.unit : "",
   };
 }
 
-function orderIndex(metric: string): number {
-  const i = ORDER.indexOf(metric);
-  return i === -1 ? ORDER.length : i;
+/** A cell of `metric` over the finished runs of a group (one kind only: the first run's). */
+function makeCell(runs: CollectedRun[], metric: string, full: number | null): Cell {
+  const values = runs.map((r) => r.metrics[metric]).filter((v) => v !== undefined);
+  if (values.length === 0) return { stats: null, best: false, kind: null, k: null, subset: null };
+  const { kind = null, k = null } = values[0];
+  const same = values.filter((v) => (v.kind ?? null) === kind && (v.k ?? null) === k);
+  const counts = same.map((v) => v.n).filter((n): n is number => typeof n === "number");
+  const n = counts.length ? Math.min(...counts) : null;
+  return {
+    stats: seedStats(same.map((v) => v.value)),
+    best: false,
+    kind,
+    k,
+    subset: n !== null && full !== null && n < full ? n : null,
+  };
+}
+
+/** The value of a cell as the reader sees it (rounded to the column's decimals). */
+function shown(cell: Cell | undefined, column: Column): number | null {
+  const m = cell?.stats?.mean;
+  return m === undefined || !Number.isFinite(m) ? null : Number(m.toFixed(column.decimals));
+}
+
+function markBest(block: Block, column: Column): void {
+  if (column.better === "none") return;
+  const cells = block.rows.map((r) => r.cells[column.id]).filter((c) => shown(c, column) !== null);
+  if (cells.length < 2) return;
+  const values = cells.map((c) => shown(c, column)!);
+  const best = column.better === "lower" ? Math.min(...values) : Math.max(...values);
+  for (const cell of cells) if (shown(cell, column) === best) cell.best = true;
+}
+
+/** Rows ranked by `column` (best first); rows without it last, by name. */
+function rank(rows: Row[], column: Column | null): Row[] {
+  const sign = column?.better === "higher" ? -1 : 1;
+  const key = (row: Row) => (column ? shown(row.cells[column.id], column) : null);
+  return [...rows].sort((a, b) => {
+    const [x, y] = [key(a), key(b)];
+    if (x !== null && y !== null && x !== y) return sign * (x - y);
+    if ((x === null) !== (y === null)) return x === null ? 1 : -1;
+    return a.label.localeCompare(b.label);
+  });
+}
+
+function likelihoodBlocks(rows: Row[], columns: Column[]): Block[] {
+  const blocks = new Map<string, Block>();
+  const primary = (row: Row) =>
+    ["nll_nats", "ais_ll", "parzen_ll"].find((m) => row.cells[m]?.stats) ?? null;
+  for (const row of rows) {
+    const metric = primary(row);
+    if (!metric) continue;
+    const { kind, k } = row.cells[metric];
+    const key = `${kind}/${k}`;
+    if (!blocks.has(key)) {
+      const title = kind ? `${KIND_TITLES[kind]}${kind === "iwae-k" ? ` (k = ${k})` : ""}` : "";
+      blocks.set(key, { kind, k, title: title || "Likelihood of unrecorded kind", rows: [] });
+    }
+    blocks.get(key)!.rows.push(row);
+  }
+  const order = (b: Block) => (b.kind ? KIND_ORDER.indexOf(b.kind) : KIND_ORDER.length);
+  return [...blocks.values()].sort((a, b) => order(a) - order(b) || (a.k ?? 0) - (b.k ?? 0))
+    .map((block) => {
+      const by = columns.find((c) => block.rows.some((r) => r.cells[c.id]?.stats)) ?? null;
+      return { ...block, rows: rank(block.rows, by) };
+    });
+}
+
+/** Sample-quality metrics ranked by the first of these that the table has. */
+const RANK_BY: Partial<Record<Question, string[]>> = {
+  samples: ["fid", "kid", "precision", "is_score"],
+  reconstruction: ["recon_mse", "recon_bce", "recon_ssim"],
+  cost: ["train_seconds", "train_img_per_s"],
+};
+
+/** Names of the numeric fields of a metric value that hold its real-vs-real floor. */
+const FLOOR_FIELDS = ["floor", "real_vs_real", "reference"];
+
+/**
+ * The real-vs-real row of a sample-quality table: from a group whose model is named `real` or
+ * `real-vs-real`, or from a numeric `floor`/`real_vs_real`/`reference` field on the values.
+ */
+function floorRow(table: Table, columns: Column[], realGroups: Row[]): FloorRow | null {
+  if (realGroups.length) return { label: "real vs real (floor)", cells: realGroups[0].cells };
+  const cells: Record<string, Cell> = {};
+  let found = false;
+  for (const column of columns) {
+    const values = table.rows.flatMap((row) => row.group.finished).map((run) => {
+      const value = run.metrics[column.metric] as unknown as Record<string, unknown> | undefined;
+      const field = FLOOR_FIELDS.find((f) => typeof value?.[f] === "number");
+      return field ? value![field] as number : undefined;
+    }).filter((v): v is number => v !== undefined);
+    cells[column.id] = {
+      stats: values.length ? seedStats(values) : null,
+      best: false,
+      kind: null,
+      k: null,
+      subset: null,
+    };
+    found ||= values.length > 0;
+  }
+  return found ? { label: "real vs real (floor)", cells } : null;
+}
+
+const REAL_MODELS = new Set(["real", "real-vs-real", "data"]);
+
+function buildTable(members: RunGroup[]): Table {
+  const runs = members.flatMap((g) => g.finished);
+  // The full test set: as run.json records it, else the largest count any metric averaged.
+  const full = testCountOf(runs) ??
+    (Math.max(0, ...runs.flatMap((r) => Object.values(r.metrics).map((m) => m.n ?? 0))) || null);
+  const samples = new Map<string, { unit: string; better: Direction }>();
+  for (const run of runs) {
+    for (const [metric, value] of Object.entries(run.metrics)) {
+      if (!samples.has(metric)) {
+        samples.set(metric, { unit: value.unit, better: direction(metric, value.better) });
+      }
+    }
+  }
+  const allRows: Row[] = members.map((group) => ({
+    group,
+    label: groupLabel(group),
+    family: familyOf(group),
+    cells: Object.fromEntries(
+      [...samples.keys()].map((metric) => [metric, makeCell(group.finished, metric, full)]),
+    ),
+  }));
+  const columns = [...samples].map(([metric, { unit, better }]) =>
+    makeColumn(metric, unit, better, allRows.map((r) => r.cells[metric].stats?.mean ?? NaN))
+  ).filter((column) => !duplicatesNll(column, runs))
+    .sort((a, b) => metricOrder(a.metric) - metricOrder(b.metric) || a.id.localeCompare(b.id));
+  const real = allRows.filter((r) => REAL_MODELS.has(r.group.model));
+  const rows = allRows.filter((r) => !real.includes(r));
+  const table: Table = {
+    suite: members[0].suite,
+    dataset: members[0].dataset,
+    backends: [...new Set(members.map((g) => g.backend))].sort(),
+    testCount: full,
+    rows,
+    sections: [],
+  };
+  for (const question of QUESTIONS) {
+    const own = columns.filter((c) => c.question === question);
+    const members = rows.filter((r) => own.some((c) => r.cells[c.id]?.stats));
+    if (own.length === 0 || members.length === 0) continue;
+    let blocks: Block[];
+    let rankedBy: Column | null = null;
+    if (question === "likelihood") {
+      blocks = likelihoodBlocks(members, own);
+    } else {
+      const preferred = RANK_BY[question] ?? [];
+      rankedBy = own.filter((c) => preferred.includes(c.metric))
+        .sort((a, b) => preferred.indexOf(a.metric) - preferred.indexOf(b.metric))[0] ?? null;
+      blocks = [{ kind: null, k: null, title: "", rows: rank(members, rankedBy) }];
+    }
+    for (const block of blocks) for (const column of own) markBest(block, column);
+    const text = QUESTION_TEXT[question];
+    table.sections.push({
+      question,
+      title: text.title,
+      what: text.what,
+      columns: own,
+      blocks,
+      rankedBy,
+      floor: question === "samples" ? floorRow(table, own, real) : null,
+    });
+  }
+  return table;
+}
+
+/**
+ * `iwae_nats` of a VAE is the same number as its `nll_nats` (its best estimate): drop the copy
+ * when it repeats `nll_nats` run for run.
+ */
+function duplicatesNll(column: Column, runs: CollectedRun[]): boolean {
+  if (column.metric !== "iwae_nats") return false;
+  return runs.every((run) => {
+    const value = run.metrics.iwae_nats;
+    return value === undefined || Object.is(value.value, run.metrics.nll_nats?.value);
+  });
 }
 
 /** Build one table per (suite, dataset) from grouped runs. */
@@ -180,77 +360,7 @@ export function buildTables(groups: RunGroup[]): Table[] {
     if (!bySuite.has(key)) bySuite.set(key, []);
     bySuite.get(key)!.push(group);
   }
-  const tables: Table[] = [];
-  for (const members of bySuite.values()) {
-    const runs = members.flatMap((g) => g.finished);
-    // Every (metric, kind, k) that some finished run has becomes a column.
-    const samples = new Map<string, [string, MetricValue]>();
-    for (const run of runs) {
-      for (const [metric, value] of Object.entries(run.metrics)) {
-        const id = columnId(metric, value);
-        if (!samples.has(id)) samples.set(id, [metric, value]);
-      }
-    }
-    let columns = [...samples.values()].map(([metric, sample]) => {
-      const draft = makeColumn(metric, sample, []);
-      const means = members.map((g) =>
-        mean(g.finished.map((r) => runValue(r, draft)).filter((v) => v !== undefined))
-      );
-      return makeColumn(metric, sample, means);
-    });
-    columns = dropDuplicateNll(columns, runs);
-    columns.sort((a, b) =>
-      orderIndex(a.metric) - orderIndex(b.metric) || a.metric.localeCompare(b.metric) ||
-      a.id.localeCompare(b.id)
-    );
-    const rows: Row[] = members.map((group) => {
-      const cells: Record<string, Cell> = {};
-      for (const column of columns) {
-        const values = group.finished.map((r) => runValue(r, column)).filter((v) =>
-          v !== undefined
-        ) as number[];
-        cells[column.id] = { stats: values.length ? seedStats(values) : null, best: false };
-      }
-      return { group, label: groupLabel(group), cells };
-    });
-    for (const column of columns) markBest(column, rows);
-    tables.push({
-      suite: members[0].suite,
-      dataset: members[0].dataset,
-      backends: [...new Set(members.map((g) => g.backend))].sort(),
-      quality: columns.filter((c) => !c.cost),
-      cost: columns.filter((c) => c.cost),
-      rows,
-    });
-  }
-  return tables;
-}
-
-function mean(values: (number | undefined)[]): number {
-  const finite = values.filter((v): v is number => v !== undefined && Number.isFinite(v));
-  return finite.length ? finite.reduce((a, b) => a + b, 0) / finite.length : NaN;
-}
-
-/**
- * `nll_nats`/`bpd` hold the best estimate a model offers; for a VAE that is its IWAE bound, the
- * same number as `iwae_nats`. Drop an `nll_nats` bound column that repeats another metric's
- * column of the same kind run for run; `bpd` stays (it is the only place the bound is in bits).
- */
-function dropDuplicateNll(columns: Column[], runs: CollectedRun[]): Column[] {
-  return columns.filter((column) => {
-    if (column.metric !== "nll_nats" || column.kind === "exact" || column.kind === null) {
-      return true;
-    }
-    const twin = columns.find((other) =>
-      other !== column && other.metric !== "bpd" && other.metric !== "nll_nats" &&
-      other.kind === column.kind && other.k === column.k &&
-      runs.every((run) => {
-        const value = runValue(run, column);
-        return value === undefined || Object.is(value, runValue(run, other));
-      })
-    );
-    return twin === undefined;
-  });
+  return [...bySuite.values()].map(buildTable);
 }
 
 /** Format a number with the column's decimals (thousands separated when there are none). */
@@ -258,18 +368,6 @@ export function formatNumber(value: number, decimals: number): string {
   if (!Number.isFinite(value)) return Number.isNaN(value) ? "NaN" : value > 0 ? "∞" : "−∞";
   const text = decimals === 0 ? Math.round(value).toLocaleString("en-US") : value.toFixed(decimals);
   return text.replace(/^-/, "−").replace(/^−(0\.?0*)$/, "$1");
-}
-
-function markBest(column: Column, rows: Row[]): void {
-  const shown = rows
-    .map((row) => row.cells[column.id])
-    .filter((cell) => cell.stats && Number.isFinite(cell.stats.mean));
-  if (shown.length < 2) return;
-  // Compare what the reader sees: values equal at the shown precision tie for best.
-  const rounded = (cell: Cell) => Number(cell.stats!.mean.toFixed(column.decimals));
-  const values = shown.map(rounded);
-  const best = column.better === "lower" ? Math.min(...values) : Math.max(...values);
-  for (const cell of shown) if (rounded(cell) === best) cell.best = true;
 }
 
 /** The parts of a cell's text: mean, ± std and the 95% interval (absent for one seed). */
@@ -280,11 +378,63 @@ export function cellParts(
   if (!cell.stats) return null;
   const { mean, std, ci95, n } = cell.stats;
   const f = (v: number) => formatNumber(v, column.decimals);
-  if (n < 2) return { mean: f(mean), std: null, low: null, high: null };
+  // One seed, or seeds that agree exactly (a parameter count): the value alone.
+  if (n < 2 || std <= 1e-9 * Math.abs(mean)) {
+    return { mean: f(mean), std: null, low: null, high: null };
+  }
   return { mean: f(mean), std: f(std), low: f(mean - ci95), high: f(mean + ci95) };
 }
 
-function statusText(group: RunGroup): string {
+/** The subset note of a cell, e.g. `first 2,000 of 10,000 test images`. */
+export function subsetNote(cell: Cell, table: Table): string | null {
+  if (cell.subset === null) return null;
+  const count = (n: number) => n.toLocaleString("en-US");
+  return `first ${count(cell.subset)}${
+    table.testCount ? ` of ${count(table.testCount)}` : ""
+  } test images`;
+}
+
+/** The heading of a table, e.g. `ci suite on synthetic (backend cpu)`. */
+export function tableHeading(table: Table): string {
+  return `${table.suite} suite on ${table.dataset} (backend ${table.backends.join(", ")})`;
+}
+
+/** The best row of each block of each section, with its ranking value. */
+export interface Headline {
+  section: Section;
+  block: Block;
+  column: Column;
+  row: Row;
+  /** Best row of each family in the block (the overall best's family included). */
+  families: { family: string; row: Row }[];
+}
+
+/** The ranked summary: per question (and likelihood kind), the best model and per family. */
+export function headlines(table: Table): Headline[] {
+  const out: Headline[] = [];
+  for (const section of table.sections) {
+    for (const block of section.blocks) {
+      const column = section.rankedBy ??
+        section.columns.find((c) => block.rows.some((r) => r.cells[c.id]?.stats));
+      if (!column || column.better === "none") continue;
+      const ranked = block.rows.filter((r) => shown(r.cells[column.id], column) !== null);
+      if (ranked.length === 0) continue;
+      const families = new Map<string, Row>();
+      for (const row of ranked) if (!families.has(row.family)) families.set(row.family, row);
+      out.push({
+        section,
+        block,
+        column,
+        row: ranked[0],
+        families: [...families].map(([family, row]) => ({ family, row })),
+      });
+    }
+  }
+  return out;
+}
+
+/** The runs of a row, with their status counts, e.g. `2 finished, 1 diverged`. */
+export function statusText(group: RunGroup): string {
   const counts = new Map<string, number>();
   for (const run of [...group.finished, ...group.unfinished]) {
     counts.set(run.status, (counts.get(run.status) ?? 0) + 1);
@@ -292,216 +442,15 @@ function statusText(group: RunGroup): string {
   return [...counts].map(([status, n]) => `${n} ${status}`).join(", ");
 }
 
-function seedsText(group: RunGroup): string {
+/** The seeds behind a row's numbers. */
+export function seedsText(group: RunGroup): string {
   return group.finished.map((r) => r.seed).join(", ") || "—";
 }
 
-function markdownCell(cell: Cell, column: Column): string {
-  const parts = cellParts(cell, column);
-  if (!parts) return "—";
-  const core = parts.std === null ? parts.mean : `${parts.mean} ± ${parts.std}`;
-  const text = cell.best ? `**${core}**` : core;
-  return parts.low === null ? text : `${text} [${parts.low}, ${parts.high}]`;
+/** The value of `column` in one run, or undefined. */
+export function runValue(run: CollectedRun, column: Column): number | undefined {
+  return run.metrics[column.metric]?.value;
 }
 
-function markdownEscape(text: string): string {
-  return text.replace(/[\\|*_`<>\[\]]/g, (c) => `\\${c}`);
-}
-
-function tableHeading(table: Table): string {
-  return `${table.suite} suite on ${table.dataset} (backend ${table.backends.join(", ")})`;
-}
-
-/** All tables as one Markdown document. */
-export function tablesMarkdown(tables: Table[]): string {
-  const lines = [
-    "# genbench results",
-    "",
-    "Each cell: mean ± std over seeds [95% confidence interval, Student t]; one seed shows " +
-    "its value alone. ↓ lower is better, ↑ higher is better; the best value of each column is " +
-    "bold. " + KIND_NOTE,
-    "",
-  ];
-  for (const table of tables) {
-    const multiBackend = table.backends.length > 1;
-    const columns = [...table.quality, ...table.cost];
-    lines.push(`## ${markdownEscape(tableHeading(table))}`, "");
-    const head = ["model", ...(multiBackend ? ["backend"] : []), "seeds", "runs"];
-    lines.push(
-      `| ${[...head, ...columns.map((c) => c.title)].join(" | ")} |`,
-      `| ${[...head.map(() => "---"), ...columns.map(() => "---:")].join(" | ")} |`,
-    );
-    for (const row of table.rows) {
-      const cells = [
-        markdownEscape(row.label),
-        ...(multiBackend ? [markdownEscape(row.group.backend)] : []),
-        seedsText(row.group),
-        statusText(row.group),
-        ...columns.map((c) => markdownCell(row.cells[c.id], c)),
-      ];
-      lines.push(`| ${cells.join(" | ")} |`);
-    }
-    lines.push("", "Runs behind each row (folders under `runs/`):", "");
-    for (const row of table.rows) {
-      for (const run of [...row.group.finished, ...row.group.unfinished]) {
-        lines.push(
-          `- ${markdownEscape(row.label)}, seed ${run.seed}: \`${run.id}\` (${run.status})`,
-        );
-      }
-      for (const run of row.group.superseded) {
-        lines.push(
-          `- ${markdownEscape(row.label)}, seed ${run.seed}: \`${run.id}\` (superseded by a ` +
-            "newer run of the same seed; not counted)",
-        );
-      }
-    }
-    lines.push("");
-  }
-  return lines.join("\n");
-}
-
-function latexCell(cell: Cell, column: Column): string {
-  const parts = cellParts(cell, column);
-  if (!parts) return "--";
-  const m = (text: string) => text.replace(/−/g, "-").replace(/,/g, "{,}");
-  const core = parts.std === null ? m(parts.mean) : `${m(parts.mean)} \\pm ${m(parts.std)}`;
-  const main = cell.best ? `$\\mathbf{${core}}$` : `$${core}$`;
-  return parts.low === null || parts.high === null
-    ? main
-    : latexStack([main, `{\\scriptsize $[${m(parts.low)}, ${m(parts.high)}]$}`], "t");
-}
-
-function latexTabular(table: Table, columns: Column[], caption: string, label: string): string[] {
-  const multiBackend = table.backends.length > 1;
-  const head = ["Model", ...(multiBackend ? ["Backend"] : []), "Seeds"];
-  const lines = [
-    "\\begin{table*}[t]",
-    "  \\centering",
-    "  \\footnotesize",
-    "  \\setlength{\\tabcolsep}{4pt}",
-    `  \\caption{${caption}}`,
-    `  \\label{${label}}`,
-    `  \\begin{tabular}{${"l".repeat(head.length)}${"r".repeat(columns.length)}}`,
-    "    \\toprule",
-    `    ${[...head, ...columns.map((c) => c.latex)].join(" & ")} \\\\`,
-    "    \\midrule",
-  ];
-  for (const row of table.rows) {
-    const status = row.group.unfinished.length
-      ? ` (${row.group.unfinished.map((r) => `seed ${r.seed} ${r.status}`).join(", ")})`
-      : "";
-    lines.push(
-      `    ${
-        [
-          latexEscape(row.label + status),
-          ...(multiBackend ? [latexEscape(row.group.backend)] : []),
-          latexEscape(seedsText(row.group)),
-          ...columns.map((c) => latexCell(row.cells[c.id], c)),
-        ].join(" & ")
-      } \\\\`,
-    );
-  }
-  lines.push("    \\bottomrule", "  \\end{tabular}", "\\end{table*}", "");
-  return lines;
-}
-
-/**
- * All tables as LaTeX (booktabs): per (suite, dataset) one table of quality metrics and one of
- * costs. Needs `\usepackage{booktabs}` in the preamble.
- */
-export function tablesLatex(tables: Table[]): string {
-  const lines = [
-    "% genbench results. Needs \\usepackage{booktabs}.",
-    "% Cells: mean \\pm std over seeds, [95% confidence interval, Student t], best in bold.",
-    "",
-  ];
-  for (const table of tables) {
-    const name = latexEscape(tableHeading(table));
-    const slug = `${table.suite}-${table.dataset}`.replace(/[^A-Za-z0-9-]/g, "-");
-    const note = "Mean $\\pm$ std over seeds, 95\\% confidence interval (Student $t$) in " +
-      "brackets; best in bold. " + latexEscape(KIND_NOTE);
-    if (table.quality.length) {
-      lines.push(...latexTabular(
-        table,
-        table.quality,
-        `genbench, ${name}. ${note}`,
-        `tab:genbench-${slug}`,
-      ));
-    }
-    if (table.cost.length) {
-      lines.push(...latexTabular(
-        table,
-        table.cost,
-        `genbench cost, ${name}. Mean $\\pm$ std over seeds, 95\\% confidence interval in ` +
-          "brackets.",
-        `tab:genbench-${slug}-cost`,
-      ));
-    }
-  }
-  return lines.join("\n");
-}
-
-function csvField(value: string | number | null): string {
-  if (value === null) return "";
-  const text = String(value);
-  return /[",\n\r]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
-}
-
-/** All tables as CSV: one line per (row, column) with full-precision statistics and run ids. */
-export function tablesCsv(tables: Table[]): string {
-  const header = [
-    "suite",
-    "dataset",
-    "model",
-    "variant",
-    "backend",
-    "metric",
-    "kind",
-    "k",
-    "unit",
-    "better",
-    "n",
-    "mean",
-    "std",
-    "ci95_low",
-    "ci95_high",
-    "best",
-    "seeds",
-    "run_ids",
-  ];
-  const lines = [header.join(",")];
-  for (const table of tables) {
-    for (const row of table.rows) {
-      for (const column of [...table.quality, ...table.cost]) {
-        const cell = row.cells[column.id];
-        if (!cell.stats) continue;
-        const { n, mean, std, ci95 } = cell.stats;
-        const runs = row.group.finished.filter((r) => runValue(r, column) !== undefined);
-        const num = (v: number) => (Number.isFinite(v) ? v : null);
-        lines.push(
-          [
-            table.suite,
-            table.dataset,
-            row.group.model,
-            row.group.variant,
-            row.group.backend,
-            column.metric,
-            column.kind,
-            column.k,
-            column.unit,
-            column.better,
-            n,
-            num(mean),
-            num(std),
-            num(mean - ci95),
-            num(mean + ci95),
-            cell.best ? "yes" : "no",
-            runs.map((r) => r.seed).join(" "),
-            runs.map((r) => r.id).join(" "),
-          ].map(csvField).join(","),
-        );
-      }
-    }
-  }
-  return lines.join("\n") + "\n";
-}
+/** `mean` of a list (NaN when empty), for charts. */
+export { mean as finiteMean };

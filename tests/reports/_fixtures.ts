@@ -21,12 +21,16 @@ export interface FakeRun {
   png?: boolean;
   /** Folder name; default `<model>-<dataset>-seed<seed>-<stamp>`. */
   id?: string;
+  /** run.json's family (default "test"). */
+  family?: string;
+  /** Size of the test split in run.json (default 4). */
+  testCount?: number;
 }
 
 /** A metric value as the runner writes it. */
 export function mv(
   value: number,
-  better: "lower" | "higher" = "lower",
+  better: MetricValue["better"] = "lower",
   unit = "nats",
   extra: Partial<MetricValue> = {},
 ): MetricValue {
@@ -49,7 +53,7 @@ export async function writeResults(dir: string, runs: FakeRun[]): Promise<void> 
       status: status === "interrupted" ? "running" : status,
       suite,
       model: run.model,
-      family: "test",
+      family: run.family ?? "test",
       variant: run.variant ?? null,
       seed: run.seed,
       config: run.config ?? { steps: 10, options: { batchSize: 8 } },
@@ -73,7 +77,7 @@ export async function writeResults(dir: string, runs: FakeRun[]): Promise<void> 
           binarization_seed: 1,
           train: 10,
           valid: 2,
-          test: 4,
+          test: run.testCount ?? 4,
         },
       },
       started_at: startedAt,

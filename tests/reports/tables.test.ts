@@ -1,15 +1,11 @@
 import assert from "node:assert/strict";
-import { join } from "node:path";
 import { collectRuns, groupRuns } from "../../reports/collect.ts";
 import { seedStats } from "../../reports/stats.ts";
-import {
-  buildTables,
-  type Table,
-  tablesCsv,
-  tablesLatex,
-  tablesMarkdown,
-} from "../../reports/tables.ts";
+import { buildTables, type Table } from "../../reports/tables.ts";
+import { tablesCsv, tablesMarkdown } from "../../reports/markdown.ts";
+import { tablesLatex } from "../../reports/latex.ts";
 import { type FakeRun, mv, tempDir, writeResults } from "./_fixtures.ts";
+import { questionRuns } from "./_question_runs.ts";
 
 // Student t quantiles t(0.975, df) from a printed table (e.g. NIST/SEMATECH e-Handbook 1.3.6.7.2).
 const T_TABLE: Record<number, number> = { 1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776, 10: 2.228 };
@@ -71,11 +67,19 @@ const RUNS: FakeRun[] = [
   { model: "gamma", seed: 2, status: "interrupted" },
 ];
 
-async function fabricated(): Promise<[Table[], string, () => Promise<void>]> {
+async function fabricated(runs = RUNS): Promise<[Table[], string, () => Promise<void>]> {
   const [dir, cleanup] = await tempDir();
-  await writeResults(dir, RUNS);
-  const { runs } = await collectRuns(dir);
-  return [buildTables(groupRuns(runs)), dir, cleanup];
+  await writeResults(dir, runs);
+  const { runs: collected } = await collectRuns(dir);
+  return [buildTables(groupRuns(collected)), dir, cleanup];
+}
+
+/** The Markdown of one question's table (from its heading to the next). */
+function sectionOf(markdown: string, title: string): string {
+  const start = markdown.indexOf(`### ${title}\n`);
+  assert.ok(start >= 0, `no section ${title}`);
+  const end = markdown.indexOf("\n### ", start + 1);
+  return markdown.slice(start, end === -1 ? undefined : end);
 }
 
 function markdownRow(markdown: string, model: string): string[] {
@@ -84,87 +88,117 @@ function markdownRow(markdown: string, model: string): string[] {
   return line.split(" | ").map((c) => c.replace(/^\| |\s*\|$/g, "").trim());
 }
 
+function cellOf(markdown: string, model: string, title: string): string {
+  const header = markdown.split("\n").find((l) => l.startsWith("| Model |"))!.split(" | ");
+  const index = header.findIndex((h) => h.includes(title));
+  assert.ok(index > 0, `no column ${title} in ${header.join(" | ")}`);
+  return markdownRow(markdown, model)[index];
+}
+
 Deno.test("tables: values are the hand-computed mean ± std [95% CI] over seeds", async () => {
   const [tables, , cleanup] = await fabricated();
   try {
     assert.equal(tables.length, 1);
     const table = tables[0];
     const alpha = table.rows.find((r) => r.label === "alpha")!;
-    const nll = table.quality.find((c) => c.id === "nll_nats[exact]")!;
-    const stats = alpha.cells[nll.id].stats!;
+    const stats = alpha.cells.nll_nats.stats!;
     assert.equal(stats.n, 3);
     assert.ok(Math.abs(stats.mean - 12) < 1e-12);
     assert.ok(Math.abs(stats.std - 2) < 1e-12);
     assert.ok(Math.abs(stats.ci95 - (4.303 * 2) / Math.sqrt(3)) < 1e-3);
 
     const md = tablesMarkdown(tables);
-    const header = md.split("\n").find((l) => l.startsWith("| model |"))!.split(" | ");
-    const cell = (model: string, title: string) => {
-      const index = header.findIndex((h) => h.includes(title));
-      assert.ok(index > 0, `no column ${title}`);
-      return markdownRow(md, model)[index];
-    };
-    assert.equal(cell("alpha", "NLL [exact]"), "12.00 ± 2.00 [7.03, 16.97]");
+    const likelihood = sectionOf(md, "Likelihood");
+    assert.equal(cellOf(likelihood, "alpha", "NLL"), "12.00 ± 2.00 [7.03, 16.97]");
     // beta seed 1 counts once, from its newest run: 11 and 11.5, t(1) = 12.706.
-    assert.equal(cell("beta", "−IWAE [IWAE-5]"), "11.25 ± 0.35 [8.07, 14.43]");
-    assert.equal(cell("beta", "−ELBO [ELBO]"), "13.25 ± 0.35 [10.07, 16.43]");
-    assert.equal(cell("alpha", "score"), "**6.000 ± 1.000** [3.516, 8.484]");
-    assert.equal(cell("beta", "dist"), "**2.500 ± 0.707** [−3.853, 8.853]");
-    assert.equal(cell("gamma", "runs"), "1 diverged, 1 interrupted");
-    assert.equal(cell("gamma", "params"), "—");
+    assert.equal(cellOf(likelihood, "beta", "NLL"), "11.25 ± 0.35 [8.07, 14.43]");
+    assert.equal(cellOf(likelihood, "beta", "−ELBO"), "13.25 ± 0.35 [10.07, 16.43]");
+    const other = sectionOf(md, "Other metrics");
+    assert.equal(cellOf(other, "alpha", "score"), "**6.000 ± 1.000** [3.516, 8.484]");
+    assert.equal(cellOf(other, "beta", "dist"), "**2.500 ± 0.707** [−3.853, 8.853]");
+    assert.match(md, /- gamma: 1 diverged, 1 interrupted/);
     assert.match(md, /beta-synthetic-seed1-old` \(superseded/);
   } finally {
     await cleanup();
   }
 });
 
-Deno.test("tables: bold marks the best value by each metric's direction", async () => {
-  const [tables, , cleanup] = await fabricated();
+Deno.test("tables: one table per question, in order; likelihoods ranked within their kind only", async () => {
+  const [tables, , cleanup] = await fabricated(questionRuns());
   try {
     const [table] = tables;
-    const best = (label: string, metric: string) => {
-      const column = [...table.quality, ...table.cost].find((c) => c.metric === metric)!;
-      return table.rows.find((r) => r.label === label)!.cells[column.id].best;
-    };
-    // score: higher is better (alpha 6 > beta 4); dist: lower is better (beta 2.5 < alpha 3).
-    assert.equal(best("alpha", "score"), true);
-    assert.equal(best("beta", "score"), false);
-    assert.equal(best("beta", "dist"), true);
-    assert.equal(best("alpha", "dist"), false);
-    assert.equal(best("alpha", "params"), true);
-    // A column with one model has nothing to beat: no bold.
-    assert.equal(best("alpha", "train_seconds"), false);
-    const tex = tablesLatex(tables);
-    assert.match(tex, /\$\\mathbf\{6\.000 \\pm 1\.000\}\$/);
-    assert.match(tex, /\$\\mathbf\{2\.500 \\pm 0\.707\}\$/);
-    assert.match(tex, /\$3\.000 \\pm 0\.000\$/);
+    assert.deepEqual(table.sections.map((s) => s.question), [
+      "likelihood",
+      "samples",
+      "reconstruction",
+      "cost",
+    ]);
+    const likelihood = table.sections[0];
+    // Exact first (pixelcnn 84.6 < nade 98.3 < bernoulli 205.8), then the IWAE bounds, then
+    // Parzen: vae-mlp's bound (95.6) is lower than nade's exact NLL but never ranked above it.
+    assert.deepEqual(
+      likelihood.blocks.map((b) => [b.title, b.rows.map((r) => r.label)]),
+      [
+        ["Exact likelihood", ["pixelcnn", "nade", "bernoulli"]],
+        ["Importance-weighted bound (k = 10)", ["vae-mlp", "vae-conv (β = 4, σ-prior)"]],
+        ["Parzen-window estimate", ["gan-mlp"]],
+      ],
+    );
+    const samples = table.sections[1];
+    assert.equal(samples.rankedBy?.metric, "fid");
+    assert.deepEqual(samples.blocks[0].rows.map((r) => r.label), [
+      "dcgan (with-a-long-descriptive-name)",
+      "cgan",
+      "gan-mlp",
+      "vae-mlp",
+      "vae-conv (β = 4, σ-prior)",
+    ]);
+    // The columns have readable names with units.
+    const titles = table.sections.flatMap((s) => s.columns.map((c) => c.title));
+    for (const title of ["NLL (nats) ↓", "FID ↓", "KID std", "Train time (s) ↓", "Params"]) {
+      assert.ok(titles.includes(title), `${title} not in ${titles.join("; ")}`);
+    }
+    assert.ok(!titles.some((t) => /_/.test(t)), `snake_case heading in ${titles.join("; ")}`);
   } finally {
     await cleanup();
   }
 });
 
-Deno.test("tables: likelihood columns name their kind and never mix kinds", async () => {
-  const [tables, , cleanup] = await fabricated();
+Deno.test("tables: no bold on spreads, counts and settings (direction none)", async () => {
+  const [tables, , cleanup] = await fabricated(questionRuns());
   try {
     const [table] = tables;
-    const columns = [...table.quality, ...table.cost];
-    const titles = columns.map((c) => c.title);
-    assert.ok(titles.includes("NLL [exact] (nats) ↓"), titles.join("; "));
-    assert.ok(titles.includes("−IWAE [IWAE-5] (nats) ↓"));
-    assert.ok(titles.includes("−ELBO [ELBO] (nats) ↓"));
-    // The IWAE copy of beta's nll_nats is the −IWAE column already: not shown twice.
-    assert.ok(!titles.some((t) => t.startsWith("NLL [IWAE")));
-    for (const column of columns) {
-      const kinds = new Set(
-        table.rows.flatMap((r) => r.group.finished)
-          .map((run) => run.metrics[column.metric])
-          .filter((m) => m && (m.kind ?? null) === column.kind)
-          .map((m) => `${m.kind}/${m.k}`),
-      );
-      assert.ok(kinds.size <= 1, `${column.id} mixes ${[...kinds]}`);
-      if (column.kind) assert.match(column.title, /\[(exact|ELBO|IWAE-\d+|AIS|Parzen)\]/);
+    for (const section of table.sections) {
+      for (const column of section.columns) {
+        const bold = section.blocks.flatMap((b) => b.rows).some((r) => r.cells[column.id]?.best);
+        const none = ["params", "kid_std", "is_score_std", "parzen_sigma", "active_units"];
+        if (none.includes(column.metric)) {
+          assert.equal(column.better, "none", column.metric);
+          assert.ok(!bold, `${column.metric} has a bold cell`);
+        }
+      }
     }
-    assert.match(tablesLatex(tables), /\$-\$IWAE \[IWAE-5\] \\\\ \(nats\) \$\\downarrow\$/);
+    const cost = sectionOf(tablesMarkdown(tables), "Cost");
+    assert.equal(cellOf(cost, "bernoulli", "Params"), "784");
+    assert.match(cellOf(cost, "bernoulli", "Train time"), /^\*\*1\.2\*\*/);
+  } finally {
+    await cleanup();
+  }
+});
+
+Deno.test("tables: a likelihood averaged over part of the test set says so in every format", async () => {
+  const [tables, , cleanup] = await fabricated(questionRuns());
+  try {
+    const md = sectionOf(tablesMarkdown(tables), "Likelihood");
+    assert.match(cellOf(md, "nade", "NLL"), /¹$/);
+    assert.doesNotMatch(cellOf(md, "bernoulli", "NLL"), /¹$/);
+    assert.match(md, /¹ first 2,000 of 10,000 test images\./);
+    const tex = tablesLatex(tables);
+    assert.match(tex, /\\textsuperscript\{a\}first 2,000 of 10,000 test images\./);
+    const nade = tex.split("\n").find((l) => l.trim().startsWith("nade &"))!;
+    assert.match(nade, /\\textsuperscript\{a\}/);
+    const csv = tablesCsv(tables).split("\n");
+    assert.ok(csv.some((l) => /^quick,mnist,nade,.*,likelihood,nll_nats,exact,.*,2000,/.test(l)));
   } finally {
     await cleanup();
   }
@@ -172,47 +206,26 @@ Deno.test("tables: likelihood columns name their kind and never mix kinds", asyn
 
 /** Numbers in a table row, normalised across Markdown and LaTeX spellings. */
 function numbers(cells: string[]): string[] {
-  return cells.join(" ").replace(/\{,\}/g, ",").replace(/−/g, "-")
+  return cells.join(" ").replace(/\{,\}/g, ",").replace(/−/g, "-").replace(/[¹²³]/g, "")
     .match(/-?\d[\d,]*(\.\d+)?/g) ?? [];
 }
 
-Deno.test("tables: the LaTeX table holds the Markdown table's numbers, and compiles", async () => {
-  const [tables, dir, cleanup] = await fabricated();
+Deno.test("tables: the LaTeX tables hold the Markdown tables' numbers, with Unicode as LaTeX", async () => {
+  const [tables, , cleanup] = await fabricated(questionRuns());
   try {
     const md = tablesMarkdown(tables);
     const tex = tablesLatex(tables);
-    for (const model of ["alpha", "beta", "gamma"]) {
-      const mdCells = markdownRow(md, model).slice(3); // model, seeds, runs
-      const texCells = tex.split("\n")
-        .filter((l) => l.trim().startsWith(model))
-        .flatMap((l) => l.replace(/\\\\\s*$/, "").split(" & ").slice(2)); // model, seeds
+    for (const model of ["bernoulli", "vae-mlp", "cgan"]) {
+      const mdCells = md.split("\n").filter((l) => l.startsWith(`| ${model} |`))
+        .flatMap((l) => markdownRow(l, model).slice(2)); // model, seeds
+      const texCells = tex.split("\n").filter((l) => l.trim().startsWith(`${model} &`))
+        .flatMap((l) => l.replace(/\\\\\s*$/, "").split(" & ").slice(1)); // model
       assert.deepEqual(numbers(texCells), numbers(mdCells), model);
     }
-    const pdflatex = await which("pdflatex");
-    if (!pdflatex) {
-      console.warn(
-        "skipped: pdflatex is not installed (apt-get install texlive-latex-recommended)",
-      );
-      return;
-    }
-    const doc = [
-      "\\documentclass{article}",
-      "\\usepackage{booktabs}",
-      "\\usepackage[margin=1cm,landscape]{geometry}",
-      "\\begin{document}",
-      tex,
-      "\\end{document}",
-    ].join("\n");
-    await Deno.writeTextFile(join(dir, "t.tex"), doc);
-    const out = await new Deno.Command(pdflatex, {
-      args: ["-interaction=nonstopmode", "-halt-on-error", "t.tex"],
-      cwd: dir,
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
-    const log = new TextDecoder().decode(out.stdout);
-    assert.equal(out.code, 0, log.split("\n").filter((l) => l.startsWith("!")).join("\n"));
-    assert.ok((await Deno.stat(join(dir, "t.pdf"))).size > 1000);
+    assert.doesNotMatch(tex, /\?/, "a character LaTeX could not take became ?");
+    assert.match(tex, /vae-conv \(\$\\beta\$ = 4, \$\\sigma\$-prior\)/);
+    assert.match(tex, /Parzen \$\\sigma\$/);
+    assert.ok([...tex].every((c) => c.charCodeAt(0) < 128), "non-ASCII left in the LaTeX");
   } finally {
     await cleanup();
   }
@@ -226,12 +239,13 @@ Deno.test("tables: CSV has full-precision statistics and the runs behind them", 
     const rows = lines.map((l) => Object.fromEntries(l.split(",").map((v, i) => [names[i], v])));
     const alpha = rows.find((r) => r.model === "alpha" && r.metric === "nll_nats")!;
     assert.equal(alpha.kind, "exact");
+    assert.equal(alpha.question, "likelihood");
     assert.equal(Number(alpha.mean), 12);
     assert.equal(Number(alpha.std), 2);
     assert.ok(Math.abs(Number(alpha.ci95_low) - (12 - (4.303 * 2) / Math.sqrt(3))) < 1e-3);
     assert.equal(alpha.seeds, "1 2 3");
     assert.equal(alpha.run_ids.split(" ").length, 3);
-    const beta = rows.find((r) => r.model === "beta" && r.metric === "iwae_nats")!;
+    const beta = rows.find((r) => r.model === "beta" && r.metric === "nll_nats")!;
     assert.equal(beta.k, "5");
     assert.equal(Number(beta.mean), 11.25);
     assert.ok(!rows.some((r) => r.model === "gamma"), "unfinished runs have no statistics");
@@ -239,15 +253,3 @@ Deno.test("tables: CSV has full-precision statistics and the runs behind them", 
     await cleanup();
   }
 });
-
-async function which(name: string): Promise<string | null> {
-  for (const dir of (Deno.env.get("PATH") ?? "").split(":")) {
-    try {
-      const path = join(dir, name);
-      if ((await Deno.stat(path)).isFile) return path;
-    } catch {
-      // not in this folder
-    }
-  }
-  return null;
-}
