@@ -18,6 +18,7 @@ import {
   type ReproductionRecord,
 } from "../benchmarks/reproduction.ts";
 import { renderSection, spliceReadme } from "../benchmarks/reproduction_table.ts";
+import { getSuite } from "../benchmarks/suites.ts";
 
 const USAGE = `deno task reproductions [--check]
     rewrite the README's reproduction section from ${RECORDS_DIR}/*.json
@@ -34,13 +35,36 @@ deno task reproductions record RUN_DIR [--reference N] [--reason TEXT] [--note T
 
 const README = "README.md";
 
-/** The `bench` command that makes the run of `runJson` (suite, model, dataset, backend, seed). */
+const BUILT_IN_SUITES = ["ci", "quick", "paper"];
+
+/**
+ * The `bench` command that makes the run of `run` (its `run.json`): suite, model, dataset,
+ * backend and seed. A suite that is not built in is named by its file under benchmarks/suites/.
+ * The run's steps and options must be the suite entry's: a run made with overrides (`--set`,
+ * `--steps`) needs its command given with `--command`.
+ */
 export function benchCommand(run: Record<string, unknown>, runDir: string): string {
   const provenance = run.provenance as { backend?: string; dataset?: { name?: string } };
+  const config = run.config as { steps?: number; options?: Record<string, unknown> };
+  const suiteName = String(run.suite);
+  const suiteArg = BUILT_IN_SUITES.includes(suiteName)
+    ? suiteName
+    : `benchmarks/suites/${suiteName}.json`;
+  const entry = getSuite(suiteArg).entries.find((e) =>
+    e.model === run.model && (e.variant ?? null) === (run.variant ?? null)
+  );
+  const differs = !entry || entry.steps !== config?.steps ||
+    Object.entries(entry.options ?? {}).some(([key, value]) => config?.options?.[key] !== value);
+  if (differs) {
+    throw new UsageError(
+      `--command: ${join(runDir, "run.json")}'s steps or options are not suite ` +
+        `${suiteName}'s entry for ${run.model} (made with --set or --steps?): give the command`,
+    );
+  }
   const out = dirname(dirname(runDir));
   const args = [
     "deno task bench",
-    `--suite ${run.suite}`,
+    `--suite ${suiteArg}`,
     `--models ${run.model}`,
     `--dataset ${provenance?.dataset?.name}`,
     `--backend ${provenance?.backend}`,
