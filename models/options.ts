@@ -18,8 +18,10 @@ export interface OptionSpec {
   max?: number;
   /** Lower bound that the value must exceed (e.g. a learning rate > 0). */
   above?: number;
-  /** The allowed values of a string option. */
-  choices?: readonly string[];
+  /** Upper bound that the value must stay under (e.g. Adam's β1 < 1). */
+  below?: number;
+  /** The allowed values (of a string, or of a number such as `bits`: 1 or 8). */
+  choices?: readonly (string | number)[];
   /** What the option means, in a few words (shown by `list`). */
   doc: string;
 }
@@ -35,14 +37,14 @@ export function defaultOptions(schema: OptionSchema): ModelOptions {
 /** What values an option accepts, in words ("an integer ≥ 1", "one of a, b"). */
 export function describeOption(spec: OptionSpec): string {
   if (spec.type === "boolean") return "true or false";
-  if (spec.type === "string") {
-    return spec.choices ? `one of ${spec.choices.join(", ")}` : "a string";
-  }
+  if (spec.choices) return `one of ${spec.choices.join(", ")}`;
+  if (spec.type === "string") return "a string";
   const noun = spec.type === "int" ? "an integer" : "a number";
   const bounds = [
     spec.min !== undefined ? `≥ ${spec.min}` : "",
     spec.above !== undefined ? `> ${spec.above}` : "",
     spec.max !== undefined ? `≤ ${spec.max}` : "",
+    spec.below !== undefined ? `< ${spec.below}` : "",
   ].filter(Boolean);
   return bounds.length ? `${noun} ${bounds.join(" and ")}` : noun;
 }
@@ -78,6 +80,8 @@ export function checkOption(
   if (spec.min !== undefined && value < spec.min) fail();
   if (spec.max !== undefined && value > spec.max) fail();
   if (spec.above !== undefined && !(value > spec.above)) fail();
+  if (spec.below !== undefined && !(value < spec.below)) fail();
+  if (spec.choices && !spec.choices.includes(value)) fail();
   return value;
 }
 
@@ -104,4 +108,46 @@ export function resolveOptions(
     resolved[key] = checkOption(spec, raw, `${where} ${model}.${key}`);
   }
   return resolved;
+}
+
+/** The type of one option's value as `create` reads it. */
+type OptionValue<T extends OptionSpec> = T["type"] extends "int" | "number" ? number
+  : T["type"] extends "boolean" ? boolean
+  : string;
+
+/** The values of a schema's options, typed by their specs (declare schemas `satisfies OptionSchema`). */
+export type OptionValues<S extends OptionSchema> = { [K in keyof S]: OptionValue<S[K]> };
+
+/**
+ * The options `create` reads: every key of `schema` taken from `options` (its default when
+ * absent) and checked, so a model never sees an unchecked value, however it was built. A bad
+ * value is one line: "<model>: option <key>: expected …". Keys outside the schema are ignored
+ * here; {@link resolveOptions} refuses them where users give options.
+ */
+export function readOptions<S extends OptionSchema>(
+  model: string,
+  schema: S,
+  options: ModelOptions,
+): OptionValues<S> {
+  const values: ModelOptions = {};
+  for (const [key, spec] of Object.entries(schema)) {
+    const raw = options[key];
+    values[key] = raw === undefined
+      ? spec.default
+      : checkOption(spec, raw, `${model}: option ${key}`);
+  }
+  return values as OptionValues<S>;
+}
+
+/** The usual `batchSize` option: training images per step. */
+export function batchSizeOption(value: number): OptionSpec & { type: "int" } {
+  return { type: "int", default: value, min: 1, doc: "training images per step" };
+}
+
+/** The usual `learningRate` option: Adam's step size, > 0. */
+export function learningRateOption(
+  value: number,
+  doc = "Adam step size",
+): OptionSpec & { type: "number" } {
+  return { type: "number", default: value, above: 0, doc };
 }

@@ -39,177 +39,201 @@ function inside(v: string, size: number): string {
   return `${v} >= 0 && ${v} < ${size}`;
 }
 
-/** The forward convolution as a GEMM spec. */
-export function conv2dSpec(info: Conv2DInfo): GemmSpec {
-  const { batchSize: B, inHeight: H, inWidth: W, inChannels: C, outHeight: OH, outWidth: OW } =
-    info;
-  const { filterHeight: KH, filterWidth: KW, outChannels: F, strideHeight: SH, strideWidth: SW } =
-    info;
-  const { dilationHeight: DH, dilationWidth: DW } = info;
-  const PT = info.padInfo.top, PL = info.padInfo.left;
-  const loadA = `
-  let b = m / ${OH * OW}; let p = m % ${OH * OW}; let oh = p / ${OW}; let ow = p % ${OW};
-  let kh = k / ${KW * C}; let q = k % ${KW * C}; let kw = q / ${C}; let c = q % ${C};
-  let ih = oh * ${SH} - ${PT} + kh * ${DH}; let iw = ow * ${SW} - ${PL} + kw * ${DW};
-  if (!(${inside("ih", H)} && ${inside("iw", W)})) { return 0.0; }
-  return xIn[((b * ${H} + ih) * ${W} + iw) * ${C} + c];`;
-  const loadB = `  return wIn[k * ${F} + n];`;
-  return {
-    M: B * OH * OW,
-    N: F,
-    K: KH * KW * C,
-    inputs: ["xIn", "wIn"],
-    loadA,
-    loadB,
-    orderA: "k",
-    key: `conv_${[B, H, W, C, KH, KW, F, SH, SW, DH, DW, PT, PL, OH, OW].join("_")}`,
-  };
+/** WGSL that splits the flat index `flat` into coordinates a, b, c of extents [·, nb, nc]. */
+function split3(flat: string, [a, t, b, c]: string[], nb: number, nc: number): string {
+  return `let ${a} = ${flat} / ${nb * nc}; let ${t} = ${flat} % ${nb * nc}; ` +
+    `let ${b} = ${t} / ${nc}; let ${c} = ${t} % ${nc};`;
 }
 
-/** dx of a convolution (= conv2dTranspose of dy) as a GEMM spec. */
-export function conv2dBackpropInputSpec(info: Conv2DInfo): GemmSpec {
-  const { batchSize: B, inHeight: H, inWidth: W, inChannels: C, outHeight: OH, outWidth: OW } =
-    info;
-  const { filterHeight: KH, filterWidth: KW, outChannels: F, strideHeight: SH, strideWidth: SW } =
-    info;
+/** `v` times `d`, written without the product when d = 1. */
+function times(v: string, d: number): string {
+  return d === 1 ? v : `${v} * ${d}`;
+}
+
+/**
+ * The one WGSL generator of the three kernels: the implicit-GEMM element that a convolution
+ * reads. `im2col` (forward and filter gradient): input pixel x[b, ih, iw, c] for output pixel
+ * `pixel` = (b, oh, ow) and filter tap `tap` = (kh, kw, c), or 0 in the padding.
+ * `col2im` (input gradient): dy[b, oh, ow, f] for input pixel `pixel` = (b, ih, iw) and tap
+ * `tap` = (kh, kw, f) where ih = oh·SH − PT + kh, or 0 where no output pixel maps there.
+ */
+function convGather(info: Conv2DInfo, kind: "im2col" | "col2im", pixel: string, tap: string) {
+  const { inHeight: H, inWidth: W, inChannels: C, outHeight: OH, outWidth: OW } = info;
+  const { filterWidth: KW, outChannels: F, strideHeight: SH, strideWidth: SW } = info;
+  const { dilationHeight: DH, dilationWidth: DW } = info;
   const PT = info.padInfo.top, PL = info.padInfo.left;
-  // dx[b,ih,iw,c] = Σ dy[b,oh,ow,f]·w[kh,kw,c,f] over ih = oh·SH − PT + kh, iw likewise.
+  if (kind === "im2col") {
+    const lines = [
+      split3(pixel, ["b", "p", "oh", "ow"], OH, OW),
+      split3(tap, ["kh", "q", "kw", "c"], KW, C),
+    ];
+    // The forward pass walks pixels in m; the filter gradient walks taps in m.
+    if (pixel !== "m") lines.reverse();
+    return `
+  ${lines.join("\n  ")}
+  let ih = oh * ${SH} - ${PT} + ${times("kh", DH)}; let iw = ow * ${SW} - ${PL} + ${
+      times("kw", DW)
+    };
+  if (!(${inside("ih", H)} && ${inside("iw", W)})) { return 0.0; }
+  return xIn[((b * ${H} + ih) * ${W} + iw) * ${C} + c];`;
+  }
   const strideTest = [
     SH > 1 ? `th % ${SH} != 0` : "",
     SW > 1 ? `tw % ${SW} != 0` : "",
   ].filter(Boolean);
-  const loadA = `
-  let b = m / ${H * W}; let p = m % ${H * W}; let ih = p / ${W}; let iw = p % ${W};
-  let kh = k / ${KW * F}; let q = k % ${KW * F}; let kw = q / ${F}; let f = q % ${F};
+  return `
+  ${split3(pixel, ["b", "p", "ih", "iw"], H, W)}
+  ${split3(tap, ["kh", "q", "kw", "f"], KW, F)}
   let th = ih + ${PT} - kh; let tw = iw + ${PL} - kw;
   if (th < 0 || tw < 0) { return 0.0; }
   ${strideTest.length ? `if (${strideTest.join(" || ")}) { return 0.0; }` : ""}
   let oh = th / ${SH}; let ow = tw / ${SW};
   if (oh >= ${OH} || ow >= ${OW}) { return 0.0; }
   return dyIn[((b * ${OH} + oh) * ${OW} + ow) * ${F} + f];`;
-  const loadB = `
-  let kh = k / ${KW * F}; let q = k % ${KW * F}; let kw = q / ${F}; let f = q % ${F};
-  return wIn[((kh * ${KW} + kw) * ${C} + n) * ${F} + f];`;
-  return {
-    M: B * H * W,
-    N: C,
-    K: KH * KW * F,
-    inputs: ["dyIn", "wIn"],
-    loadA,
-    loadB,
-    orderA: "k",
-    key: `convdx_${[B, H, W, C, KH, KW, F, SH, SW, PT, PL, OH, OW].join("_")}`,
-  };
 }
 
-/** dW of a convolution as a GEMM spec (K runs over batch and output pixels). */
-export function conv2dBackpropFilterSpec(info: Conv2DInfo): GemmSpec {
+/** The shape constants that name a convolution's pipelines. */
+function shapeKey(info: Conv2DInfo, dilations: boolean): string {
   const { batchSize: B, inHeight: H, inWidth: W, inChannels: C, outHeight: OH, outWidth: OW } =
     info;
   const { filterHeight: KH, filterWidth: KW, outChannels: F, strideHeight: SH, strideWidth: SW } =
     info;
   const PT = info.padInfo.top, PL = info.padInfo.left;
-  const loadA = `
-  let kh = m / ${KW * C}; let q = m % ${KW * C}; let kw = q / ${C}; let c = q % ${C};
-  let b = k / ${OH * OW}; let p = k % ${OH * OW}; let oh = p / ${OW}; let ow = p % ${OW};
-  let ih = oh * ${SH} - ${PT} + kh; let iw = ow * ${SW} - ${PL} + kw;
-  if (!(${inside("ih", H)} && ${inside("iw", W)})) { return 0.0; }
-  return xIn[((b * ${H} + ih) * ${W} + iw) * ${C} + c];`;
-  const loadB = `  return dyIn[k * ${F} + n];`;
+  const dilation = dilations ? [info.dilationHeight, info.dilationWidth] : [];
+  return [B, H, W, C, KH, KW, F, SH, SW, ...dilation, PT, PL, OH, OW].join("_");
+}
+
+/** The forward convolution as a GEMM spec: M = B·OH·OW, N = outC, K = KH·KW·inC. */
+export function conv2dSpec(info: Conv2DInfo): GemmSpec {
+  const { batchSize: B, inChannels: C, outHeight: OH, outWidth: OW } = info;
+  const { filterHeight: KH, filterWidth: KW, outChannels: F } = info;
+  return {
+    M: B * OH * OW,
+    N: F,
+    K: KH * KW * C,
+    inputs: ["xIn", "wIn"],
+    loadA: convGather(info, "im2col", "m", "k"),
+    loadB: `  return wIn[k * ${F} + n];`,
+    orderA: "k",
+    key: `conv_${shapeKey(info, true)}`,
+  };
+}
+
+/** dx of a convolution (= conv2dTranspose of dy): M = B·H·W, N = inC, K = KH·KW·outC. */
+export function conv2dBackpropInputSpec(info: Conv2DInfo): GemmSpec {
+  const { batchSize: B, inHeight: H, inWidth: W, inChannels: C } = info;
+  const { filterHeight: KH, filterWidth: KW, outChannels: F } = info;
+  return {
+    M: B * H * W,
+    N: C,
+    K: KH * KW * F,
+    inputs: ["dyIn", "wIn"],
+    loadA: convGather(info, "col2im", "m", "k"),
+    loadB: `
+  ${split3("k", ["kh", "q", "kw", "f"], KW, F)}
+  return wIn[((kh * ${KW} + kw) * ${C} + n) * ${F} + f];`,
+    orderA: "k",
+    key: `convdx_${shapeKey(info, false)}`,
+  };
+}
+
+/** dW of a convolution: M = KH·KW·inC, N = outC, K = B·OH·OW (split-K over the batch). */
+export function conv2dBackpropFilterSpec(info: Conv2DInfo): GemmSpec {
+  const { batchSize: B, inChannels: C, outHeight: OH, outWidth: OW } = info;
+  const { filterHeight: KH, filterWidth: KW, outChannels: F } = info;
   return {
     M: KH * KW * C,
     N: F,
     K: B * OH * OW,
     inputs: ["xIn", "dyIn"],
-    loadA,
-    loadB,
+    loadA: convGather(info, "im2col", "k", "m"),
+    loadB: `  return dyIn[k * ${F} + n];`,
     orderA: "mn",
-    key: `convdw_${[B, H, W, C, KH, KW, F, SH, SW, PT, PL, OH, OW].join("_")}`,
+    key: `convdw_${shapeKey(info, false)}`,
+  };
+}
+
+type Shape4 = [number, number, number, number];
+
+/** The attributes tfjs passes to the three convolution kernels. */
+interface ConvAttrs {
+  strides: number | [number, number];
+  pad: "valid" | "same" | number | backend_util.ExplicitPadding;
+  dataFormat: "NHWC" | "NCHW";
+  dilations?: number | [number, number];
+  dimRoundingMode?: "floor" | "round" | "ceil";
+  inputShape?: Shape4;
+  filterShape?: Shape4;
+}
+
+/** What differs between the three convolution kernels. */
+interface ConvRole {
+  /** The kernel's two tensor inputs, in {@link GemmSpec.inputs} order. */
+  operands: [string, string];
+  /** The convolution's input and filter shapes and dilations. */
+  geometry(
+    inputs: Record<string, TensorInfo>,
+    attrs: ConvAttrs,
+  ): [Shape4, Shape4, number | [number, number]];
+  spec(info: Conv2DInfo): GemmSpec;
+  outShape(info: Conv2DInfo): number[];
+  /** Leave outputs narrower than {@link MIN_GEMM_CHANNELS} to tfjs. */
+  narrowToStock: boolean;
+}
+
+/** A convolution kernel: ours for NHWC float32 shapes that fit, tfjs's `stock` otherwise. */
+function convKernel(stock: KernelFunc, role: ConvRole): KernelFunc {
+  return (args) => {
+    const { inputs, backend, attrs } = args as unknown as KernelArgs;
+    const a = attrs as unknown as ConvAttrs;
+    const [inShape, filterShape, dilations] = role.geometry(inputs, a);
+    const info = backend_util.computeConv2DInfo(
+      inShape,
+      filterShape,
+      a.strides,
+      dilations,
+      a.pad,
+      a.dimRoundingMode,
+      false,
+      backend_util.convertConv2DDataFormat(a.dataFormat),
+    );
+    const spec = role.spec(info);
+    const operands = role.operands.map((name) => inputs[name]);
+    if (!supported(info, operands) || !gemmFits(spec.M, spec.N)) return stock(args);
+    if (role.narrowToStock && spec.N < MIN_GEMM_CHANNELS) return stock(args);
+    return runGemm(backend as WebGPUBackend, spec, operands, role.outShape(info));
   };
 }
 
 /** Conv2D kernel: ours for NHWC float32, tfjs's otherwise. */
 export function conv2dKernel(stock: KernelFunc): KernelFunc {
-  return (args) => {
-    const { inputs, backend, attrs } = args as unknown as KernelArgs;
-    const { x, filter } = inputs;
-    const a = attrs as unknown as {
-      strides: number | [number, number];
-      pad: "valid" | "same" | number | backend_util.ExplicitPadding;
-      dataFormat: "NHWC" | "NCHW";
-      dilations: number | [number, number];
-      dimRoundingMode?: "floor" | "round" | "ceil";
-    };
-    const info = backend_util.computeConv2DInfo(
-      x.shape as [number, number, number, number],
-      filter.shape as [number, number, number, number],
-      a.strides,
-      a.dilations,
-      a.pad,
-      a.dimRoundingMode,
-      false,
-      backend_util.convertConv2DDataFormat(a.dataFormat),
-    );
-    const spec = conv2dSpec(info);
-    if (!supported(info, [x, filter]) || !gemmFits(spec.M, spec.N)) return stock(args);
-    if (spec.N < MIN_GEMM_CHANNELS) return stock(args);
-    return runGemm(backend as WebGPUBackend, spec, [x, filter], info.outShape);
-  };
+  return convKernel(stock, {
+    operands: ["x", "filter"],
+    geometry: ({ x, filter }, a) => [x.shape as Shape4, filter.shape as Shape4, a.dilations ?? 1],
+    spec: conv2dSpec,
+    outShape: (info) => info.outShape,
+    narrowToStock: true,
+  });
 }
 
 /** Conv2DBackpropInput kernel (the gradient of conv2d w.r.t. x, and conv2dTranspose). */
 export function conv2dBackpropInputKernel(stock: KernelFunc): KernelFunc {
-  return (args) => {
-    const { inputs, backend, attrs } = args as unknown as KernelArgs;
-    const { dy, filter } = inputs;
-    const a = attrs as unknown as {
-      inputShape: [number, number, number, number];
-      strides: number | [number, number];
-      pad: "valid" | "same" | number | backend_util.ExplicitPadding;
-      dataFormat: "NHWC" | "NCHW";
-      dimRoundingMode?: "floor" | "round" | "ceil";
-    };
-    const info = backend_util.computeConv2DInfo(
-      a.inputShape,
-      filter.shape as [number, number, number, number],
-      a.strides,
-      1,
-      a.pad,
-      a.dimRoundingMode,
-      false,
-      backend_util.convertConv2DDataFormat(a.dataFormat),
-    );
-    const spec = conv2dBackpropInputSpec(info);
-    if (!supported(info, [dy, filter]) || !gemmFits(spec.M, spec.N)) return stock(args);
-    if (spec.N < MIN_GEMM_CHANNELS) return stock(args);
-    return runGemm(backend as WebGPUBackend, spec, [dy, filter], info.inShape);
-  };
+  return convKernel(stock, {
+    operands: ["dy", "filter"],
+    geometry: ({ filter }, a) => [a.inputShape!, filter.shape as Shape4, 1],
+    spec: conv2dBackpropInputSpec,
+    outShape: (info) => info.inShape,
+    narrowToStock: true,
+  });
 }
 
 /** Conv2DBackpropFilter kernel (split-K with a deterministic reduction). */
 export function conv2dBackpropFilterKernel(stock: KernelFunc): KernelFunc {
-  return (args) => {
-    const { inputs, backend, attrs } = args as unknown as KernelArgs;
-    const { x, dy } = inputs;
-    const a = attrs as unknown as {
-      filterShape: [number, number, number, number];
-      strides: number | [number, number];
-      pad: "valid" | "same" | number | backend_util.ExplicitPadding;
-      dataFormat: "NHWC" | "NCHW";
-      dimRoundingMode?: "floor" | "round" | "ceil";
-    };
-    const info = backend_util.computeConv2DInfo(
-      x.shape as [number, number, number, number],
-      a.filterShape,
-      a.strides,
-      1,
-      a.pad,
-      a.dimRoundingMode,
-      false,
-      backend_util.convertConv2DDataFormat(a.dataFormat),
-    );
-    const spec = conv2dBackpropFilterSpec(info);
-    if (!supported(info, [x, dy]) || !gemmFits(spec.M, spec.N)) return stock(args);
-    return runGemm(backend as WebGPUBackend, spec, [x, dy], info.filterShape);
-  };
+  return convKernel(stock, {
+    operands: ["x", "dy"],
+    geometry: ({ x }, a) => [x.shape as Shape4, a.filterShape!, 1],
+    spec: conv2dBackpropFilterSpec,
+    outShape: (info) => info.filterShape,
+    narrowToStock: false,
+  });
 }

@@ -1,5 +1,9 @@
 /**
- * `infogan` (Chen et al. 2016): the DCGAN of DESIGN.md whose generator also takes a 10-way
+ * `infogan` (Chen, Duan, Houthooft, Schulman, Sutskever & Abbeel 2016, "InfoGAN: Interpretable
+ * Representation Learning by Information Maximizing Generative Adversarial Nets"). The paper
+ * reports no likelihood to reproduce; genbench reports `mi_cat` and its sample metrics.
+ *
+ * The DCGAN of DESIGN.md whose generator also takes a 10-way
  * categorical code c₁ ~ Cat(1/10) and two continuous codes c₂, c₃ ~ U(−1, 1) beside 62 noise
  * dimensions, and a Q head on D's trunk (dense 128 → BN → LReLU 0.2 → 10 logits + 2 means)
  * that recovers the codes from G's images. Both players also minimise
@@ -12,27 +16,13 @@
  */
 import * as tf from "@tensorflow/tfjs-core";
 import type { GenerativeModel, LatentDecoder, ModelArgs, ModelSpec } from "../model.ts";
-import { Dense, layerVariables, normalTensor } from "../layers/nn.ts";
-import { checkLabels, checkStride2Shape, oneHot } from "../layers/checks.ts";
-import { BatchNorm, type Moments } from "../layers/batch_norm.ts";
-import { dimOf, type ImageShape } from "../../datasets/dataset.ts";
+import { defaultOptions, type OptionSchema, type OptionValues, readOptions } from "../options.ts";
+import { Dense, type Layer, normalTensor } from "../layers/nn.ts";
+import { checkLabels, oneHot } from "../layers/checks.ts";
+import { BatchNorm } from "../layers/batch_norm.ts";
 import type { Stream } from "../../core/rng.ts";
-import {
-  DCGAN_INIT,
-  DcganDiscriminator,
-  DcganGenerator,
-  discriminatorLoss,
-  type GanLoss,
-  ganLossOption,
-  generatorLoss,
-  playerStep,
-  positiveInt,
-  positiveNumber,
-  realTargetOption,
-  toUnit,
-} from "./shared.ts";
-
-const SAMPLE_CHUNK = 256;
+import { DCGAN_INIT } from "./shared.ts";
+import { DCGAN_OPTIONS, DcganBase, type GeneratorInputs } from "./gan.ts";
 
 /** A generator driven by explicit codes, with its batch-norm statistics frozen. */
 export interface CodeDecoder {
@@ -47,55 +37,54 @@ export interface CodeDecoder {
   dispose(): void;
 }
 
+/** The options of `infogan`: those of `dcgan` (but z) and the codes'. */
+export const INFOGAN_OPTIONS = {
+  ...DCGAN_OPTIONS,
+  noise: { type: "int", default: 62, min: 1, doc: "size of the noise z ~ N(0, I)" },
+  categories: { type: "int", default: 10, min: 1, doc: "categories of the categorical code c₁" },
+  continuous: { type: "int", default: 2, min: 0, doc: "continuous codes ~ U(−1, 1)" },
+  infoCategorical: { type: "number", default: 1, min: 0, doc: "λ of the categorical info term" },
+  infoContinuous: { type: "number", default: 0.1, min: 0, doc: "λ of the continuous info term" },
+} satisfies OptionSchema;
+
+/** Categorical and continuous codes of a batch. */
+interface Codes {
+  categories: tf.Tensor1D;
+  continuous: tf.Tensor2D;
+}
+
 /** InfoGAN on a DCGAN body. */
-export class InfoGan implements GenerativeModel {
+export class InfoGan extends DcganBase {
   readonly noise: number;
   readonly categories: number;
   readonly continuous: number;
-  readonly #shape: ImageShape;
-  readonly #g: DcganGenerator;
-  readonly #d: DcganDiscriminator;
   readonly #qHidden: Dense;
   readonly #qBn: BatchNorm;
   readonly #qOut: Dense;
-  readonly #optimizerD: tf.AdamOptimizer;
-  readonly #optimizerG: tf.AdamOptimizer;
-  readonly #loss: GanLoss;
-  readonly #reference: number;
-  readonly #realTarget: number;
   readonly #lambdaCat: number;
   readonly #lambdaCont: number;
+  /** The codes of the training step in progress (its info terms need them). */
+  #stepCodes: Codes | null = null;
 
-  constructor({ shape, options, init }: ModelArgs) {
-    const name = "infogan";
-    checkStride2Shape(name, shape);
-    this.#shape = shape;
-    this.#loss = ganLossOption(name, options);
-    this.#realTarget = realTargetOption(name, options);
-    this.noise = positiveInt(name, options, "noise");
-    this.categories = positiveInt(name, options, "categories");
-    this.continuous = Number(options.continuous);
-    if (!Number.isInteger(this.continuous) || this.continuous < 0) {
-      positiveInt(name, options, "continuous"); // throws the one-line message
-    }
-    this.#reference = positiveInt(name, options, "bnReference");
-    this.#lambdaCat = Number(options.infoCategorical);
-    this.#lambdaCont = Number(options.infoContinuous);
-    const width = positiveInt(name, options, "width");
-    const inputs = this.noise + this.categories + this.continuous;
-    this.#g = new DcganGenerator(shape, inputs, width, init);
-    this.#d = new DcganDiscriminator(shape, width, init);
-    this.#qHidden = new Dense("q/dense", this.#d.features, 128, init, DCGAN_INIT);
+  constructor(
+    shape: ModelArgs["shape"],
+    options: OptionValues<typeof INFOGAN_OPTIONS>,
+    init: Stream,
+  ) {
+    const inputs = options.noise + options.categories + options.continuous;
+    super("infogan", shape, options, inputs, init);
+    this.noise = options.noise;
+    this.categories = options.categories;
+    this.continuous = options.continuous;
+    this.#lambdaCat = options.infoCategorical;
+    this.#lambdaCont = options.infoContinuous;
+    this.#qHidden = new Dense("q/dense", this.d.features, 128, init, DCGAN_INIT);
     this.#qBn = new BatchNorm("q/bn", 128, init);
     this.#qOut = new Dense("q/out", 128, this.categories + this.continuous, init, DCGAN_INIT);
-    const lr = positiveNumber(name, options, "learningRate");
-    const beta1 = Number(options.beta1);
-    // D's rate defaults to G's; a slower D helps short runs where D otherwise wins at once.
-    const lrD = options.learningRateD === undefined
-      ? lr
-      : positiveNumber(name, options, "learningRateD");
-    this.#optimizerD = tf.train.adam(lrD, beta1);
-    this.#optimizerG = tf.train.adam(lr, beta1);
+  }
+
+  protected override discriminatorLayers(): Layer[] {
+    return [...this.d.layers(), this.#qHidden, this.#qBn, this.#qOut];
   }
 
   #input(z: tf.Tensor2D, categories: tf.Tensor1D, continuous: tf.Tensor2D): tf.Tensor2D {
@@ -103,7 +92,7 @@ export class InfoGan implements GenerativeModel {
   }
 
   /** Draws codes for n samples: categories with `noise.int`, continuous codes U(−1, 1). */
-  #codes(n: number, noise: Stream): { categories: tf.Tensor1D; continuous: tf.Tensor2D } {
+  #codes(n: number, noise: Stream): Codes {
     const cat = Int32Array.from({ length: n }, () => noise.int(this.categories));
     const cont = Float32Array.from({ length: n * this.continuous }, () => 2 * noise.uniform() - 1);
     return {
@@ -113,7 +102,7 @@ export class InfoGan implements GenerativeModel {
   }
 
   /** The information loss terms from D's trunk features on fakes made with these codes. */
-  #info(features: tf.Tensor2D, categories: tf.Tensor1D, continuous: tf.Tensor2D) {
+  #info(features: tf.Tensor2D, { categories, continuous }: Codes) {
     const h = tf.leakyRelu(this.#qBn.apply(this.#qHidden.apply(features)).y, 0.2);
     const out = this.#qOut.apply(h);
     const logits = tf.slice(out, [0, 0], [-1, this.categories]);
@@ -130,49 +119,27 @@ export class InfoGan implements GenerativeModel {
     return { ce, cont, total };
   }
 
-  trainStep(batch: tf.Tensor2D, noise: Stream): Record<string, tf.Scalar> {
-    const n = batch.shape[0];
+  protected generatorInputs(n: number, noise: Stream): GeneratorInputs {
     const z = normalTensor([n, this.noise], noise) as tf.Tensor2D;
-    const { categories, continuous } = this.#codes(n, noise);
-    const input = tf.tidy(() => this.#input(z, categories, continuous));
-    const real = tf.tidy(() => tf.sub(tf.mul(batch, 2), 1)) as tf.Tensor2D;
-    const fake = tf.tidy(() => this.#g.apply(input).images);
-    const out: Record<string, tf.Scalar> = {};
-    // D and Q: the GAN loss plus L_I on the fakes.
-    const dVars = layerVariables([...this.#d.layers(), this.#qHidden, this.#qBn, this.#qOut]);
-    const d = playerStep(this.#optimizerD, dVars, () => {
-      const realLogits = this.#d.apply(real).logits;
-      const f = this.#d.apply(fake);
-      const adversarial = discriminatorLoss(realLogits, f.logits, this.#realTarget);
-      const info = this.#info(f.features, categories, continuous);
-      out.d_loss = tf.keep(adversarial);
-      out.d_real = tf.keep(tf.mean(tf.sigmoid(realLogits)));
-      out.d_fake = tf.keep(tf.mean(tf.sigmoid(f.logits)));
-      return tf.add(adversarial, info.total) as tf.Scalar;
-    });
-    // G: its GAN loss plus L_I through the updated D trunk and Q.
-    const g = playerStep(this.#optimizerG, layerVariables(this.#g.layers()), () => {
-      const f = this.#d.apply(this.#g.apply(input).images);
-      const adversarial = generatorLoss(f.logits, this.#loss);
-      const info = this.#info(f.features, categories, continuous);
-      out.g_loss = tf.keep(adversarial);
-      out.info_cat = tf.keep(info.ce);
-      out.info_cont = tf.keep(info.cont);
-      out.mi_cat = tf.keep(tf.sub(Math.log(this.categories), info.ce));
-      return tf.add(adversarial, info.total) as tf.Scalar;
-    });
-    tf.dispose([z, categories, continuous, input, real, fake, d.loss, g.loss]);
-    return {
-      d_loss: out.d_loss,
-      g_loss: out.g_loss,
-      d_real: out.d_real,
-      d_fake: out.d_fake,
-      d_grad_norm: d.gradNorm,
-      g_grad_norm: g.gradNorm,
-      info_cat: out.info_cat,
-      info_cont: out.info_cont,
-      mi_cat: out.mi_cat,
-    };
+    const codes = this.#codes(n, noise);
+    this.#stepCodes = codes;
+    const input = tf.tidy(() => this.#input(z, codes.categories, codes.continuous));
+    return { input, held: [z, codes.categories, codes.continuous] };
+  }
+
+  /** L_I for both players (D's update trains Q with it); G's step logs its parts. */
+  protected override extraLoss(
+    player: "d" | "g",
+    features: tf.Tensor2D,
+    logged: Record<string, tf.Scalar>,
+  ): tf.Scalar {
+    const info = this.#info(features, this.#stepCodes!);
+    if (player === "g") {
+      logged.info_cat = tf.keep(info.ce);
+      logged.info_cont = tf.keep(info.cont);
+      logged.mi_cat = tf.keep(tf.sub(Math.log(this.categories), info.ce));
+    }
+    return info.total;
   }
 
   /**
@@ -180,23 +147,18 @@ export class InfoGan implements GenerativeModel {
    * of `noise` (noise, categories and continuous codes from their priors).
    */
   codeDecoder(noise: Stream): CodeDecoder {
-    const count = this.#reference;
+    const count = this.reference;
     const z = normalTensor([count, this.noise], noise) as tf.Tensor2D;
     const codes = this.#codes(count, noise);
-    const stats: Moments[] = tf.tidy(() => {
-      const { stats } = this.#g.apply(this.#input(z, codes.categories, codes.continuous));
-      return stats.map((s) => ({ mean: tf.keep(s.mean), variance: tf.keep(s.variance) }));
-    });
+    const frozen = this.freeze(() => this.#input(z, codes.categories, codes.continuous));
     tf.dispose([z, codes.categories, codes.continuous]);
     return {
       noise: this.noise,
       categories: this.categories,
       continuous: this.continuous,
       decode: (codesZ, categories, continuous) =>
-        tf.tidy(() =>
-          toUnit(this.#g.apply(this.#input(codesZ, categories, continuous), stats).images)
-        ),
-      dispose: () => tf.dispose(stats.flatMap((s) => [s.mean, s.variance])),
+        tf.tidy(() => frozen.decode(this.#input(codesZ, categories, continuous))),
+      dispose: () => frozen.dispose(),
     };
   }
 
@@ -231,40 +193,15 @@ export class InfoGan implements GenerativeModel {
   async sample(n: number, noise: Stream, labels?: Int32Array): Promise<Float32Array> {
     if (labels) checkLabels("infogan", labels, n, this.categories);
     const decoder = this.codeDecoder(noise);
-    const dim = dimOf(this.#shape);
-    const out = new Float32Array(n * dim);
-    try {
-      for (let start = 0; start < n; start += SAMPLE_CHUNK) {
-        const count = Math.min(SAMPLE_CHUNK, n - start);
+    return await this.sampleInChunks(n, decoder, (start, count) =>
+      tf.tidy(() => {
         const z = normalTensor([count, this.noise], noise) as tf.Tensor2D;
         const codes = this.#codes(count, noise);
-        if (labels) {
-          codes.categories.dispose();
-          codes.categories = tf.tensor1d(labels.subarray(start, start + count), "int32");
-        }
-        const images = decoder.decode(z, codes.categories, codes.continuous);
-        out.set(await images.data(), start * dim);
-        tf.dispose([z, images, codes.categories, codes.continuous]);
-      }
-    } finally {
-      decoder.dispose();
-    }
-    return out;
-  }
-
-  weights(): Map<string, tf.Variable> {
-    const layers = [...this.#g.layers(), ...this.#d.layers(), this.#qHidden, this.#qBn, this.#qOut];
-    return new Map(layers.flatMap((l) => l.variables()));
-  }
-
-  optimizers(): tf.Optimizer[] {
-    return [this.#optimizerD, this.#optimizerG];
-  }
-
-  dispose(): void {
-    for (const variable of this.weights().values()) variable.dispose();
-    this.#optimizerD.dispose();
-    this.#optimizerG.dispose();
+        const categories = labels
+          ? tf.tensor1d(labels.subarray(start, start + count), "int32")
+          : codes.categories;
+        return decoder.decode(z, categories, codes.continuous);
+      }));
   }
 }
 
@@ -281,19 +218,9 @@ export const infogan: ModelSpec = {
     "Q head on D (mutual-information term)",
   capabilities: ["sample"],
   input: "grey",
-  defaults: {
-    batchSize: 128,
-    learningRate: 0.0002,
-    beta1: 0.5,
-    noise: 62,
-    categories: 10,
-    continuous: 2,
-    width: 64,
-    infoCategorical: 1,
-    infoContinuous: 0.1,
-    loss: "non-saturating",
-    labelSmoothing: 0,
-    bnReference: 256,
-  },
-  create: (args) => new InfoGan(args),
+  defaults: defaultOptions(INFOGAN_OPTIONS),
+  options: INFOGAN_OPTIONS,
+  references: [],
+  create: ({ shape, options, init }) =>
+    new InfoGan(shape, readOptions("infogan", INFOGAN_OPTIONS, options), init),
 };

@@ -1,20 +1,12 @@
 /**
- * Building blocks of the convolutional GANs (`dcgan`, `cgan`, `infogan`): layers with the DCGAN
- * initialisation (Radford et al. 2016: weights N(0, 0.02²), batch-norm scales N(1, 0.02²)),
- * batch normalisation written with tfjs-core ops, the DCGAN generator and discriminator trunk of
- * DESIGN.md, and one adversarial player update that also returns its gradient norm.
- *
- * Batch normalisation always normalises with the statistics of the batch at hand while
- * training. For sampling, the generator's statistics are re-estimated from a reference batch of
- * prior draws (taken from the caller's stream) and frozen ("precise BN", Wu & Johnson 2021), so
- * that a sample never depends on which other samples share its batch and no running averages
- * (state outside `weights()`, lost by checkpoints) are needed.
+ * Parts of the GANs: the two players' losses, one player update that also returns its gradient
+ * norm, and the DCGAN generator and discriminator trunk of DESIGN.md built from the shared
+ * layers with the DCGAN initialisation (Radford et al. 2016: weights N(0, 0.02²), batch-norm
+ * scales N(1, 0.02²)). The bases that put them together are in gan.ts.
  */
 import * as tf from "@tensorflow/tfjs-core";
 import type { Stream } from "../../core/rng.ts";
-import { UsageError } from "../../core/errors.ts";
 import type { ImageShape } from "../../datasets/dataset.ts";
-import type { ModelOptions } from "../model.ts";
 import { Dense, type Layer } from "../layers/nn.ts";
 import { DownConv, UpConv } from "../layers/conv.ts";
 import { BatchNorm, type Moments } from "../layers/batch_norm.ts";
@@ -22,41 +14,10 @@ import { BatchNorm, type Moments } from "../layers/batch_norm.ts";
 /** The DCGAN initialisation of kernels: N(0, 0.02²) (Radford et al. 2016). */
 export const DCGAN_INIT = { std: 0.02 } as const;
 
-/** A positive integer option, or a one-line UsageError. */
-export function positiveInt(model: string, options: ModelOptions, key: string): number {
-  const value = Number(options[key]);
-  if (!Number.isInteger(value) || value < 1) {
-    throw new UsageError(
-      `${model}: option ${key} must be a positive integer (got ${options[key]})`,
-    );
-  }
-  return value;
-}
-
-/** A positive finite number option, or a one-line UsageError. */
-export function positiveNumber(model: string, options: ModelOptions, key: string): number {
-  const value = Number(options[key]);
-  if (!Number.isFinite(value) || value <= 0) {
-    throw new UsageError(`${model}: option ${key} must be a positive number (got ${options[key]})`);
-  }
-  return value;
-}
-
 /** The generator losses a GAN can train with. */
 export const GAN_LOSSES = ["non-saturating", "minimax"] as const;
 /** One of {@link GAN_LOSSES}. */
 export type GanLoss = typeof GAN_LOSSES[number];
-
-/** The `loss` option, or a one-line UsageError naming the choices. */
-export function ganLossOption(model: string, options: ModelOptions): GanLoss {
-  const loss = String(options.loss);
-  if (!(GAN_LOSSES as readonly string[]).includes(loss)) {
-    throw new UsageError(
-      `${model}: unknown loss "${options.loss}" (expected ${GAN_LOSSES.join(" or ")})`,
-    );
-  }
-  return loss as GanLoss;
-}
 
 /**
  * D's loss from its logits: −log D(x) − log(1 − D(G(z))), batch means. With `realTarget` t < 1
@@ -73,17 +34,6 @@ export function discriminatorLoss(
     tf.mul(tf.softplus(realLogits), 1 - realTarget),
   );
   return tf.add(tf.mean(real), tf.mean(tf.softplus(fakeLogits)));
-}
-
-/** The `labelSmoothing` option s ∈ [0, 1) as D's real target 1 − s, or a one-line UsageError. */
-export function realTargetOption(model: string, options: ModelOptions): number {
-  const s = Number(options.labelSmoothing ?? 0);
-  if (!(s >= 0 && s < 1)) {
-    throw new UsageError(
-      `${model}: option labelSmoothing must be in [0, 1) (got ${options.labelSmoothing})`,
-    );
-  }
-  return 1 - s;
 }
 
 /**

@@ -1,5 +1,7 @@
 /**
- * `aae`: the adversarial autoencoder (Makhzani et al. 2016). A deterministic encoder z = enc(x)
+ * `aae`: the adversarial autoencoder (Makhzani, Shlens, Jaitly, Goodfellow & Frey 2016,
+ * "Adversarial Autoencoders"). The paper's MNIST number is a Parzen estimate of a different
+ * (MLP) architecture, so genbench carries no reference for this conv variant. A deterministic encoder z = enc(x)
  * and a Bernoulli decoder (the `vae-conv` network), trained on reconstruction, while a
  * discriminator on z (MLP z-256-256-1, LeakyReLU 0.2) pushes the aggregate posterior q(z)
  * towards the prior N(0, I) in place of the VAE's KL term. Each step has the paper's three
@@ -14,7 +16,8 @@ import type { Stream } from "../../core/rng.ts";
 import type { ImageShape } from "../../datasets/dataset.ts";
 import type { GenerativeModel, ModelSpec } from "../model.ts";
 import { bernoulliLogLikelihood, Dense, namedWeights, normalTensor } from "../layers/nn.ts";
-import { bernoulliPixels, checkConvShape, ConvNet, numberOption } from "./vae_conv.ts";
+import { defaultOptions, type OptionSchema, readOptions } from "../options.ts";
+import { bernoulliPixels, checkConvShape, CONV_OPTIONS, ConvNet } from "./vae_conv.ts";
 
 /** The adversarial autoencoder. */
 export class Aae implements GenerativeModel {
@@ -127,6 +130,19 @@ export class Aae implements GenerativeModel {
   }
 }
 
+/** The options of `aae`: those of `vae-conv` (z = 8, the paper's MNIST size) and D's. */
+export const AAE_OPTIONS = {
+  ...CONV_OPTIONS,
+  latent: { ...CONV_OPTIONS.latent, default: 8 },
+  hidden: { type: "int", default: 256, min: 1, doc: "width of the discriminator's hidden layers" },
+  adversarialWeight: {
+    type: "number",
+    default: 1,
+    min: 0,
+    doc: "weight of the encoder's adversarial (regularisation) loss",
+  },
+} satisfies OptionSchema;
+
 /** `aae`: adversarial autoencoder with `vae-conv`'s network, z = 8 (the paper's MNIST size). */
 export const aaeSpec: ModelSpec = {
   name: "aae",
@@ -135,22 +151,12 @@ export const aaeSpec: ModelSpec = {
     "(Makhzani et al. 2016); no likelihood bound",
   capabilities: ["sample", "reconstruct"],
   input: "binary",
-  defaults: { batchSize: 128, learningRate: 1e-3, latent: 8, hidden: 256, adversarialWeight: 1 },
+  defaults: defaultOptions(AAE_OPTIONS),
+  options: AAE_OPTIONS,
+  references: [],
   create({ shape, options, init }) {
-    const latent = Number(options.latent);
-    checkConvShape("aae", shape, latent);
-    const positive = (v: number) => v > 0;
-    return new Aae(shape, {
-      latent,
-      hidden: numberOption("aae", options, "hidden", (v) => Number.isInteger(v) && v > 0, "> 0"),
-      learningRate: numberOption("aae", options, "learningRate", positive, "> 0"),
-      adversarialWeight: numberOption(
-        "aae",
-        options,
-        "adversarialWeight",
-        (v) => v >= 0,
-        "a number ≥ 0",
-      ),
-    }, init);
+    const values = readOptions("aae", AAE_OPTIONS, options);
+    checkConvShape("aae", shape, values.latent);
+    return new Aae(shape, values, init);
   },
 };

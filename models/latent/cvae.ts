@@ -1,12 +1,20 @@
 /**
- * `cvae`: the class-conditional VAE (Sohn et al. 2015; Kingma et al. 2014's M2 with the label
- * observed): `vae-conv`'s network with a one-hot label joined to the encoder's conv features and
+ * `cvae`: the class-conditional VAE (Sohn, Lee & Yan 2015, "Learning Structured Output
+ * Representation using Deep Conditional Generative Models"; Kingma et al. 2014's M2 with the
+ * label observed): `vae-conv`'s network with a one-hot label joined to the encoder's conv features and
  * to the decoder's input, so q(z|x, y) and p(x|z, y). Its ELBO and IWAE bounds bound the
  * conditional log p(x|y), which is not comparable with an unconditional model's log p(x).
- * Unlabelled `sample` calls cycle through the classes.
+ * Unlabelled `sample` calls cycle through the classes. No published number to reproduce.
  */
 import type { ModelSpec } from "../model.ts";
-import { checkConvShape, ConvVae, numberOption } from "./vae_conv.ts";
+import { defaultOptions, type OptionSchema, readOptions } from "../options.ts";
+import { checkConvShape, CONV_OPTIONS, ConvVae } from "./vae_conv.ts";
+
+/** The options of `cvae`: those of `vae-conv` (β = 1) and the number of classes. */
+export const CVAE_OPTIONS = {
+  ...CONV_OPTIONS,
+  classes: { type: "int", default: 10, min: 2, doc: "classes of the label it is conditioned on" },
+} satisfies OptionSchema;
 
 /** `cvae`: class-conditional `vae-conv` (labels required for training and the bounds). */
 export const cvaeSpec: ModelSpec = {
@@ -15,16 +23,12 @@ export const cvaeSpec: ModelSpec = {
   description: "class-conditional conv VAE: q(z|x,y), p(x|z,y), bounds on log p(x|y)",
   capabilities: ["sample", "elbo", "reconstruct", "conditional"],
   input: "binary",
-  defaults: { batchSize: 128, learningRate: 1e-3, latent: 32, classes: 10 },
+  defaults: defaultOptions(CVAE_OPTIONS),
+  options: CVAE_OPTIONS,
+  references: [],
   create({ shape, options, init }) {
-    const latent = Number(options.latent);
+    const { latent, classes, learningRate } = readOptions("cvae", CVAE_OPTIONS, options);
     checkConvShape("cvae", shape, latent);
-    const rule = "an integer ≥ 2";
-    return new ConvVae(shape, {
-      latent,
-      beta: 1,
-      classes: numberOption("cvae", options, "classes", (v) => Number.isInteger(v) && v >= 2, rule),
-      learningRate: numberOption("cvae", options, "learningRate", (v) => v > 0, "> 0"),
-    }, init);
+    return new ConvVae(shape, { latent, beta: 1, classes, learningRate }, init);
   },
 };

@@ -1,7 +1,9 @@
 /**
- * The convolutional latent-variable models: `vae-conv` (Kingma & Welling 2014 with the
- * DESIGN.md conv encoder/decoder), `beta-vae` (Higgins et al. 2017: β on the KL term) and
- * `ae` (the same network made deterministic: reconstruction only, no likelihood).
+ * The convolutional latent-variable models: `vae-conv` (Kingma & Welling 2014, "Auto-Encoding
+ * Variational Bayes", with the DESIGN.md conv encoder/decoder), `beta-vae` (Higgins et al. 2017,
+ * "β-VAE": β on the KL term) and `ae` (the same network made deterministic: reconstruction
+ * only, no likelihood). No paper reports a binarized-MNIST number for this network, so they
+ * carry no published reference; the IWAE paper's MLP VAE (`vae-mlp`) is the one reproduced.
  *
  * Encoder: conv 32 4×4/2 → conv 64 4×4/2 → dense 2·z (mean, log-variance); decoder: dense
  * 7·7·64 → deconv 32 4×4/2 → deconv C 4×4/2 (Bernoulli logits); ReLU between layers. With
@@ -13,7 +15,14 @@ import type { Stream } from "../../core/rng.ts";
 import { UsageError } from "../../core/errors.ts";
 import type { ImageShape } from "../../datasets/dataset.ts";
 import { iwaeFromLogWeights } from "../../metrics/bounds.ts";
-import type { ElboTerms, GenerativeModel, ModelOptions, ModelSpec } from "../model.ts";
+import type { ElboTerms, GenerativeModel, ModelSpec } from "../model.ts";
+import {
+  batchSizeOption,
+  defaultOptions,
+  learningRateOption,
+  type OptionSchema,
+  readOptions,
+} from "../options.ts";
 import { bernoulliLogLikelihood, Dense, namedWeights, normalTensor } from "../layers/nn.ts";
 import { DownConv, UpConv } from "../layers/conv.ts";
 import { checkStride2Shape, oneHot } from "../layers/checks.ts";
@@ -30,13 +39,13 @@ export interface ConvNetConfig {
   classes: number;
 }
 
-/** Check an image shape and a latent size against the conv architecture; one line if not. */
+/** Checks an image shape and a latent size against the conv architecture; one line if not. */
 export function checkConvShape(model: string, shape: ImageShape, latent: number): void {
   checkStride2Shape(model, shape);
   const features = (shape.height / 4) * (shape.width / 4) * 64;
-  if (!Number.isInteger(latent) || latent < 1 || latent > features) {
+  if (latent > features) {
     throw new UsageError(
-      `${model}: option latent must be an integer in [1, ${features}] for ` +
+      `${model}: option latent: expected an integer ≤ ${features} for ` +
         `${shape.height}×${shape.width} images (got ${latent})`,
     );
   }
@@ -115,21 +124,6 @@ export function bernoulliPixels(probs: Float32Array, noise: Stream): Float32Arra
 /** Repeat labels [B] `times` times, sample-major: [times·B]. */
 function tileLabels(labels: tf.Tensor1D | undefined, times: number): tf.Tensor1D | undefined {
   return labels ? tf.tile(labels, [times]) as tf.Tensor1D : undefined;
-}
-
-/** Read a positive finite number option, or fail in one line. */
-export function numberOption(
-  model: string,
-  options: ModelOptions,
-  key: string,
-  check: (value: number) => boolean,
-  rule: string,
-): number {
-  const value = Number(options[key]);
-  if (!Number.isFinite(value) || !check(value)) {
-    throw new UsageError(`${model}: option ${key} must be ${rule} (got ${options[key]})`);
-  }
-  return value;
 }
 
 /** The Gaussian conv VAE: `vae-conv`, `beta-vae` and (with classes) `cvae`. */
@@ -332,25 +326,31 @@ export class ConvAe implements GenerativeModel {
   }
 }
 
-const CONV_DEFAULTS = { batchSize: 128, learningRate: 1e-3, latent: 32 };
+/** The options every conv latent-variable model reads. */
+export const CONV_OPTIONS = {
+  batchSize: batchSizeOption(128),
+  learningRate: learningRateOption(1e-3),
+  latent: { type: "int", default: 32, min: 1, doc: "size of z (at most H/4·W/4·64)" },
+} satisfies OptionSchema;
 
 function vaeSpec(name: string, beta: number, description: string): ModelSpec {
+  const schema = {
+    ...CONV_OPTIONS,
+    beta: { type: "number", default: beta, min: 0, doc: "weight of the KL term in training" },
+  } satisfies OptionSchema;
   return {
     name,
     family: "latent-variable",
     description,
     capabilities: ["sample", "elbo", "reconstruct"],
     input: "binary",
-    defaults: { ...CONV_DEFAULTS, beta },
+    defaults: defaultOptions(schema),
+    options: schema,
+    references: [],
     create({ shape, options, init }) {
-      const latent = Number(options.latent);
+      const { latent, beta, learningRate } = readOptions(name, schema, options);
       checkConvShape(name, shape, latent);
-      return new ConvVae(shape, {
-        latent,
-        beta: numberOption(name, options, "beta", (v) => v >= 0, "a number ≥ 0"),
-        classes: 0,
-        learningRate: numberOption(name, options, "learningRate", (v) => v > 0, "> 0"),
-      }, init);
+      return new ConvVae(shape, { latent, beta, classes: 0, learningRate }, init);
     },
   };
 }
@@ -376,13 +376,12 @@ export const aeSpec: ModelSpec = {
   description: "deterministic conv autoencoder (vae-conv's network), reconstruction only",
   capabilities: ["reconstruct"],
   input: "binary",
-  defaults: { ...CONV_DEFAULTS },
+  defaults: defaultOptions(CONV_OPTIONS),
+  options: CONV_OPTIONS,
+  references: [],
   create({ shape, options, init }) {
-    const latent = Number(options.latent);
+    const { latent, learningRate } = readOptions("ae", CONV_OPTIONS, options);
     checkConvShape("ae", shape, latent);
-    return new ConvAe(shape, {
-      latent,
-      learningRate: numberOption("ae", options, "learningRate", (v) => v > 0, "> 0"),
-    }, init);
+    return new ConvAe(shape, { latent, learningRate }, init);
   },
 };

@@ -18,8 +18,8 @@ export function deconv4x4s2(x: tf.Tensor4D, kernel: tf.Tensor4D): tf.Tensor4D {
   return tf.conv2dTranspose(x, kernel, [b, 2 * h, 2 * w, kernel.shape[2]], 2, "same");
 }
 
-/** A 4×4 stride-2 convolution with a bias: H → H/2. Kernel [4, 4, in, out]. */
-export class DownConv implements Layer {
+/** A 4×4 stride-2 convolution (H → H/2) or transposed convolution (H → 2H), with a bias. */
+abstract class Strided4x4 implements Layer {
   readonly kernel: tf.Variable;
   readonly bias: tf.Variable;
 
@@ -28,15 +28,18 @@ export class DownConv implements Layer {
     inChannels: number,
     outChannels: number,
     init: Stream,
-    kernelInit: KernelInit = "glorot",
+    kernelInit: KernelInit,
+    readonly transposed: boolean,
   ) {
-    const shape = [4, 4, inChannels, outChannels];
+    // tfjs stores transposed-conv filters as [h, w, out, in].
+    const shape = transposed ? [4, 4, outChannels, inChannels] : [4, 4, inChannels, outChannels];
     this.kernel = kernelVariable(shape, 16 * inChannels, 16 * outChannels, init, kernelInit);
     this.bias = zerosVariable([outChannels]);
   }
 
   apply(x: tf.Tensor4D): tf.Tensor4D {
-    return tf.add(conv4x4s2(x, this.kernel as tf.Tensor4D), this.bias);
+    const kernel = this.kernel as tf.Tensor4D;
+    return tf.add(this.transposed ? deconv4x4s2(x, kernel) : conv4x4s2(x, kernel), this.bias);
   }
 
   variables(): [string, tf.Variable][] {
@@ -44,29 +47,17 @@ export class DownConv implements Layer {
   }
 }
 
-/** A 4×4 stride-2 transposed convolution with a bias: H → 2H. Kernel [4, 4, out, in] (tfjs). */
-export class UpConv implements Layer {
-  readonly kernel: tf.Variable;
-  readonly bias: tf.Variable;
-
-  constructor(
-    readonly name: string,
-    inChannels: number,
-    outChannels: number,
-    init: Stream,
-    kernelInit: KernelInit = "glorot",
-  ) {
-    const shape = [4, 4, outChannels, inChannels];
-    this.kernel = kernelVariable(shape, 16 * inChannels, 16 * outChannels, init, kernelInit);
-    this.bias = zerosVariable([outChannels]);
+/** A 4×4 stride-2 convolution with a bias: H → H/2. Kernel [4, 4, in, out]. */
+export class DownConv extends Strided4x4 {
+  constructor(name: string, inputs: number, outputs: number, init: Stream, how?: KernelInit) {
+    super(name, inputs, outputs, init, how ?? "glorot", false);
   }
+}
 
-  apply(x: tf.Tensor4D): tf.Tensor4D {
-    return tf.add(deconv4x4s2(x, this.kernel as tf.Tensor4D), this.bias);
-  }
-
-  variables(): [string, tf.Variable][] {
-    return [[`${this.name}/kernel`, this.kernel], [`${this.name}/bias`, this.bias]];
+/** A 4×4 stride-2 transposed convolution with a bias: H → 2H. Kernel [4, 4, out, in]. */
+export class UpConv extends Strided4x4 {
+  constructor(name: string, inputs: number, outputs: number, init: Stream, how?: KernelInit) {
+    super(name, inputs, outputs, init, how ?? "glorot", true);
   }
 }
 

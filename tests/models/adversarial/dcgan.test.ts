@@ -113,7 +113,7 @@ Deno.test("cgan samples depend on the labels; bad labels and losses are one-line
   model.dispose();
   assert.throws(
     () => build(dcgan, TINY, { loss: "wasserstein" }),
-    /dcgan: unknown loss "wasserstein"/,
+    /dcgan: option loss: expected one of non-saturating, minimax \(got "wasserstein"\)/,
   );
   assert.throws(
     () => build(dcgan, { height: 10, width: 10, channels: 1 }),
@@ -121,10 +121,10 @@ Deno.test("cgan samples depend on the labels; bad labels and losses are one-line
   );
   assert.throws(
     () => build(dcgan, TINY, { learningRateD: -1 }),
-    /learningRateD must be a positive/,
+    /dcgan: option learningRateD: expected a number ≥ 0 \(got -1\)/,
   );
   assert.throws(
     () => build(cgan, TINY, { labelSmoothing: 1 }),
-    /labelSmoothing must be in \[0, 1\)/,
+    /cgan: option labelSmoothing: expected a number ≥ 0 and < 1 \(got 1\)/,
   );
 });

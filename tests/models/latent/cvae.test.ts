@@ -49,6 +49,6 @@ Deno.test("cvae needs labels, uses them, and trains", async () => {
 Deno.test("cvae rejects a class count below 2", () => {
   assert.throws(
     () => build(cvaeSpec, { classes: 1 }),
-    /cvae: option classes must be an integer ≥ 2/,
+    /cvae: option classes: expected an integer ≥ 2 \(got 1\)/,
   );
 });

@@ -113,9 +113,10 @@ Deno.test("samples are 0/1 of the right size", async () => {
 
 Deno.test("bad options are one-line usage errors", () => {
   const cases: [typeof vaeConvSpec, Record<string, number>, RegExp, typeof SHAPE?][] = [
-    [betaVaeSpec, { beta: -1 }, /beta-vae: option beta must be a number ≥ 0 \(got -1\)/],
-    [vaeConvSpec, { latent: 0 }, /vae-conv: option latent must be an integer in \[1, 576\]/],
-    [aeSpec, { latent: 2.5 }, /ae: option latent must be an integer/],
+    [betaVaeSpec, { beta: -1 }, /beta-vae: option beta: expected a number ≥ 0 \(got -1\)/],
+    [vaeConvSpec, { latent: 0 }, /vae-conv: option latent: expected an integer ≥ 1 \(got 0\)/],
+    [vaeConvSpec, { latent: 577 }, /vae-conv: option latent: expected an integer ≤ 576 for 12×12/],
+    [aeSpec, { latent: 2.5 }, /ae: option latent: expected an integer ≥ 1 \(got 2.5\)/],
     [vaeConvSpec, {}, /image size 30×30 does not fit the architecture/, {
       height: 30,
       width: 30,
