@@ -289,7 +289,9 @@ function protocolLines(run: Json, reference: PublishedReference, result: Json): 
       reference.protocol.schedule ? ` (paper: ${reference.protocol.schedule})` : ""
     }; the runner has no lr schedule`,
   );
-  const n = result.n === null ? "" : ` on ${result.n} test images`;
+  const n = typeof result.n === "number"
+    ? ` on ${result.n.toLocaleString("en-US")} test images`
+    : "";
   lines.push(`evaluated: ${result.kind}${n}`);
   return lines;
 }

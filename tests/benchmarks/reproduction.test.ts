@@ -195,8 +195,17 @@ Deno.test("the slope is a least-squares fit per epoch; epochs are parsed from th
 Deno.test("the table: a record's row, a not-yet-run row with its hours, the README splice", async () => {
   const record = await recordFromRun(await runFolder(500, 95.04), OPTIONS);
   const table = renderTable([record], [SPEC]);
-  const lines = table.trim().split("\n");
+  const [rows, notes] = table.split("\nProtocols and commands:\n\n");
+  const lines = rows.trim().split("\n");
   assert.equal(lines.length, 3);
+  // The paper's protocol in full, the genbench protocol, the command, the run and its commit.
+  assert.match(lines[2], /\| static \[1\] +\|/);
+  assert.match(
+    notes,
+    /^1\. `made` 88\.04 nats: static binarization, 100 epochs, batch 100\. genbench: /,
+  );
+  assert.match(notes, /`deno task bench --suite paper --models made --backend cpu --seed 1`/);
+  assert.match(notes, /\(results\/runs\/x, commit\s+unknown\)\.\n$/);
   assert.match(
     lines[0],
     /^\| model +\| published +\| genbench +\| kind +\| protocol +\| budget reached/,
@@ -204,14 +213,22 @@ Deno.test("the table: a record's row, a not-yet-run row with its hours, the READ
   assert.match(lines[2], /\| `made` +\| 88\.04 nats \(Germain et al\. 2015, MADE\) +\| 95\.04 /);
   assert.match(lines[2], /partial/);
   assert.match(lines[2], /1\.0 of 100 epochs \(1\.0%\), batch 100/);
-  assert.match(lines[2], /\| \+7\.00 \(budget: 1\.0 of 100 epochs reached\) +\|$/);
+  assert.match(lines[2], /\| \+7\.00 nats \(budget: 1\.0 of 100 epochs reached\) +\|$/);
   // Without a record: 100 epochs × 50,000 images at made's 3,400 img/s on the CPU ≈ 0.41 h.
   const empty = renderTable([], [SPEC]);
   assert.match(
     empty,
     /not yet run: 100 epochs need ~0\.41 CPU-hours \(3,400 img\/s\) or ~0\.47 GPU-hours/,
   );
-  assert.match(notYetRun({ ...SPEC, name: "nobody" }, REFERENCE), /speed not yet measured/);
+  assert.match(
+    notYetRun({ ...SPEC, name: "nobody" }, REFERENCE),
+    /^not yet run: 100 epochs; speed on mnist not yet measured/,
+  );
+  // Speeds are of MNIST images: a CIFAR-10 reference is not sized with them.
+  assert.match(
+    notYetRun(SPEC, { ...REFERENCE, dataset: "cifar10" }),
+    /^not yet run: 100 epochs; speed on cifar10 not yet measured/,
+  );
   // A reference without a budget is sized by the paper suite (made: 39,000 steps at batch 128).
   const unsized = { ...REFERENCE, protocol: { binarization: "static" as const } };
   const withDefaults = { ...SPEC, defaults: { batchSize: 128 } } as ModelSpec;
