@@ -1,16 +1,24 @@
 /**
- * The suites. `ci`: seconds per model on a CPU, for the regression gate. `quick` (the default):
- * every registered model, within 15 minutes on a 2-core CPU machine. `paper`: the budgets a
- * paper would use, meant for a GPU. Budgets are in optimisation steps at the model's batch size.
+ * Suites as data: each is a JSON file, `benchmarks/suites/<name>.json` for the built-in ones
+ * (`ci`: seconds per model on a CPU, for the regression gate; `quick`, the default: every model
+ * within 15 minutes on a 2-core CPU; `paper`: published-scale budgets, meant for a GPU), or any
+ * file given as `--suite FILE`. A file is validated field by field when loaded: a problem is one
+ * line naming the file, the key and what was expected. Budgets are in optimisation steps at the
+ * model's batch size; each entry's `why` says where its numbers come from.
  */
 import { UsageError } from "../core/errors.ts";
+import { MAX_BYTES } from "../core/files.ts";
 import type { ModelOptions } from "../models/model.ts";
+import { getModel, MODELS } from "../models/registry.ts";
+import ciSuite from "./suites/ci.json" with { type: "json" };
+import quickSuite from "./suites/quick.json" with { type: "json" };
+import paperSuite from "./suites/paper.json" with { type: "json" };
 
 /** One model in a suite. */
 export interface SuiteEntry {
   model: string;
   steps: number;
-  /** Overrides of the model's default options. */
+  /** Overrides of the model's default options (checked against its option schema). */
   options?: ModelOptions;
   /** Names a configuration narrower than the canonical one; shown in every report row. */
   variant?: string;
@@ -21,17 +29,16 @@ export interface SuiteEntry {
   evalCount?: number;
   /** Overrides the suite's `featureSamples` (e.g. 0 where sampling is slow on a CPU). */
   featureSamples?: number;
-}
-
-/** The number of test images an entry is evaluated on (`null` = all of them). */
-export function evalCountOf(suite: Suite, entry: SuiteEntry): number | null {
-  return entry.evalCount ?? suite.evalCount;
+  /** Why this budget and these options (free text, for the reader of the file). */
+  why?: string;
 }
 
 /** A named list of models with their budgets and the evaluation protocol. */
 export interface Suite {
   name: string;
   description: string;
+  /** The file the suite was read from (named in error messages). */
+  source?: string;
   entries: SuiteEntry[];
   /** Test images evaluated (the first N of the test set); `null` = all of them. */
   evalCount: number | null;
@@ -49,160 +56,181 @@ export interface Suite {
   reconCount?: number;
   /** Test images whose log p(x) AIS estimates for GAN generators (Gaussian σ = 0.1); 0 = none. */
   aisCount?: number;
+  /** Why the suite is set up as it is (free text). */
+  why?: string;
 }
 
-// One MNIST epoch at batch 128 is 50,000 / 128 ≈ 390 steps.
-const EPOCH = 390;
+/** The number of test images an entry is evaluated on (`null` = all of them). */
+export function evalCountOf(suite: Suite, entry: SuiteEntry): number | null {
+  return entry.evalCount ?? suite.evalCount;
+}
 
-export const SUITES: Record<string, Suite> = {
-  ci: {
-    name: "ci",
-    description: "a few dozen steps per model on 500 test images: seconds on a CPU",
-    entries: [
-      { model: "bernoulli", steps: 40, options: { batchSize: 32 } },
-      { model: "vae-mlp", steps: 40, options: { batchSize: 32 } },
-      { model: "gan-mlp", steps: 20, options: { batchSize: 32 } },
-      { model: "made", steps: 10, options: { batchSize: 32 } },
-    ],
-    evalCount: 500,
-    iwaeK: 10,
-    sampleCount: 16,
-    featureSamples: 0,
-    kidSubsets: 0,
-    parzenSamples: 0,
-    reconCount: 100,
-    aisCount: 0,
-  },
-  quick: {
-    name: "quick",
-    description: "every model on a small budget, full test set: ≤ 15 minutes on a 2-core CPU",
-    entries: [
-      { model: "bernoulli", steps: EPOCH },
-      { model: "vae-mlp", steps: 600 },
-      // Batch 64 halves the cost of the slowest model of the suite on a CPU (~1.5 min on wasm).
-      { model: "gan-mlp", steps: 300, options: { batchSize: 64 } },
-      // Adversarial conv family at width 8 (every layer ⅛ of the canonical 64-wide DCGAN),
-      // batch 32: ≈ 0.21 / 0.57 / 0.36 s CPU per step for dcgan / cgan / infogan (cpu backend,
-      // .notes/5.md), ≈ 2.5 min together. At the canonical lr 2e-4 a few hundred steps do not
-      // even learn the black background; G at 1e-3 does, with D kept at 2e-4 and one-sided label
-      // smoothing (0.1) so that D does not win outright (D(G(z)) → 0.01 with both at 1e-3).
-      {
-        model: "dcgan",
-        steps: 250,
-        options: {
-          batchSize: 32,
-          width: 8,
-          learningRate: 0.001,
-          learningRateD: 0.0002,
-          labelSmoothing: 0.1,
-        },
-        variant: "w8-b32-ttur-ls0.1",
-      },
-      {
-        model: "cgan",
-        steps: 80,
-        options: {
-          batchSize: 32,
-          width: 8,
-          learningRate: 0.001,
-          learningRateD: 0.0002,
-          labelSmoothing: 0.1,
-        },
-        variant: "w8-b32-ttur-ls0.1",
-      },
-      {
-        model: "infogan",
-        steps: 150,
-        options: {
-          batchSize: 32,
-          width: 8,
-          learningRate: 0.001,
-          learningRateD: 0.0002,
-          labelSmoothing: 0.1,
-        },
-        variant: "w8-b32-ttur-ls0.1",
-      },
-      // Autoregressive family (issue 3): ~4 min of CPU training together; see the README.
-      {
-        model: "nade",
-        steps: 80,
-        options: { batchSize: 32, learningRate: 0.005 },
-        evalCount: 2000,
-      },
-      { model: "made", steps: 150, options: { batchSize: 32, learningRate: 0.01 } },
-      {
-        model: "pixelcnn",
-        steps: 80,
-        options: { batchSize: 16, channels: 16, blocks: 3, learningRate: 0.005 },
-        variant: "16ch-3blocks",
-        evalCount: 2000,
-      },
-      {
-        model: "gated-pixelcnn",
-        steps: 60,
-        options: { batchSize: 16, channels: 8, layers: 2, learningRate: 0.005 },
-        variant: "8ch-2layers",
-        evalCount: 2000,
-      },
-      // Latent-variable family (wasm, 2-core box): ≈ 0.35 s CPU per batch-64 step (aae ≈ 0.55),
-      // ELBO on the 10,000 test images ≈ 20 s; ≈ 3.5 min together (ae ≈ 20 s).
-      { model: "vae-conv", steps: 200, options: { batchSize: 64 } },
-      { model: "beta-vae", steps: 80, options: { batchSize: 64 } },
-      { model: "aae", steps: 60, options: { batchSize: 64 } },
-      { model: "cvae", steps: 80, options: { batchSize: 64 } },
-      { model: "ae", steps: 60, options: { batchSize: 64 } },
-    ],
-    evalCount: null,
-    iwaeK: 0,
-    sampleCount: 64,
-    featureSamples: 2_000,
-    kidSubsets: 10,
-    parzenSamples: 1_000,
-    reconCount: 2_000,
-    aisCount: 0,
-  },
-  paper: {
-    name: "paper",
-    description: "published-scale budgets, full test set, IWAE-5000: meant for a GPU",
-    entries: [
-      { model: "bernoulli", steps: 10 * EPOCH },
-      { model: "vae-mlp", steps: 1000 * EPOCH },
-      { model: "gan-mlp", steps: 200 * EPOCH },
-      // DCGAN-family runs on MNIST converge in ~25 epochs at batch 128 (Radford et al. train
-      // 1–25); InfoGAN's codes take longer to disentangle (Chen et al.: ~50 epochs).
-      { model: "dcgan", steps: 25 * EPOCH },
-      { model: "cgan", steps: 25 * EPOCH },
-      { model: "infogan", steps: 50 * EPOCH },
-      { model: "nade", steps: 100 * EPOCH },
-      { model: "made", steps: 100 * EPOCH },
-      { model: "pixelcnn", steps: 50 * EPOCH },
-      { model: "gated-pixelcnn", steps: 50 * EPOCH },
-      // Conv VAEs converge in ~100 epochs at batch 128 (the β-VAE and AAE papers train about
-      // as long).
-      { model: "vae-conv", steps: 100 * EPOCH },
-      { model: "beta-vae", steps: 100 * EPOCH },
-      { model: "aae", steps: 100 * EPOCH },
-      { model: "cvae", steps: 100 * EPOCH },
-      { model: "ae", steps: 50 * EPOCH },
-    ],
-    evalCount: null,
-    iwaeK: 5000,
-    sampleCount: 100,
-    featureSamples: 10_000,
-    kidSubsets: 100,
-    parzenSamples: 10_000,
-    reconCount: 10_000,
-    aisCount: 100,
-  },
+type Json = Record<string, unknown>;
+
+/** The keys a suite file may hold, and what each expects (for the error of a bad one). */
+const SUITE_KEYS: Record<string, string> = {
+  name: "a name of letters, digits, '.', '_' or '-'",
+  description: "a string",
+  why: "a string",
+  evalCount: "an integer ≥ 1 or null (all test images)",
+  iwaeK: "an integer ≥ 0",
+  sampleCount: "an integer ≥ 1",
+  featureSamples: "an integer ≥ 0",
+  kidSubsets: "an integer ≥ 0",
+  parzenSamples: "an integer ≥ 0",
+  reconCount: "an integer ≥ 0",
+  aisCount: "an integer ≥ 0",
+  entries: "a non-empty list of {model, steps, ...}",
 };
 
-/** The suite called `name`, or a one-line error. */
-export function getSuite(name: string): Suite {
-  const suite = SUITES[name];
-  if (!suite) {
+const ENTRY_KEYS: Record<string, string> = {
+  model: "the name of a registered model",
+  steps: "an integer ≥ 1",
+  options: "an object of model options (numbers, strings, booleans)",
+  variant: "a name of letters, digits, '.', '_' or '-'",
+  evalCount: "an integer ≥ 1",
+  featureSamples: "an integer ≥ 0",
+  why: "a string",
+};
+
+const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
+
+/**
+ * Validate a parsed suite file. Every problem is one {@link UsageError} line:
+ * `<file>: "<key>": expected <what> (got <value>)`. Options are checked against each model's
+ * schema when the run is planned (benchmarks/overrides.ts), where `--set` joins them.
+ */
+export function parseSuite(raw: unknown, file: string): Suite {
+  const fail = (key: string, expected: string, got?: unknown): never => {
+    const value = got === undefined ? "" : ` (got ${JSON.stringify(got)?.slice(0, 60)})`;
+    throw new UsageError(`${file}: "${key}": expected ${expected}${value}`);
+  };
+  const isObject = (v: unknown): v is Json =>
+    typeof v === "object" && v !== null && !Array.isArray(v);
+  if (!isObject(raw)) return fail("(the file)", "a JSON object", raw);
+  const int = (obj: Json, key: string, where: string, min: number, expected: string) => {
+    const value = obj[key];
+    if (!Number.isSafeInteger(value) || (value as number) < min) fail(where, expected, value);
+    return value as number;
+  };
+  for (const key of Object.keys(raw)) {
+    if (!(key in SUITE_KEYS)) fail(key, `no such key (expected one of ${Object.keys(SUITE_KEYS)})`);
+  }
+  if (typeof raw.name !== "string" || !NAME.test(raw.name)) fail("name", SUITE_KEYS.name, raw.name);
+  if (typeof raw.description !== "string") fail("description", "a string", raw.description);
+  if (raw.why !== undefined && typeof raw.why !== "string") fail("why", "a string", raw.why);
+  if (raw.evalCount !== null) int(raw, "evalCount", "evalCount", 1, SUITE_KEYS.evalCount);
+  int(raw, "iwaeK", "iwaeK", 0, SUITE_KEYS.iwaeK);
+  int(raw, "sampleCount", "sampleCount", 1, SUITE_KEYS.sampleCount);
+  for (const key of ["featureSamples", "kidSubsets", "parzenSamples", "reconCount", "aisCount"]) {
+    if (raw[key] !== undefined) int(raw, key, key, 0, SUITE_KEYS[key]);
+  }
+  if (!Array.isArray(raw.entries) || raw.entries.length === 0) {
+    fail("entries", SUITE_KEYS.entries, raw.entries);
+  }
+  const seen = new Set<string>();
+  const entries = (raw.entries as unknown[]).map((entry, i) => {
+    const at = (key: string) => `entries[${i}].${key}`;
+    if (!isObject(entry)) return fail(`entries[${i}]`, "an object {model, steps, ...}", entry);
+    for (const key of Object.keys(entry)) {
+      if (!(key in ENTRY_KEYS)) {
+        fail(at(key), `no such key (expected one of ${Object.keys(ENTRY_KEYS)})`);
+      }
+    }
+    if (typeof entry.model !== "string" || !MODELS.some((m) => m.name === entry.model)) {
+      fail(at("model"), `one of ${MODELS.map((m) => m.name).join(", ")}`, entry.model);
+    }
+    int(entry, "steps", at("steps"), 1, ENTRY_KEYS.steps);
+    if (
+      entry.variant !== undefined &&
+      (typeof entry.variant !== "string" || !NAME.test(entry.variant))
+    ) {
+      fail(at("variant"), ENTRY_KEYS.variant, entry.variant);
+    }
+    if (entry.evalCount !== undefined) {
+      int(entry, "evalCount", at("evalCount"), 1, ENTRY_KEYS.evalCount);
+    }
+    if (entry.featureSamples !== undefined) {
+      int(entry, "featureSamples", at("featureSamples"), 0, ENTRY_KEYS.featureSamples);
+    }
+    if (entry.why !== undefined && typeof entry.why !== "string") {
+      fail(at("why"), "a string", entry.why);
+    }
+    if (entry.options !== undefined) {
+      if (!isObject(entry.options)) fail(at("options"), ENTRY_KEYS.options, entry.options);
+      for (const [key, value] of Object.entries(entry.options as Json)) {
+        if (!["number", "string", "boolean"].includes(typeof value)) {
+          fail(at(`options.${key}`), "a number, string or boolean", value);
+        }
+      }
+    }
+    const id = `${entry.model}\0${entry.variant ?? ""}`;
+    if (seen.has(id)) {
+      fail(
+        at("variant"),
+        `a variant name that tells this ${entry.model} entry from the earlier one`,
+      );
+    }
+    seen.add(id);
+    return entry as unknown as SuiteEntry;
+  });
+  return { ...(raw as unknown as Suite), entries, source: file };
+}
+
+/** The built-in suites, by name, as read from `benchmarks/suites/*.json`. */
+export const SUITES: Record<string, Suite> = Object.fromEntries(
+  ([["ci", ciSuite], ["quick", quickSuite], ["paper", paperSuite]] as const).map((
+    [name, raw],
+  ) => [name, parseSuite(raw, `benchmarks/suites/${name}.json`)]),
+);
+
+/** Read and validate a suite file (`--suite FILE`). */
+export function readSuiteFile(path: string): Suite {
+  let text: string;
+  try {
+    if (Deno.statSync(path).size > MAX_BYTES.runJson) {
+      throw new UsageError(`--suite ${path}: over ${MAX_BYTES.runJson} bytes, refusing to read it`);
+    }
+    text = Deno.readTextFileSync(path);
+  } catch (error) {
+    if (error instanceof UsageError) throw error;
+    const why = error instanceof Deno.errors.NotFound ? "does not exist" : (error as Error).message;
+    throw new UsageError(`--suite ${path}: cannot read it (${why})`);
+  }
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (error) {
+    throw new UsageError(`${path}: not JSON (${(error as Error).message.split("\n")[0]})`);
+  }
+  return parseSuite(raw, path);
+}
+
+/**
+ * The suite `--suite` names: a built-in one by name, or a JSON file (any value that ends in
+ * `.json` or contains a path separator). Anything else is a one-line error.
+ */
+export function getSuite(nameOrFile: string): Suite {
+  const suite = SUITES[nameOrFile];
+  if (suite) return suite;
+  if (nameOrFile.endsWith(".json") || /[\\/]/.test(nameOrFile)) return readSuiteFile(nameOrFile);
+  throw new UsageError(
+    `--suite: unknown suite "${nameOrFile}" (expected one of ${
+      Object.keys(SUITES).join(", ")
+    }, or a suite file ending in .json)`,
+  );
+}
+
+/** The suite entry of `model` in `suite`, or a one-line error naming what it has. */
+export function entryOf(suite: Suite, model: string): SuiteEntry {
+  getModel(model);
+  const entry = suite.entries.find((e) => e.model === model);
+  if (!entry) {
     throw new UsageError(
-      `--suite: unknown suite "${name}" (expected one of ${Object.keys(SUITES).join(", ")})`,
+      `--models: "${model}" has no budget in suite ${suite.name} (it has ${
+        suite.entries.map((e) => e.model).join(", ")
+      })`,
     );
   }
-  return suite;
+  return entry;
 }

@@ -292,7 +292,7 @@ Deno.test("bad resume input is one line, exit 2: flags, a damaged run.json", asy
   await Deno.writeTextFile(join(out, "runs", "old", "run.json"), "{ half");
   const broken = await cli(benchArgs(out, "bernoulli", 1, "--resume", "--quiet"));
   assert.equal(broken.code, 2);
-  assert.match(broken.stderr.trim(), /^genbench: \S*run\.json: not valid JSON[^\n]*$/);
+  assert.match(broken.stderr.trim(), /^genbench: \S*run\.json: malformed: not JSON[^\n]*$/);
   await Deno.remove(out, { recursive: true });
 });
 

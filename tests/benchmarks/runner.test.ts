@@ -59,7 +59,7 @@ Deno.test("the ci suite runs end to end on the synthetic data and writes the out
   assert.ok(Math.abs(elbo_nats.value - recon_bce.value - kl_nats.value) < 1e-3);
   assert.equal(byModel["gan-mlp"].nll_nats, undefined);
   const summary = await Deno.readTextFile(join(out, "summary.md"));
-  assert.match(summary, /\| 1 \| vae-mlp \|/);
+  assert.match(summary, /\| \d \| vae-mlp \|/);
   assert.match(summary, /\(exact\)/);
   assert.match(summary, /\| — \| gan-mlp \|/);
   await Deno.remove(out, { recursive: true });

@@ -27,7 +27,7 @@ Deno.test("collect: a malformed metrics.json ends in one line naming the file an
     ],
     [
       (t) => t.replace('"better":"lower"', '"better":"smaller"'),
-      /"metrics\.nll_nats\.better" should be "lower" or "higher"/,
+      /"metrics\.nll_nats\.better" should be "lower", "higher" or "none"/,
     ],
     [
       (t) => t.replace('"status":"finished"', '"status":"done"'),
