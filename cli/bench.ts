@@ -17,7 +17,7 @@ import {
   StopRequest,
 } from "../benchmarks/runner.ts";
 import { summaryMarkdown } from "../reports/summary.ts";
-import { writeReport } from "../reports/report.ts";
+import { defaultReportDir, writeReport } from "../reports/report.ts";
 import { type FlagHints, parseFlags, parseInteger, parseSeeds } from "./args.ts";
 import { USAGE } from "./usage.ts";
 
@@ -207,9 +207,8 @@ export async function bench(options: BenchOptions): Promise<MetricsFile[]> {
     return results;
   }
   try {
-    const report = await writeReport(options.out, join(options.out, `report-${suite.name}`), {
-      filter: { suite: suite.name, dataset: dataset.name },
-    });
+    // The same report as `deno task report --results <out>`: every run under --out.
+    const report = await writeReport(options.out, defaultReportDir(options.out));
     console.log(`genbench: wrote ${report}`);
   } catch (error) {
     // The runs are on disk; a bad file left in --out by an older run must not fail this one.

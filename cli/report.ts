@@ -1,6 +1,5 @@
 /** `report`: the tables, index.html and figures of a results folder (reports/report.ts). */
-import { join } from "node:path";
-import { writeReport } from "../reports/report.ts";
+import { defaultReportDir, writeReport } from "../reports/report.ts";
 import { parseFlags } from "./args.ts";
 
 export const REPORT_USAGE = `Usage: deno task report [--results DIR] [--out DIR]
@@ -26,7 +25,7 @@ export async function reportCommand(args: string[]): Promise<number> {
     return 0;
   }
   const results = values.results!;
-  const index = await writeReport(results, values.out ?? join(results, "report"));
+  const index = await writeReport(results, values.out ?? defaultReportDir(results));
   console.log(`genbench: wrote ${index}`);
   return 0;
 }

@@ -35,7 +35,13 @@ Options of bench:
   --quiet                  no progress lines
   -h, --help               this text
 
-Each run writes <out>/runs/<run-id>/{run.json,metrics.json,curves.jsonl,samples.png,weights.bin};
-the suite writes <out>/summary.md (a shard: <out>/summary-shard-i-of-n.md, and no report; merge
-the shards with deno task report --results <out>).
+Each run writes <out>/runs/<model>[-<variant>]-<dataset>-seed<N>-<YYYYMMDDTHHMMSSZ>/:
+run.json, metrics.json, curves.jsonl, weights.bin, samples.png, checkpoint.bin (only while
+unfinished) and, where the model and suite have them, samples.idx, features.json, latent.json,
+reconstructions.png, interpolation.png, traversal.png, manifold.png, classes.png,
+codes_categorical.png, codes_continuous_<j>.png. Random streams per run, derived from its seed:
+init, data-order, train-binarization, train-noise, eval-noise, sample. The suite writes
+<out>/summary.md and the report <out>/report/ (as deno task report --results <out>); a shard
+writes <out>/summary-shard-i-of-n.md and no report: merge the shards with deno task report
+--results <out>.
 `;

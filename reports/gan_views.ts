@@ -13,6 +13,14 @@ import type { GenerativeModel } from "../models/model.ts";
 import { type CodeDecoder, hasCodes } from "../models/adversarial/infogan.ts";
 import { gridPng } from "./grid.ts";
 
+/** The files the generator views may write into a run's folder (`<j>`: 1, 2, …). */
+export const GENERATOR_VIEWS = [
+  "interpolation.png",
+  "classes.png",
+  "codes_categorical.png",
+  "codes_continuous_<j>.png",
+] as const;
+
 /** Layout of the views. */
 export interface ViewOptions {
   /** Rows of each grid. */

@@ -4,9 +4,10 @@
  *   the posterior mean);
  * - `interpolation.png`: decodes of the straight line between the posterior means of two test
  *   images, the two inputs at the ends;
- * - `traversal.png`: one row per latent dimension, that dimension swept over [−range, range]
- *   with the others held at a test image's posterior mean (latent perturbation, as in the
- *   β-VAE paper);
+ * - `traversal.png`: one row per most active latent dimension (at most 8, by the variance of
+ *   the posterior means over the test images, labelled `z<index>` in the left margin), that
+ *   dimension swept over [−range, range] with the others held at a test image's posterior mean
+ *   (latent perturbation, as in the β-VAE paper);
  * - `manifold.png`, for a 2-D latent only: decodes of a square grid of z over [−range, range]²
  *   (the learned-manifold figure of Kingma & Welling 2014).
  */
@@ -16,6 +17,14 @@ import { dimOf, type ImageShape } from "../datasets/dataset.ts";
 import type { GenerativeModel } from "../models/model.ts";
 import { gridPng } from "./grid.ts";
 import { writeFileAtomic } from "../core/files.ts";
+
+/** The files `writeLatentViews` may write into a run's folder. */
+export const LATENT_VIEWS = [
+  "reconstructions.png",
+  "interpolation.png",
+  "traversal.png",
+  "manifold.png",
+] as const;
 
 /** A model the views can be drawn for. */
 export type LatentModel = Pick<GenerativeModel, "encode" | "decode">;
@@ -32,6 +41,13 @@ export interface LatentViewOptions {
   labels?: Int32Array;
   /** Pixel scale of the PNGs (default 2). */
   scale?: number;
+  /** Most rows of the traversal: the most active dimensions (default 8). */
+  dimensions?: number;
+  /**
+   * Activity of each latent dimension (e.g. its KL or Cov_x(E_q[z|x]) over the test set) to pick
+   * the traversal's rows; default: the variance of the posterior means over `data`.
+   */
+  activity?: ArrayLike<number>;
 }
 
 function requireCodec(model: LatentModel): asserts model is Required<LatentModel> {
@@ -121,35 +137,77 @@ export async function interpolationImages(
   return out;
 }
 
-/** Latent traversal around image `row`: Z rows of `steps` decodes, row j sweeping z_j. */
+/** Variance over the images of `data` of each posterior-mean coordinate (the activity). */
+export async function posteriorMeanVariance(
+  model: LatentModel,
+  data: Float32Array,
+  shape: ImageShape,
+  labels?: Int32Array,
+): Promise<Float64Array> {
+  requireCodec(model);
+  const dims = dimOf(shape);
+  const count = data.length / dims;
+  const means = await read(
+    encodeMeans(model, data, Array.from({ length: count }, (_, i) => i), dims, labels),
+  );
+  const latent = means.length / count;
+  const variance = new Float64Array(latent);
+  for (let j = 0; j < latent; j++) {
+    let sum = 0;
+    let squares = 0;
+    for (let i = 0; i < count; i++) {
+      const v = means[i * latent + j];
+      sum += v;
+      squares += v * v;
+    }
+    const mean = sum / count;
+    variance[j] = Math.max(0, squares / count - mean * mean);
+  }
+  return variance;
+}
+
+/** Indices of the `limit` largest activities, largest first (ties by index). */
+export function mostActive(activity: ArrayLike<number>, limit: number): number[] {
+  return Array.from({ length: activity.length }, (_, j) => j)
+    .sort((a, b) => activity[b] - activity[a] || a - b)
+    .slice(0, limit);
+}
+
+/**
+ * Latent traversal around image `row`: one row of `steps` decodes per most active dimension
+ * (at most `options.dimensions`, default 8), row i sweeping z_{dims[i]}.
+ */
 export async function traversalImages(
   model: LatentModel,
   data: Float32Array,
   shape: ImageShape,
   row: number,
   options: LatentViewOptions = {},
-): Promise<{ images: Float32Array; latent: number }> {
+): Promise<{ images: Float32Array; latent: number; dims: number[] }> {
   requireCodec(model);
-  const dims = dimOf(shape);
+  const size = dimOf(shape);
   const steps = options.steps ?? 10;
   const range = options.range ?? 3;
-  const base = encodeMeans(model, data, [row], dims, options.labels);
+  const base = encodeMeans(model, data, [row], size, options.labels);
   const center = await read(base);
   const latent = center.length;
-  const codes = new Float32Array(latent * steps * latent);
+  const activity = options.activity ??
+    await posteriorMeanVariance(model, data, shape, options.labels);
+  const dims = mostActive(activity, Math.min(latent, options.dimensions ?? 8));
+  const codes = new Float32Array(dims.length * steps * latent);
   const values = linspace(-range, range, steps);
-  for (let j = 0; j < latent; j++) {
+  dims.forEach((j, r) => {
     for (let s = 0; s < steps; s++) {
-      const offset = (j * steps + s) * latent;
+      const offset = (r * steps + s) * latent;
       codes.set(center, offset);
       codes[offset + j] = values[s];
     }
-  }
+  });
   const images = await read(tf.tidy(() => {
-    const z = tf.tensor2d(codes, [latent * steps, latent]);
-    return model.decode(z, labelTensor(options.labels, new Array(latent * steps).fill(row)));
+    const z = tf.tensor2d(codes, [dims.length * steps, latent]);
+    return model.decode(z, labelTensor(options.labels, new Array(dims.length * steps).fill(row)));
   }));
-  return { images, latent };
+  return { images, latent, dims };
 }
 
 /** Decodes of the grid z ∈ [−range, range]² (steps × steps, z₂ decreasing down the rows). */
@@ -203,7 +261,10 @@ export async function writeLatentViews(
   const line = await interpolationImages(model, data, shape, [0, second], options);
   await save("interpolation.png", gridPng(line, shape, steps + 2, scale));
   const traversal = await traversalImages(model, data, shape, 0, options);
-  await save("traversal.png", gridPng(traversal.images, shape, steps, scale));
+  await save(
+    "traversal.png",
+    gridPng(traversal.images, shape, steps, scale, traversal.dims.map((j) => `z${j}`)),
+  );
   if (traversal.latent === 2 && !options.labels) {
     const grid = await manifoldImages(model, { ...options, steps: options.steps ?? 15 });
     await save("manifold.png", gridPng(grid, shape, options.steps ?? 15, scale));

@@ -13,6 +13,14 @@ import { buildCharts } from "./charts.ts";
 import { chartJsSource, reportHtml } from "./html.ts";
 import { writeFigures } from "./figures.ts";
 
+/** The report's folder under a results folder: where `bench` and `report` both write it. */
+export const REPORT_DIR = "report";
+
+/** `<results>/report`: the default output of `report`, and what `bench` writes. */
+export function defaultReportDir(resultsDir: string): string {
+  return join(resultsDir, REPORT_DIR);
+}
+
 /** Which runs a report covers; every run when a field is absent. */
 export interface ReportFilter {
   suite?: string;

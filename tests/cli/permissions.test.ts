@@ -85,7 +85,7 @@ Deno.test("the ci suite runs under the bench task's permissions with the network
       assert.ok(Object.keys(metrics.metrics ?? metrics).length > 0, run);
     }
     // The report at the end of bench, with its PNG figures (the one use of FFI).
-    await Deno.stat(join(ROOT, out, "report-ci", "index.html"));
+    await Deno.stat(join(ROOT, out, "report", "index.html"));
     const check = await genbench("check", [
       "check",
       "--baseline",
