@@ -13,6 +13,7 @@ import { gatedPixelCnnSpec } from "./autoregressive/gated_pixelcnn.ts";
 import { aeSpec, betaVaeSpec, vaeConvSpec } from "./latent/vae_conv.ts";
 import { aaeSpec } from "./latent/aae.ts";
 import { cvaeSpec } from "./latent/cvae.ts";
+import { pixelRnnDiagonalSpec, pixelRnnRowSpec } from "./autoregressive/pixelrnn.ts";
 
 export const MODELS: ModelSpec[] = [
   bernoulli,
@@ -30,6 +31,8 @@ export const MODELS: ModelSpec[] = [
   aeSpec,
   aaeSpec,
   cvaeSpec,
+  pixelRnnRowSpec,
+  pixelRnnDiagonalSpec,
 ];
 
 /** The model spec called `name`, or a one-line error. */
