@@ -14,6 +14,7 @@ import { aeSpec, betaVaeSpec, vaeConvSpec } from "./latent/vae_conv.ts";
 import { aaeSpec } from "./latent/aae.ts";
 import { cvaeSpec } from "./latent/cvae.ts";
 import { pixelRnnDiagonalSpec, pixelRnnRowSpec } from "./autoregressive/pixelrnn.ts";
+import { ddpmSpec } from "./latent/ddpm.ts";
 
 export const MODELS: ModelSpec[] = [
   bernoulli,
@@ -33,6 +34,7 @@ export const MODELS: ModelSpec[] = [
   cvaeSpec,
   pixelRnnRowSpec,
   pixelRnnDiagonalSpec,
+  ddpmSpec,
 ];
 
 /** The model spec called `name`, or a one-line error. */
