@@ -267,7 +267,12 @@ function chooseReference(spec: ModelSpec, dataset: string, options: RecordOption
 }
 
 /** The ways genbench's run differs from the paper's protocol, as far as the run shows them. */
-function protocolLines(run: Json, reference: PublishedReference, result: Json): string[] {
+function protocolLines(
+  run: Json,
+  reference: PublishedReference,
+  result: Json,
+  metric: Json,
+): string[] {
   const config = run.config as Json;
   const options = config.options as Json;
   const lines: string[] = [];
@@ -292,7 +297,10 @@ function protocolLines(run: Json, reference: PublishedReference, result: Json): 
   const n = typeof result.n === "number"
     ? ` on ${result.n.toLocaleString("en-US")} test images`
     : "";
-  lines.push(`evaluated: ${result.kind}${n}`);
+  const subset = typeof metric.subset_seed === "number"
+    ? ` (a seeded random subset, seed ${metric.subset_seed})`
+    : "";
+  lines.push(`evaluated: ${result.kind}${n}${subset}`);
   return lines;
 }
 
@@ -362,7 +370,10 @@ export async function recordFromRun(
     reference_in_spec: inSpec,
     result,
     budget: budgetOf(run, reference, f),
-    protocol: [...protocolLines(run, reference, result), ...(options.notes ?? [])],
+    protocol: [
+      ...protocolLines(run, reference, result, (metrics.metrics as Json)[reference.metric] as Json),
+      ...(options.notes ?? []),
+    ],
     curve: { loss, head: curves.slice(0, CURVE_HEAD), tail, slope_per_epoch: null },
     run,
     metrics,

@@ -112,19 +112,38 @@ function paperProtocol(reference: PublishedReference): string {
   ].filter(Boolean).join(", ");
 }
 
-function budgetCell(record: ReproductionRecord): string {
+/**
+ * The published epochs of a record's reference, else the paper suite's (said so), and the share
+ * of it the run reached.
+ */
+function budgetOf(record: ReproductionRecord, spec: ModelSpec) {
   const { budget } = record;
-  const of = budget.published_epochs === null ? "" : ` of ${grouped(budget.published_epochs)}`;
-  const share = budget.fraction === null || budget.fraction >= 0.999
+  const suite = budget.published_epochs === null
+    ? paperSuiteEpochs(spec, record.reference.dataset)
+    : null;
+  const target = budget.published_epochs ?? suite;
+  return {
+    target,
+    fromSuite: suite !== null,
+    fraction: target ? budget.epochs / target : null,
+  };
+}
+
+function budgetCell(record: ReproductionRecord, spec: ModelSpec): string {
+  const { budget } = record;
+  const { target, fromSuite, fraction } = budgetOf(record, spec);
+  const of = target === null ? "" : ` of ${grouped(target)}${fromSuite ? " (paper suite's)" : ""}`;
+  const share = fraction === null || fraction >= 0.999
     ? ""
-    : ` (${(100 * budget.fraction).toPrecision(2)}%)`;
+    : ` (${(100 * fraction).toPrecision(2)}%)`;
   return `${formatEpochs(budget.epochs)}${of} epochs${share}, batch ${budget.batch_size}`;
 }
 
-function genbenchCell(record: ReproductionRecord): string {
-  const { result, budget } = record;
+function genbenchCell(record: ReproductionRecord, spec: ModelSpec): string {
+  const { result } = record;
+  const { fraction } = budgetOf(record, spec);
   const n = result.n === null ? "" : `, n = ${grouped(result.n)}`;
-  const partial = budget.fraction !== null && budget.fraction < 0.999 ? ", partial" : "";
+  const partial = fraction !== null && fraction < 0.999 ? ", partial" : "";
   return `${result.value.toFixed(2)} (${result.kind}${n}${partial})`;
 }
 
@@ -188,10 +207,10 @@ export function renderTable(
     rows.push([
       name,
       publishedCell(reference),
-      genbenchCell(record),
+      genbenchCell(record, spec),
       kind,
       paper,
-      budgetCell(record),
+      budgetCell(record, spec),
       hardwareCell(record),
       `${signed(record.gap.value)} ${reference.unit}${reason}`,
     ]);

@@ -4,6 +4,7 @@
  * `record <run dir>`, turns a finished run folder into a record.
  */
 import { parseArgs } from "node:util";
+import { cpus } from "node:os";
 import { basename, dirname, join, relative, resolve } from "node:path";
 import { oneLine, UsageError } from "../core/errors.ts";
 import { writeFileAtomic } from "../core/files.ts";
@@ -74,13 +75,13 @@ export function benchCommand(run: Record<string, unknown>, runDir: string): stri
   return args.join(" ");
 }
 
-async function cpuName(): Promise<string> {
+/** The CPU's model name and core count (`--allow-sys=cpus`); the OS and arch where denied. */
+function cpuInfo(): { cpu: string; cores: number } {
   try {
-    const text = await Deno.readTextFile("/proc/cpuinfo");
-    const line = text.split("\n").find((l) => l.startsWith("model name"));
-    if (line) return line.split(":")[1].trim();
-  } catch { /* not Linux, or not permitted */ }
-  return `${Deno.build.os} ${Deno.build.arch}`;
+    const all = cpus();
+    if (all.length > 0) return { cpu: all[0].model.trim(), cores: all.length };
+  } catch { /* not permitted */ }
+  return { cpu: `${Deno.build.os} ${Deno.build.arch}`, cores: navigator.hardwareConcurrency };
 }
 
 async function readJson(path: string, flag: string): Promise<unknown> {
@@ -121,7 +122,7 @@ async function record(args: string[]): Promise<void> {
   const made = await recordFromRun(runDir, {
     command: values.command ?? benchCommand(run, runDir),
     runPath: runDir.startsWith("..") ? resolve(runDir) : runDir,
-    hardware: { cpu: await cpuName(), cores: navigator.hardwareConcurrency },
+    hardware: cpuInfo(),
     spec,
     referenceIndex,
     reference,
@@ -131,7 +132,12 @@ async function record(args: string[]): Promise<void> {
   // Checked as a reader will check it, before it is written.
   checkRecord(JSON.parse(JSON.stringify(made)), basename(runDir), MODELS);
   const path = join(RECORDS_DIR, recordFileName(made));
-  await writeFileAtomic(path, JSON.stringify(made, null, 2) + "\n");
+  try {
+    await Deno.mkdir(RECORDS_DIR, { recursive: true });
+    await writeFileAtomic(path, JSON.stringify(made, null, 2) + "\n");
+  } catch (error) {
+    throw new UsageError(`cannot write ${path} (${oneLine(error)})`);
+  }
   console.error(
     `genbench: wrote ${path}: ${made.model} ${made.result.value.toFixed(2)} vs ` +
       `${made.reference.value} (${made.reference.paper}), gap ${made.gap.value.toFixed(2)}`,

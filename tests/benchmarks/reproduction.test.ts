@@ -236,6 +236,20 @@ Deno.test("the table: a record's row, a not-yet-run row with its hours, the READ
     notYetRun(withDefaults, unsized),
     /^not yet run: the paper suite's 99\.8 epochs \(the reference states no budget\) need ~0\.41 CPU-hours/,
   );
+  // A reference without a budget: the run is measured against the paper suite's, said so.
+  const unsizedSpec = {
+    ...SPEC,
+    defaults: { batchSize: 128 },
+    references: [{ ...REFERENCE, protocol: { binarization: "static" } }],
+  } as ModelSpec;
+  const unsizedRecord = await recordFromRun(await runFolder(500, 95.04), {
+    ...OPTIONS,
+    spec: unsizedSpec,
+    reason: "partial",
+  });
+  const unsizedRow = renderTable([unsizedRecord], [unsizedSpec]).split("\n")[2];
+  assert.match(unsizedRow, /1\.0 of 99\.8 \(paper suite's\) epochs \(1\.0%\), batch 100/);
+  assert.match(unsizedRow, /95\.04 \(exact, n = 10,000, partial\)/);
   const readme = `# x\n\n${README_BEGIN}\nold\n${README_END}\n\n## next\n`;
   const spliced = spliceReadme(readme, renderSection([record], [SPEC]), "README.md");
   assert.ok(spliced.startsWith(`# x\n\n${README_BEGIN}\n`));
