@@ -10,15 +10,57 @@
 import { UsageError } from "../../core/errors.ts";
 import type { Stream } from "../../core/rng.ts";
 import type { FeatureRows } from "./fid.ts";
+import { rowProducts } from "./gram.ts";
 
-/** The polynomial kernel (xᵀy / d + 1)³ between row i of x and row j of y. */
-function kernel(x: Float64Array, i: number, y: Float64Array, j: number, d: number): number {
-  let dot = 0;
-  const oi = i * d;
-  const oj = j * d;
-  for (let t = 0; t < d; t++) dot += x[oi + t] * y[oj + t];
+/** The polynomial kernel (xᵀy / d + 1)³ of a dot product. */
+function cubic(dot: number, d: number): number {
   const base = dot / d + 1;
   return base * base * base;
+}
+
+/** Kernel values in place of the dot products they come from. */
+function toKernel(products: Float64Array, d: number): Float64Array {
+  for (let i = 0; i < products.length; i++) products[i] = cubic(products[i], d);
+  return products;
+}
+
+/**
+ * Unbiased MMD² from the kernel values of the rows involved: Σ_{i≠j} k(xᵢ,xⱼ)/(m(m−1)) +
+ * Σ_{i≠j} k(yᵢ,yⱼ)/(n(n−1)) − 2 Σ_{i,j} k(xᵢ,yⱼ)/(mn), over x rows xs[0..m) and y rows ys[0..n)
+ * (indices into the kernel matrices; xx and yy hold entries i ≤ j, xy all). Sums run in the
+ * order of the plain double loops, so the value is bit-identical to computing each kernel there.
+ */
+function mmd2FromGrams(
+  grams: { xx: Float64Array; yy: Float64Array; xy: Float64Array; mAll: number; nAll: number },
+  xs: ArrayLike<number>,
+  m: number,
+  ys: ArrayLike<number>,
+  n: number,
+): number {
+  const { xx, yy, xy, mAll, nAll } = grams;
+  const within = (g: Float64Array, all: number, idx: ArrayLike<number>, count: number) => {
+    let sum = 0;
+    for (let i = 0; i < count; i++) {
+      const p = idx[i];
+      for (let j = i + 1; j < count; j++) {
+        const q = idx[j];
+        sum += p < q ? g[p * all + q] : g[q * all + p];
+      }
+    }
+    return sum;
+  };
+  const kxx = within(xx, mAll, xs, m);
+  const kyy = within(yy, nAll, ys, n);
+  let kxy = 0;
+  for (let i = 0; i < m; i++) {
+    const row = xs[i] * nAll;
+    for (let j = 0; j < n; j++) kxy += xy[row + ys[j]];
+  }
+  return (2 * kxx) / (m * (m - 1)) + (2 * kyy) / (n * (n - 1)) - (2 * kxy) / (m * n);
+}
+
+function identity(count: number): Uint32Array {
+  return Uint32Array.from({ length: count }, (_, i) => i);
 }
 
 /**
@@ -27,19 +69,16 @@ function kernel(x: Float64Array, i: number, y: Float64Array, j: number, d: numbe
  */
 export function mmd2Unbiased(x: Float64Array, m: number, y: Float64Array, n: number, d: number) {
   if (m < 2 || n < 2) throw new UsageError(`KID: needs at least 2 samples per set (${m}, ${n})`);
-  let kxx = 0;
-  for (let i = 0; i < m; i++) {
-    for (let j = i + 1; j < m; j++) kxx += kernel(x, i, x, j, d);
-  }
-  let kyy = 0;
-  for (let i = 0; i < n; i++) {
-    for (let j = i + 1; j < n; j++) kyy += kernel(y, i, y, j, d);
-  }
-  let kxy = 0;
-  for (let i = 0; i < m; i++) {
-    for (let j = 0; j < n; j++) kxy += kernel(x, i, y, j, d);
-  }
-  return (2 * kxx) / (m * (m - 1)) + (2 * kyy) / (n * (n - 1)) - (2 * kxy) / (m * n);
+  const xr = { count: m, dim: d, features: x };
+  const yr = { count: n, dim: d, features: y };
+  const grams = {
+    xx: toKernel(rowProducts(xr, xr, true), d),
+    yy: toKernel(rowProducts(yr, yr, true), d),
+    xy: toKernel(rowProducts(xr, yr), d),
+    mAll: m,
+    nAll: n,
+  };
+  return mmd2FromGrams(grams, identity(m), m, identity(n), n);
 }
 
 /** KID options. */
@@ -67,6 +106,10 @@ function gatherRows(rows: FeatureRows, indices: Uint32Array, size: number): Floa
   return out;
 }
 
+// Above this many rows per set, the Gram matrices of all rows (count² floats each) are too
+// big to keep: each subset's are computed instead (same values, ~10× more work at 10,000).
+const FULL_GRAM_ROWS = 4096;
+
 /** KID between `a` (e.g. samples) and `b` (e.g. test images); subsets drawn from `stream`. */
 export function kid(a: FeatureRows, b: FeatureRows, stream: Stream, options: KidOptions = {}) {
   if (a.dim !== b.dim) throw new Error(`KID: feature widths differ (${a.dim} vs ${b.dim})`);
@@ -79,10 +122,24 @@ export function kid(a: FeatureRows, b: FeatureRows, stream: Stream, options: Kid
   }
   if (subsets < 1) throw new UsageError(`KID: needs at least one subset (${subsets})`);
   const values: number[] = [];
+  // The kernel values of all pairs of rows once; each subset's sums read them.
+  const grams = a.count <= FULL_GRAM_ROWS && b.count <= FULL_GRAM_ROWS
+    ? {
+      xx: toKernel(rowProducts(a, a, true), a.dim),
+      yy: toKernel(rowProducts(b, b, true), a.dim),
+      xy: toKernel(rowProducts(a, b), a.dim),
+      mAll: a.count,
+      nAll: b.count,
+    }
+    : undefined;
   for (let s = 0; s < subsets; s++) {
-    const x = gatherRows(a, stream.permutation(a.count), size);
-    const y = gatherRows(b, stream.permutation(b.count), size);
-    values.push(mmd2Unbiased(x, size, y, size, a.dim));
+    const xs = stream.permutation(a.count);
+    const ys = stream.permutation(b.count);
+    values.push(
+      grams
+        ? mmd2FromGrams(grams, xs, size, ys, size)
+        : mmd2Unbiased(gatherRows(a, xs, size), size, gatherRows(b, ys, size), size, a.dim),
+    );
   }
   const mean = values.reduce((sum, v) => sum + v, 0) / subsets;
   const std = Math.sqrt(values.reduce((sum, v) => sum + (v - mean) ** 2, 0) / subsets);

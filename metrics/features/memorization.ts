@@ -11,32 +11,47 @@
  */
 import { UsageError } from "../../core/errors.ts";
 import type { FeatureRows } from "./fid.ts";
+import { forEachProductBlock, squaredNorms } from "./gram.ts";
+import { DistanceScreen } from "./precision_recall.ts";
 
-/** Euclidean distance from every row of `query` to its nearest row of `reference`. */
+/**
+ * Euclidean distance from every row of `query` to its nearest row of `reference`: the square
+ * root of the smallest sequential sum Σ_t (q_t − r_t)², found by screening with dot products
+ * from the SIMD kernel (gram.ts) and summing exactly only the rows within the rounding slack
+ * of the nearest (see DistanceScreen in precision_recall.ts): the same value as a plain scan.
+ */
 export function nearestDistances(query: FeatureRows, reference: FeatureRows): Float64Array {
   if (query.dim !== reference.dim) {
     throw new Error(`nearest neighbours: widths differ (${query.dim} vs ${reference.dim})`);
   }
   if (reference.count < 1) throw new UsageError("nearest neighbours: empty reference set");
   const d = query.dim;
-  const q = query.features;
-  const r = reference.features;
+  const n = reference.count;
+  const [qn, rn] = [squaredNorms(query), squaredNorms(reference)];
+  const screen = new DistanceScreen(d);
   const out = new Float64Array(query.count);
-  for (let i = 0; i < query.count; i++) {
-    let best = Infinity;
-    const oi = i * d;
-    for (let j = 0; j < reference.count; j++) {
-      // Partial distance search: stop summing once the row cannot be the nearest.
-      let sum = 0;
-      const oj = j * d;
-      for (let t = 0; t < d && sum < best; t++) {
-        const diff = q[oi + t] - r[oj + t];
-        sum += diff * diff;
+  forEachProductBlock(query, reference, (i0, i1, products) => {
+    for (let i = i0; i < i1; i++) {
+      const row = (i - i0) * n;
+      let bound = Infinity;
+      for (let j = 0; j < n; j++) {
+        const high = qn[i] + rn[j] - 2 * products[row + j] + screen.slack(qn[i], rn[j]);
+        if (high < bound) bound = high;
       }
-      if (sum < best) best = sum;
+      let best = Infinity;
+      for (let j = 0; j < n; j++) {
+        const low = qn[i] + rn[j] - 2 * products[row + j] - screen.slack(qn[i], rn[j]);
+        if (low > bound) continue;
+        let sum = 0;
+        for (let t = 0; t < d; t++) {
+          const diff = query.features[i * d + t] - reference.features[j * d + t];
+          sum += diff * diff;
+        }
+        if (sum < best) best = sum;
+      }
+      out[i] = Math.sqrt(best);
     }
-    out[i] = Math.sqrt(best);
-  }
+  });
   return out;
 }
 

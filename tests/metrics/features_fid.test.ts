@@ -160,3 +160,20 @@ Deno.test("FID: refuses fewer samples than feature dimensions + 1, in one line",
     return true;
   });
 });
+
+Deno.test("FID: equals scipy's (sqrtm, pytorch-fid's formula) to 1e-6 relative on a fixture", () => {
+  // tests/metrics/fixtures/fid_scipy.json: 60 and 70 rows of 8 correlated features and the
+  // FID scipy.linalg.sqrtm gives for them (made with numpy/scipy, not needed to run this).
+  const fixture = JSON.parse(
+    Deno.readTextFileSync(new URL("./fixtures/fid_scipy.json", import.meta.url)),
+  );
+  const rowsOf = (values: number[]) => ({
+    count: values.length / fixture.dim,
+    dim: fixture.dim,
+    features: Float64Array.from(values),
+  });
+  const [a, b] = [rowsOf(fixture.a), rowsOf(fixture.b)];
+  for (const [got, want] of [[fid(a, b), fixture.fidScipy], [fid(b, a), fixture.fidScipyBA]]) {
+    assert.ok(Math.abs(got - want) <= 1e-6 * want, `${got} vs scipy ${want}`);
+  }
+});
