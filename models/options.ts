@@ -151,3 +151,11 @@ export function learningRateOption(
 ): OptionSpec & { type: "number" } {
   return { type: "number", default: value, above: 0, doc };
 }
+
+/** The two options every trained model reads: `batchSize` and Adam's `learningRate`. */
+export function trainingOptions(batchSize: number, learningRate: number, doc?: string) {
+  return {
+    batchSize: batchSizeOption(batchSize),
+    learningRate: learningRateOption(learningRate, doc),
+  };
+}

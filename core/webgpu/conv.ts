@@ -2,11 +2,8 @@
  * Conv2D, Conv2DBackpropInput and Conv2DBackpropFilter for tfjs-webgpu as implicit GEMMs
  * ({@link runGemm}): the im2col matrix is gathered tile by tile into workgroup memory, never
  * materialised. Only NHWC float32 is handled here; anything else goes to tfjs's own kernel.
- *
- * - forward:  M = B·OH·OW, N = outC, K = KH·KW·inC
- * - backprop input (also conv2dTranspose): M = B·H·W, N = inC, K = KH·KW·outC
- * - backprop filter: M = KH·KW·inC, N = outC, K = B·OH·OW — a small output with a huge K,
- *   computed with split-K and a deterministic second pass.
+ * The three share one WGSL generator ({@link convGather}) and one kernel wrapper; the GEMM
+ * shapes are listed at {@link convSpec}.
  */
 import { backend_util } from "@tensorflow/tfjs-core";
 import type { KernelFunc, NamedAttrMap, TensorInfo } from "@tensorflow/tfjs-core";
@@ -103,55 +100,64 @@ function shapeKey(info: Conv2DInfo, dilations: boolean): string {
   return [B, H, W, C, KH, KW, F, SH, SW, ...dilation, PT, PL, OH, OW].join("_");
 }
 
-/** The forward convolution as a GEMM spec: M = B·OH·OW, N = outC, K = KH·KW·inC. */
-export function conv2dSpec(info: Conv2DInfo): GemmSpec {
-  const { batchSize: B, inChannels: C, outHeight: OH, outWidth: OW } = info;
-  const { filterHeight: KH, filterWidth: KW, outChannels: F } = info;
-  return {
-    M: B * OH * OW,
-    N: F,
-    K: KH * KW * C,
-    inputs: ["xIn", "wIn"],
-    loadA: convGather(info, "im2col", "m", "k"),
-    loadB: `  return wIn[k * ${F} + n];`,
-    orderA: "k",
-    key: `conv_${shapeKey(info, true)}`,
-  };
-}
+/** Which of the three convolution kernels: the forward pass or a gradient. */
+type ConvPass = "forward" | "input-gradient" | "filter-gradient";
 
-/** dx of a convolution (= conv2dTranspose of dy): M = B·H·W, N = inC, K = KH·KW·outC. */
-export function conv2dBackpropInputSpec(info: Conv2DInfo): GemmSpec {
-  const { batchSize: B, inHeight: H, inWidth: W, inChannels: C } = info;
+/**
+ * One convolution kernel as a GEMM spec.
+ * - forward: M = B·OH·OW, N = outC, K = KH·KW·inC (im2col of x times the filter);
+ * - input gradient (also conv2dTranspose): M = B·H·W, N = inC, K = KH·KW·outC (col2im of dy
+ *   times the filter's transpose);
+ * - filter gradient: M = KH·KW·inC, N = outC, K = B·OH·OW (a small output with a huge K,
+ *   computed with split-K and a deterministic second pass).
+ */
+function convSpec(info: Conv2DInfo, pass: ConvPass): GemmSpec {
+  const { batchSize: B, inHeight: H, inWidth: W, inChannels: C, outHeight: OH, outWidth: OW } =
+    info;
   const { filterHeight: KH, filterWidth: KW, outChannels: F } = info;
+  const outPixels = B * OH * OW, taps = KH * KW * C;
+  if (pass === "forward") {
+    const [loadA, loadB] = [convGather(info, "im2col", "m", "k"), `  return wIn[k * ${F} + n];`];
+    const key = `conv_${shapeKey(info, true)}`;
+    return { M: outPixels, N: F, K: taps, inputs: ["xIn", "wIn"], loadA, loadB, orderA: "k", key };
+  }
+  if (pass === "filter-gradient") {
+    const [loadA, loadB] = [convGather(info, "im2col", "k", "m"), `  return dyIn[k * ${F} + n];`];
+    const key = `convdw_${shapeKey(info, false)}`;
+    return {
+      M: taps,
+      N: F,
+      K: outPixels,
+      inputs: ["xIn", "dyIn"],
+      loadA,
+      loadB,
+      orderA: "mn",
+      key,
+    };
+  }
+  const loadB = `
+  ${split3("k", ["kh", "q", "kw", "f"], KW, F)}
+  return wIn[((kh * ${KW} + kw) * ${C} + n) * ${F} + f];`;
   return {
     M: B * H * W,
     N: C,
     K: KH * KW * F,
     inputs: ["dyIn", "wIn"],
     loadA: convGather(info, "col2im", "m", "k"),
-    loadB: `
-  ${split3("k", ["kh", "q", "kw", "f"], KW, F)}
-  return wIn[((kh * ${KW} + kw) * ${C} + n) * ${F} + f];`,
+    loadB,
     orderA: "k",
     key: `convdx_${shapeKey(info, false)}`,
   };
 }
 
-/** dW of a convolution: M = KH·KW·inC, N = outC, K = B·OH·OW (split-K over the batch). */
-export function conv2dBackpropFilterSpec(info: Conv2DInfo): GemmSpec {
-  const { batchSize: B, inChannels: C, outHeight: OH, outWidth: OW } = info;
-  const { filterHeight: KH, filterWidth: KW, outChannels: F } = info;
-  return {
-    M: KH * KW * C,
-    N: F,
-    K: B * OH * OW,
-    inputs: ["xIn", "dyIn"],
-    loadA: convGather(info, "im2col", "k", "m"),
-    loadB: `  return dyIn[k * ${F} + n];`,
-    orderA: "mn",
-    key: `convdw_${shapeKey(info, false)}`,
-  };
-}
+/** The forward convolution as a GEMM spec. */
+export const conv2dSpec = (info: Conv2DInfo): GemmSpec => convSpec(info, "forward");
+/** dx of a convolution (= conv2dTranspose of dy) as a GEMM spec. */
+export const conv2dBackpropInputSpec = (info: Conv2DInfo): GemmSpec =>
+  convSpec(info, "input-gradient");
+/** dW of a convolution as a GEMM spec. */
+export const conv2dBackpropFilterSpec = (info: Conv2DInfo): GemmSpec =>
+  convSpec(info, "filter-gradient");
 
 type Shape4 = [number, number, number, number];
 

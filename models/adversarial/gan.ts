@@ -12,13 +12,9 @@ import * as tf from "@tensorflow/tfjs-core";
 import type { Stream } from "../../core/rng.ts";
 import { dimOf, type ImageShape } from "../../datasets/dataset.ts";
 import type { GenerativeModel } from "../model.ts";
-import {
-  batchSizeOption,
-  learningRateOption,
-  type OptionSchema,
-  type OptionValues,
-} from "../options.ts";
-import { type Layer, layerVariables, namedWeights } from "../layers/nn.ts";
+import { type OptionSchema, type OptionValues, trainingOptions } from "../options.ts";
+import { type Layer, layerVariables } from "../layers/nn.ts";
+import { Trainable } from "../trainable.ts";
 import type { Moments } from "../layers/batch_norm.ts";
 import { checkStride2Shape } from "../layers/checks.ts";
 import {
@@ -34,8 +30,7 @@ import {
 
 /** The options every GAN reads. */
 export const GAN_OPTIONS = {
-  batchSize: batchSizeOption(128),
-  learningRate: learningRateOption(2e-4, "Adam step size of G (and of D unless set apart)"),
+  ...trainingOptions(128, 2e-4, "Adam step size of G (and of D unless set apart)"),
   beta1: { type: "number", default: 0.5, min: 0, below: 1, doc: "Adam β1 of both players" },
   loss: {
     type: "string",
@@ -93,7 +88,7 @@ export interface AdversarialStep {
 }
 
 /** Two players with their Adam optimisers and the adversarial step. */
-export abstract class GanBase implements GenerativeModel {
+export abstract class GanBase extends Trainable implements GenerativeModel {
   readonly #optimizerD: tf.AdamOptimizer;
   readonly #optimizerG: tf.AdamOptimizer;
   readonly #loss: GanLoss;
@@ -103,11 +98,12 @@ export abstract class GanBase implements GenerativeModel {
     readonly name: string,
     options: OptionValues<typeof GAN_OPTIONS> & { learningRateD?: number; labelSmoothing?: number },
   ) {
+    super();
     this.#loss = options.loss as GanLoss;
     this.#realTarget = 1 - (options.labelSmoothing ?? 0);
     const lrD = options.learningRateD ? options.learningRateD : options.learningRate;
-    this.#optimizerD = tf.train.adam(lrD, options.beta1);
-    this.#optimizerG = tf.train.adam(options.learningRate, options.beta1);
+    this.#optimizerD = this.adam(lrD, options.beta1);
+    this.#optimizerG = this.adam(options.learningRate, options.beta1);
   }
 
   /** G's layers, in parameter order. */
@@ -165,18 +161,8 @@ export abstract class GanBase implements GenerativeModel {
     return tf.tidy(() => tf.sub(tf.mul(batch, 2), 1)) as tf.Tensor2D;
   }
 
-  weights(): Map<string, tf.Variable> {
-    return namedWeights([...this.generatorLayers(), ...this.discriminatorLayers()]);
-  }
-
-  optimizers(): tf.Optimizer[] {
-    return [this.#optimizerD, this.#optimizerG];
-  }
-
-  dispose(): void {
-    for (const variable of this.weights().values()) variable.dispose();
-    this.#optimizerD.dispose();
-    this.#optimizerG.dispose();
+  protected parts(): Layer[] {
+    return [...this.generatorLayers(), ...this.discriminatorLayers()];
   }
 }
 

@@ -10,8 +10,9 @@ import * as tf from "@tensorflow/tfjs-core";
 import type { Stream } from "../../core/rng.ts";
 import { dimOf, type ImageShape } from "../../datasets/dataset.ts";
 import type { GenerativeModel, ModelOptions } from "../model.ts";
-import { batchSizeOption, learningRateOption, type OptionSchema, readOptions } from "../options.ts";
+import { type OptionSchema, readOptions, trainingOptions } from "../options.ts";
 import { Dense, type Layer } from "../layers/nn.ts";
+import { Trainable } from "../trainable.ts";
 import { checkSingleChannel, checkWidth } from "../layers/checks.ts";
 import { drawPixel, pixelLogLikelihood, pixelUniforms } from "./shared.ts";
 
@@ -24,8 +25,7 @@ export const PIXEL_CNN_OPTIONS = {
     doc: "1: binarized pixels, one logit each; 8: a 256-way softmax on 0..255 (NLL in bits/dim)",
   },
   channels: { type: "int", default: 64, min: 1, doc: "feature channels of every layer" },
-  batchSize: batchSizeOption(128),
-  learningRate: learningRateOption(1e-3),
+  ...trainingOptions(128, 1e-3),
 } satisfies OptionSchema;
 
 /** Sizes of a pixel CNN: channels, and 2 (binary) or 256 levels per pixel. */
@@ -69,7 +69,7 @@ export interface RowSampler {
 }
 
 /** A pixel CNN on single-channel images: a body from the subclass, the head and loop here. */
-export abstract class PixelCnnBase implements GenerativeModel {
+export abstract class PixelCnnBase extends Trainable implements GenerativeModel {
   readonly dims: number;
   #head: Dense[] = [];
   readonly #optimizer: tf.Optimizer;
@@ -79,8 +79,9 @@ export abstract class PixelCnnBase implements GenerativeModel {
     readonly shape: ImageShape,
     readonly config: PixelCnnConfig,
   ) {
+    super();
     this.dims = dimOf(shape);
-    this.#optimizer = tf.train.adam(config.learningRate);
+    this.#optimizer = this.adam(config.learningRate);
   }
 
   /** Creates the head; a subclass calls it after its own layers (the init stream's order). */
@@ -190,17 +191,13 @@ export abstract class PixelCnnBase implements GenerativeModel {
     }
   }
 
-  weights(): Map<string, tf.Variable> {
-    return new Map([...this.bodyLayers(), ...this.#head].flatMap((layer) => layer.variables()));
+  protected parts(): Layer[] {
+    return [...this.bodyLayers(), ...this.#head];
   }
 
-  optimizers(): tf.Optimizer[] {
-    return [this.#optimizer];
-  }
-
-  dispose(): void {
-    tf.dispose([...this.weights().values()]);
+  /** Also frees the body's masks. */
+  override dispose(): void {
+    super.dispose();
     this.bodyLayers().forEach((layer) => layer.dispose());
-    this.#optimizer.dispose();
   }
 }

@@ -1,8 +1,9 @@
 /**
  * `aae`: the adversarial autoencoder (Makhzani, Shlens, Jaitly, Goodfellow & Frey 2016,
  * "Adversarial Autoencoders"). The paper's MNIST number is a Parzen estimate of a different
- * (MLP) architecture, so genbench carries no reference for this conv variant. A deterministic encoder z = enc(x)
- * and a Bernoulli decoder (the `vae-conv` network), trained on reconstruction, while a
+ * (MLP) architecture, so genbench carries no reference for this conv variant.
+ *
+ * A deterministic encoder z = enc(x) and a Bernoulli decoder (the `vae-conv` network), trained on reconstruction, while a
  * discriminator on z (MLP z-256-256-1, LeakyReLU 0.2) pushes the aggregate posterior q(z)
  * towards the prior N(0, I) in place of the VAE's KL term. Each step has the paper's three
  * phases: reconstruction (encoder + decoder), discriminator (prior codes vs encoded codes),
@@ -15,14 +16,12 @@ import * as tf from "@tensorflow/tfjs-core";
 import type { Stream } from "../../core/rng.ts";
 import type { ImageShape } from "../../datasets/dataset.ts";
 import type { GenerativeModel, ModelSpec } from "../model.ts";
-import { bernoulliLogLikelihood, Dense, namedWeights, normalTensor } from "../layers/nn.ts";
+import { bernoulliLogLikelihood, Dense, type Layer, normalTensor } from "../layers/nn.ts";
 import { defaultOptions, type OptionSchema, readOptions } from "../options.ts";
-import { bernoulliPixels, checkConvShape, CONV_OPTIONS, ConvNet } from "./vae_conv.ts";
+import { checkConvShape, CONV_OPTIONS, ConvLatentModel } from "./vae_conv.ts";
 
 /** The adversarial autoencoder. */
-export class Aae implements GenerativeModel {
-  readonly net: ConvNet;
-  readonly latent: number;
+export class Aae extends ConvLatentModel implements GenerativeModel {
   readonly disc: Dense[];
   readonly #weight: number;
   readonly #ae: tf.Optimizer;
@@ -35,18 +34,21 @@ export class Aae implements GenerativeModel {
     learningRate: number;
     adversarialWeight: number;
   }, init: Stream) {
-    this.latent = options.latent;
-    this.net = new ConvNet(shape, { latent: options.latent, stochastic: false, classes: 0 }, init);
+    super(shape, { latent: options.latent, stochastic: false, classes: 0 }, init);
     this.disc = [
       new Dense("disc/h1", options.latent, options.hidden, init),
       new Dense("disc/h2", options.hidden, options.hidden, init),
       new Dense("disc/out", options.hidden, 1, init),
     ];
     this.#weight = options.adversarialWeight;
-    this.#ae = tf.train.adam(options.learningRate);
+    this.#ae = this.adam(options.learningRate);
     // The adversarial phases use β1 = 0.5, the usual setting for GAN-style games.
-    this.#d = tf.train.adam(options.learningRate, 0.5);
-    this.#g = tf.train.adam(options.learningRate, 0.5);
+    this.#d = this.adam(options.learningRate, 0.5);
+    this.#g = this.adam(options.learningRate, 0.5);
+  }
+
+  protected override parts(): Layer[] {
+    return [this.net, ...this.disc];
   }
 
   /** Discriminator logits [B] for codes z [B, latent]: high means "from the prior". */
@@ -55,15 +57,6 @@ export class Aae implements GenerativeModel {
     const a = h1.apply(z, "leakyRelu");
     const b = h2.apply(a, "leakyRelu");
     return tf.reshape(out.apply(b), [-1]);
-  }
-
-  /** The deterministic code z = enc(x) as `mean`. */
-  encode(x: tf.Tensor2D): { mean: tf.Tensor2D } {
-    return { mean: tf.tidy(() => this.net.encode(x)) };
-  }
-
-  decode(z: tf.Tensor2D): tf.Tensor2D {
-    return tf.tidy(() => tf.sigmoid(this.net.decodeLogits(z)));
   }
 
   #netVariables(part: "enc/" | "dec/"): tf.Variable[] {
@@ -107,26 +100,6 @@ export class Aae implements GenerativeModel {
       encoder,
     )!;
     return { recon, d_loss: dLoss, g_loss: gLoss };
-  }
-
-  async sample(n: number, noise: Stream): Promise<Float32Array> {
-    const probs = tf.tidy(() => this.decode(normalTensor([n, this.latent], noise) as tf.Tensor2D));
-    const values = await probs.data() as Float32Array;
-    probs.dispose();
-    return bernoulliPixels(values, noise);
-  }
-
-  weights(): Map<string, tf.Variable> {
-    return new Map([...namedWeights([this.net]), ...namedWeights(this.disc)]);
-  }
-
-  optimizers(): tf.Optimizer[] {
-    return [this.#ae, this.#d, this.#g];
-  }
-
-  dispose(): void {
-    for (const weight of this.weights().values()) weight.dispose();
-    for (const optimizer of this.optimizers()) optimizer.dispose();
   }
 }
 

@@ -16,14 +16,9 @@ import { UsageError } from "../../core/errors.ts";
 import type { ImageShape } from "../../datasets/dataset.ts";
 import { iwaeFromLogWeights } from "../../metrics/bounds.ts";
 import type { ElboTerms, GenerativeModel, ModelSpec } from "../model.ts";
-import {
-  batchSizeOption,
-  defaultOptions,
-  learningRateOption,
-  type OptionSchema,
-  readOptions,
-} from "../options.ts";
-import { bernoulliLogLikelihood, Dense, namedWeights, normalTensor } from "../layers/nn.ts";
+import { defaultOptions, type OptionSchema, readOptions, trainingOptions } from "../options.ts";
+import { bernoulliLogLikelihood, Dense, type Layer, normalTensor } from "../layers/nn.ts";
+import { Trainable } from "../trainable.ts";
 import { DownConv, UpConv } from "../layers/conv.ts";
 import { checkStride2Shape, oneHot } from "../layers/checks.ts";
 
@@ -126,10 +121,53 @@ function tileLabels(labels: tf.Tensor1D | undefined, times: number): tf.Tensor1D
   return labels ? tf.tile(labels, [times]) as tf.Tensor1D : undefined;
 }
 
-/** The Gaussian conv VAE: `vae-conv`, `beta-vae` and (with classes) `cvae`. */
-export class ConvVae implements GenerativeModel {
+/**
+ * What the conv latent-variable models share: the network (whose variables are the model's,
+ * with any extra `parts`), the deterministic encoder, the decoder's mean, sampling from the
+ * prior N(0, I) and the bookkeeping.
+ */
+export abstract class ConvLatentModel extends Trainable {
   readonly net: ConvNet;
   readonly latent: number;
+
+  constructor(shape: ImageShape, config: ConvNetConfig, init: Stream) {
+    super();
+    this.latent = config.latent;
+    this.net = new ConvNet(shape, config, init);
+  }
+
+  protected parts(): Layer[] {
+    return [this.net];
+  }
+
+  /** The code z = enc(x) as `mean` (a deterministic encoder has no variance). */
+  encode(x: tf.Tensor2D, labels?: tf.Tensor1D): { mean: tf.Tensor2D; logVar?: tf.Tensor2D } {
+    return { mean: tf.tidy(() => this.net.encode(x, labels)) };
+  }
+
+  /** Bernoulli means E[x|z] [B, D]. */
+  decode(z: tf.Tensor2D, labels?: tf.Tensor1D): tf.Tensor2D {
+    return tf.tidy(() => tf.sigmoid(this.net.decodeLogits(z, labels)));
+  }
+
+  /** `n` 0/1 images decoded from z ~ N(0, I) (a conditional model cycles through the classes). */
+  async sample(n: number, noise: Stream, labels?: Int32Array): Promise<Float32Array> {
+    const probs = tf.tidy(() => {
+      const z = normalTensor([n, this.latent], noise) as tf.Tensor2D;
+      const classes = this.net.config.classes;
+      const given = labels ??
+        (classes > 0 ? Int32Array.from({ length: n }, (_, i) => i % classes) : null);
+      const y = given ? tf.tensor1d(given, "int32") : undefined;
+      return this.decode(z, y);
+    });
+    const values = await probs.data() as Float32Array;
+    probs.dispose();
+    return bernoulliPixels(values, noise);
+  }
+}
+
+/** The Gaussian conv VAE: `vae-conv`, `beta-vae` and (with classes) `cvae`. */
+export class ConvVae extends ConvLatentModel implements GenerativeModel {
   readonly beta: number;
   readonly #optimizer: tf.Optimizer;
 
@@ -139,28 +177,21 @@ export class ConvVae implements GenerativeModel {
     classes: number;
     learningRate: number;
   }, init: Stream) {
-    this.latent = options.latent;
+    super(shape, { latent: options.latent, stochastic: true, classes: options.classes }, init);
     this.beta = options.beta;
-    this.net = new ConvNet(
-      shape,
-      { latent: options.latent, stochastic: true, classes: options.classes },
-      init,
-    );
-    this.#optimizer = tf.train.adam(options.learningRate);
+    this.#optimizer = this.adam(options.learningRate);
   }
 
   /** Posterior q(z|x) = N(mean, diag(exp(logVar))). */
-  encode(x: tf.Tensor2D, labels?: tf.Tensor1D): { mean: tf.Tensor2D; logVar: tf.Tensor2D } {
+  override encode(
+    x: tf.Tensor2D,
+    labels?: tf.Tensor1D,
+  ): { mean: tf.Tensor2D; logVar: tf.Tensor2D } {
     return tf.tidy(() => {
       const out = this.net.encode(x, labels);
       const [mean, logVar] = tf.split(out, 2, 1) as [tf.Tensor2D, tf.Tensor2D];
       return { mean, logVar };
     });
-  }
-
-  /** Bernoulli means E[x|z] [B, D]. */
-  decode(z: tf.Tensor2D, labels?: tf.Tensor1D): tf.Tensor2D {
-    return tf.tidy(() => tf.sigmoid(this.net.decodeLogits(z, labels)));
   }
 
   /** ELBO terms with one reparameterised sample and the analytic Gaussian KL. */
@@ -195,21 +226,6 @@ export class ConvVae implements GenerativeModel {
       [...this.weights().values()],
     )!;
     return { loss, recon: recon!, kl: kl! };
-  }
-
-  async sample(n: number, noise: Stream, labels?: Int32Array): Promise<Float32Array> {
-    const probs = tf.tidy(() => {
-      const z = normalTensor([n, this.latent], noise) as tf.Tensor2D;
-      const classes = this.net.config.classes;
-      // A conditional model asked for unlabelled samples cycles through the classes.
-      const given = labels ??
-        (classes > 0 ? Int32Array.from({ length: n }, (_, i) => i % classes) : null);
-      const y = given ? tf.tensor1d(given, "int32") : undefined;
-      return this.decode(z, y);
-    });
-    const values = await probs.data() as Float32Array;
-    probs.dispose();
-    return bernoulliPixels(values, noise);
   }
 
   elbo(x: tf.Tensor2D, noise: Stream, labels?: tf.Tensor1D): ElboTerms {
@@ -259,38 +275,15 @@ export class ConvVae implements GenerativeModel {
   iwae(x: tf.Tensor2D, k: number, noise: Stream, labels?: tf.Tensor1D): tf.Tensor1D {
     return iwaeFromLogWeights(x.shape[0], k, (c) => this.logWeights(x, c, noise, labels));
   }
-
-  weights(): Map<string, tf.Variable> {
-    return namedWeights([this.net]);
-  }
-
-  optimizers(): tf.Optimizer[] {
-    return [this.#optimizer];
-  }
-
-  dispose(): void {
-    for (const weight of this.weights().values()) weight.dispose();
-    this.#optimizer.dispose();
-  }
 }
 
 /** The deterministic conv autoencoder `ae`: trained on reconstruction BCE only. */
-export class ConvAe implements GenerativeModel {
-  readonly net: ConvNet;
+export class ConvAe extends ConvLatentModel implements GenerativeModel {
   readonly #optimizer: tf.Optimizer;
 
   constructor(shape: ImageShape, options: { latent: number; learningRate: number }, init: Stream) {
-    this.net = new ConvNet(shape, { latent: options.latent, stochastic: false, classes: 0 }, init);
-    this.#optimizer = tf.train.adam(options.learningRate);
-  }
-
-  /** The code z = enc(x) as `mean` (there is no variance: the encoder is deterministic). */
-  encode(x: tf.Tensor2D): { mean: tf.Tensor2D } {
-    return { mean: tf.tidy(() => this.net.encode(x)) };
-  }
-
-  decode(z: tf.Tensor2D): tf.Tensor2D {
-    return tf.tidy(() => tf.sigmoid(this.net.decodeLogits(z)));
+    super(shape, { latent: options.latent, stochastic: false, classes: 0 }, init);
+    this.#optimizer = this.adam(options.learningRate);
   }
 
   trainStep(batch: tf.Tensor2D): Record<string, tf.Scalar> {
@@ -306,30 +299,16 @@ export class ConvAe implements GenerativeModel {
   }
 
   /** An autoencoder has no prior over codes, so it has no samples to give. */
-  sample(): Promise<Float32Array> {
+  override sample(): Promise<Float32Array> {
     return Promise.reject(
       new UsageError("ae: a deterministic autoencoder defines no distribution and cannot sample"),
     );
-  }
-
-  weights(): Map<string, tf.Variable> {
-    return namedWeights([this.net]);
-  }
-
-  optimizers(): tf.Optimizer[] {
-    return [this.#optimizer];
-  }
-
-  dispose(): void {
-    for (const weight of this.weights().values()) weight.dispose();
-    this.#optimizer.dispose();
   }
 }
 
 /** The options every conv latent-variable model reads. */
 export const CONV_OPTIONS = {
-  batchSize: batchSizeOption(128),
-  learningRate: learningRateOption(1e-3),
+  ...trainingOptions(128, 1e-3),
   latent: { type: "int", default: 32, min: 1, doc: "size of z (at most H/4·W/4·64)" },
 } satisfies OptionSchema;
 

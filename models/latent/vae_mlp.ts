@@ -7,23 +7,17 @@
  */
 import * as tf from "@tensorflow/tfjs-core";
 import type { ElboTerms, GenerativeModel, ModelArgs, ModelSpec } from "../model.ts";
-import { bernoulliLogLikelihood, Dense, namedWeights, normalTensor } from "../layers/nn.ts";
+import { bernoulliLogLikelihood, Dense, layerVariables, normalTensor } from "../layers/nn.ts";
+import { Trainable } from "../trainable.ts";
 import { dimOf } from "../../datasets/dataset.ts";
-import {
-  batchSizeOption,
-  defaultOptions,
-  learningRateOption,
-  type OptionSchema,
-  readOptions,
-} from "../options.ts";
+import { defaultOptions, type OptionSchema, readOptions, trainingOptions } from "../options.ts";
 import type { Stream } from "../../core/rng.ts";
 
 const LOG_2PI = Math.log(2 * Math.PI);
 
 /** The options of `vae-mlp`. */
 export const VAE_MLP_OPTIONS = {
-  batchSize: batchSizeOption(128),
-  learningRate: learningRateOption(1e-3),
+  ...trainingOptions(128, 1e-3),
   hidden: { type: "int", default: 200, min: 1, doc: "width of the two hidden tanh layers" },
   latent: { type: "int", default: 50, min: 1, doc: "size of z" },
 } satisfies OptionSchema;
@@ -41,7 +35,7 @@ const BURDA_PROTOCOL = {
 
 const BURDA_PAPER = "Burda, Grosse & Salakhutdinov 2015, Importance Weighted Autoencoders";
 
-class VaeMlp implements GenerativeModel {
+class VaeMlp extends Trainable implements GenerativeModel {
   readonly #latent: number;
   readonly #layers: Dense[];
   readonly #enc: [Dense, Dense, Dense, Dense];
@@ -49,6 +43,7 @@ class VaeMlp implements GenerativeModel {
   readonly #optimizer: tf.AdamOptimizer;
 
   constructor({ shape, options, init }: ModelArgs) {
+    super();
     const dim = dimOf(shape);
     const { hidden, latent, learningRate } = readOptions("vae-mlp", VAE_MLP_OPTIONS, options);
     this.#latent = latent;
@@ -64,7 +59,7 @@ class VaeMlp implements GenerativeModel {
       new Dense("dec/logits", hidden, dim, init),
     ];
     this.#layers = [...this.#enc, ...this.#dec];
-    this.#optimizer = tf.train.adam(learningRate);
+    this.#optimizer = this.adam(learningRate);
   }
 
   #encode(x: tf.Tensor2D): { mean: tf.Tensor2D; logvar: tf.Tensor2D } {
@@ -167,20 +162,11 @@ class VaeMlp implements GenerativeModel {
   }
 
   #variables(): tf.Variable[] {
-    return this.#layers.flatMap((layer) => [layer.kernel, layer.bias]);
+    return layerVariables(this.#layers);
   }
 
-  weights(): Map<string, tf.Variable> {
-    return namedWeights(this.#layers);
-  }
-
-  optimizers(): tf.Optimizer[] {
-    return [this.#optimizer];
-  }
-
-  dispose(): void {
-    for (const variable of this.#variables()) variable.dispose();
-    this.#optimizer.dispose();
+  protected parts(): Dense[] {
+    return this.#layers;
   }
 }
 

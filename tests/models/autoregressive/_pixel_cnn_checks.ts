@@ -1,0 +1,182 @@
+/**
+ * The checks every pixel CNN (`pixelcnn`, `gated-pixelcnn`) must pass, registered per model:
+ * exact likelihoods that sum to 1 over every image (binary and 8-bit), the canonical parameter
+ * counts, an incremental sampler that draws from the teacher-forced conditionals, training that
+ * lowers the NLL, and one-line errors for bad options.
+ */
+import * as tf from "@tensorflow/tfjs-core";
+import assert from "node:assert/strict";
+import { Stream } from "../../../core/rng.ts";
+import { UsageError } from "../../../core/errors.ts";
+import type { PixelCnnBase } from "../../../models/autoregressive/pixel_base.ts";
+import { inputKindOf, type ModelSpec, parameterCount } from "../../../models/model.ts";
+import {
+  allBinaryImages,
+  allImages,
+  checkSamplesFollowLogits,
+  prototypeBatch,
+  totalProbability,
+  trainFor,
+} from "./_helpers.ts";
+
+type Options = Record<string, number>;
+
+/** The model of `spec` on height×width images, its options over the defaults. */
+export function buildPixelCnn(
+  spec: ModelSpec,
+  height: number,
+  width: number,
+  options: Options = {},
+  channels = 1,
+): PixelCnnBase {
+  return spec.create({
+    shape: { height, width, channels },
+    options,
+    init: Stream.derive(7, "init"),
+  }) as PixelCnnBase;
+}
+
+/** Random non-zero biases, so that no check rests on the zero initial biases. */
+export function randomizeBiases(model: PixelCnnBase): void {
+  const stream = Stream.derive(3, "biases");
+  for (const [name, v] of model.weights()) {
+    if (name.endsWith("/bias")) {
+      v.assign(tf.tensor1d(stream.normalArray(v.size).map((z) => 0.3 * z)));
+    }
+  }
+}
+
+/**
+ * d logit_i / d x_j for every i, j of one image: a single backward pass over D copies of the
+ * image, copy i contributing only its own logit i (for 8-bit, a fixed mix of its 256 logits).
+ */
+export function jacobianRows(model: PixelCnnBase, values: number[]): number[][] {
+  const dims = values.length;
+  const copies = tf.tile(tf.tensor2d(values, [1, dims]), [dims, 1]);
+  const select = tf.oneHot(tf.range(0, dims, 1, "int32"), dims);
+  const grad = tf.grad((input: tf.Tensor) => {
+    const out = model.logits(input as tf.Tensor2D);
+    const perPixel = out.rank === 2
+      ? out
+      : tf.sum(tf.mul(out, tf.linspace(-1, 1, out.shape[2]!)), 2);
+    return tf.sum(tf.mul(perPixel, select));
+  })(copies);
+  const rows = grad.arraySync() as number[][];
+  tf.dispose([copies, select, grad]);
+  return rows;
+}
+
+/** Pixel values of one test image: 0/1, or 0..255 for 8 bits. */
+export function testImage(dims: number, bits: number): number[] {
+  return Array.from(Stream.derive(2, "x").uniformArray(dims)).map((u) =>
+    bits === 8 ? Math.floor(u * 256) : u < 0.5 ? 1 : 0
+  );
+}
+
+/** What differs between the pixel CNNs' shared checks. */
+export interface PixelCnnCase {
+  spec: ModelSpec;
+  /** A small network (channels and depth) for the slower checks. */
+  small: Options;
+  /** [height, width, options]: every binary image of these sizes is enumerated. */
+  binarySums: [number, number, Options][];
+  /** [height, width, options]: every 8-bit image of these (1- and 2-pixel) sizes. */
+  byteSums: [number, number, Options][];
+  /** Canonical parameter counts at 28×28. */
+  counts: { binary: number; byte: number };
+  /** [height, width, options, levels] for the sampler check, its sample count, and how many
+   * of them per pixel must be checked at least. */
+  samplerCases: [number, number, Options, number][];
+  samples: number;
+  minChecked: number;
+}
+
+/** Registers the shared checks for one pixel CNN. */
+export function registerPixelCnnChecks(c: PixelCnnCase): void {
+  const { spec } = c;
+  const build = (h: number, w: number, options: Options = {}, channels = 1) =>
+    buildPixelCnn(spec, h, w, options, channels);
+
+  Deno.test(`${spec.name}: probabilities of all binary images sum to 1`, () => {
+    for (const [height, width, options] of c.binarySums) {
+      const images = allBinaryImages(height * width);
+      const model = build(height, width, options);
+      randomizeBiases(model);
+      const total = totalProbability(model, images);
+      const label = `${height}×${width} ${JSON.stringify(options)}`;
+      assert.ok(Math.abs(total - 1) < 1e-5, `${label}: Σ p = ${total}`);
+      model.dispose();
+      images.dispose();
+    }
+  });
+
+  Deno.test(`${spec.name} 8-bit: softmaxes sum to 1; all 1- and 2-pixel images sum to 1`, () => {
+    // Every conditional is a distribution over the 256 levels.
+    const model = build(3, 3, { bits: 8 });
+    randomizeBiases(model);
+    const values = Stream.derive(1, "x").uniformArray(4 * 9).map((u) => Math.floor(u * 256));
+    const x = tf.tensor2d(values, [4, 9]);
+    const sums = tf.tidy(() => tf.sum(tf.softmax(model.logits(x)), 2).dataSync());
+    for (const s of sums) assert.ok(Math.abs(s - 1) < 1e-5, `Σ softmax = ${s}`);
+    model.dispose();
+    x.dispose();
+    // Brute force over every image: 256 single pixels (canonical), 65,536 pairs (small net).
+    for (const [height, width, options] of c.byteSums) {
+      const images = allImages(height * width, 256);
+      const m = build(height, width, options);
+      randomizeBiases(m);
+      const total = totalProbability(m, images);
+      assert.ok(Math.abs(total - 1) < 1e-5, `${height}×${width}: Σ p = ${total}`);
+      m.dispose();
+      images.dispose();
+    }
+  });
+
+  const { binary, byte } = c.counts;
+  Deno.test(`${spec.name}: canonical parameter counts at 28×28 (${binary}; 8-bit ${byte})`, () => {
+    for (const [bits, expected] of [[1, binary], [8, byte]]) {
+      const model = build(28, 28, { bits });
+      assert.equal(parameterCount(model), expected, `bits=${bits}`);
+      model.dispose();
+    }
+  });
+
+  Deno.test(`${spec.name}: the incremental sampler draws from the network's conditionals`, async () => {
+    for (const [height, width, options, levels] of c.samplerCases) {
+      const model = build(height, width, options);
+      randomizeBiases(model);
+      const dims = height * width;
+      const { checked, mismatches } = await checkSamplesFollowLogits(
+        model,
+        (x) => model.logits(x),
+        dims,
+        c.samples,
+        levels,
+      );
+      assert.ok(checked > c.minChecked * dims, `checked only ${checked}`);
+      assert.equal(mismatches, 0, `levels=${levels}`);
+      model.dispose();
+    }
+  });
+
+  Deno.test(`${spec.name}: a few training steps lower the NLL`, () => {
+    const model = build(5, 5, { ...c.small, learningRate: 0.01 });
+    const x = prototypeBatch(64, 25, 1);
+    const { before, after } = trainFor(model, x, 10);
+    assert.ok(after < before - 1, `NLL ${before} → ${after}`);
+    x.dispose();
+    model.dispose();
+  });
+
+  Deno.test(`${spec.name}: input kind follows bits; bad options fail in one line`, () => {
+    assert.equal(inputKindOf(spec, {}), "binary");
+    assert.equal(inputKindOf(spec, { bits: 8 }), "byte");
+    const oneLine = (pattern: RegExp) => (e: Error) =>
+      e instanceof UsageError && pattern.test(e.message) && !e.message.includes("\n");
+    const bits = new RegExp(`^${spec.name}: option bits: expected one of 1, 8 \\(got 4\\)$`);
+    assert.throws(() => build(4, 4, { bits: 4 }), oneLine(bits));
+    const channels = new RegExp(`^${spec.name}: option channels: expected an integer ≥ 1`);
+    assert.throws(() => build(4, 4, { channels: 0.5 }), oneLine(channels));
+    assert.throws(() => build(4, 4, {}, 3), oneLine(new RegExp(`${spec.name}.*single-channel`)));
+  });
+}
