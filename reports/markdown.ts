@@ -97,7 +97,7 @@ function sectionLines(table: Table, section: Section, level: string): string[] {
   ];
   if (section.floor) {
     lines.push(
-      `| *${section.floor.label}* | ${multiBackend ? " |" : ""} | ${
+      `| *${section.floor.label}* |${multiBackend ? " |" : ""} | ${
         section.columns.map((c) => markdownCell(section.floor!.cells[c.id], c, table, notes))
           .join(" | ")
       } |`,

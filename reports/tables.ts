@@ -246,14 +246,22 @@ const RANK_BY: Partial<Record<Question, string[]>> = {
 };
 
 /** Names of the numeric fields of a metric value that hold its real-vs-real floor. */
-const FLOOR_FIELDS = ["floor", "real_vs_real", "reference"];
+const FLOOR_FIELDS = ["floor", "real_vs_real"];
 
 /**
- * The real-vs-real row of a sample-quality table: from a group whose model is named `real` or
- * `real-vs-real`, or from a numeric `floor`/`real_vs_real`/`reference` field on the values.
+ * The real-data row of a table: from a group whose model is one of REAL_MODELS (never ranked),
+ * or, for sample quality, from a numeric `floor`/`real_vs_real` field on the models' values.
  */
-function floorRow(table: Table, columns: Column[], realGroups: Row[]): FloorRow | null {
-  if (realGroups.length) return { label: "real vs real (floor)", cells: realGroups[0].cells };
+function floorRow(
+  table: Table,
+  question: Question,
+  columns: Column[],
+  realGroups: Row[],
+): FloorRow | null {
+  const real = realGroups.find((r) => columns.some((c) => r.cells[c.id]?.stats));
+  const label = question === "samples" ? "real vs real (floor)" : "real data (reference)";
+  if (real) return { label, cells: real.cells };
+  if (question !== "samples") return null;
   const cells: Record<string, Cell> = {};
   let found = false;
   for (const column of columns) {
@@ -271,10 +279,11 @@ function floorRow(table: Table, columns: Column[], realGroups: Row[]): FloorRow 
     };
     found ||= values.length > 0;
   }
-  return found ? { label: "real vs real (floor)", cells } : null;
+  return found ? { label, cells } : null;
 }
 
-const REAL_MODELS = new Set(["real", "real-vs-real", "data"]);
+/** Model names of a real-data row (real images scored as if they were samples). */
+const REAL_MODELS = new Set(["real", "real-data", "real-vs-real", "data"]);
 
 function buildTable(members: RunGroup[]): Table {
   const runs = members.flatMap((g) => g.finished);
@@ -334,7 +343,7 @@ function buildTable(members: RunGroup[]): Table {
       columns: own,
       blocks,
       rankedBy,
-      floor: question === "samples" ? floorRow(table, own, real) : null,
+      floor: floorRow(table, question, own, real),
     });
   }
   return table;

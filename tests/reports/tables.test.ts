@@ -253,3 +253,36 @@ Deno.test("tables: CSV has full-precision statistics and the runs behind them", 
     await cleanup();
   }
 });
+
+Deno.test("tables: a real-data run is the sample-quality floor row, never ranked or bold", async () => {
+  const real: FakeRun = {
+    model: "real-data",
+    seed: 1,
+    suite: "quick",
+    dataset: "mnist",
+    testCount: 10_000,
+    metrics: {
+      fid: mv(0.91, "lower", "feature dist²", { samples: 10_000, reference: "test-binary" }),
+      precision: mv(0.9512, "higher", "fraction"),
+    },
+  };
+  const [tables, , cleanup] = await fabricated([...questionRuns(), real]);
+  try {
+    const [table] = tables;
+    const samples = table.sections.find((s) => s.question === "samples")!;
+    assert.equal(samples.floor?.label, "real vs real (floor)");
+    assert.equal(samples.floor?.cells.fid.stats?.mean, 0.91);
+    const ranked = samples.blocks.flatMap((b) => b.rows.map((r) => r.label));
+    assert.ok(!ranked.includes("real-data"));
+    const md = sectionOf(tablesMarkdown(tables), "Sample quality");
+    const lines = md.split("\n").filter((l) => l.startsWith("| "));
+    assert.match(lines[2], /^\| \*real vs real \(floor\)\* \| \| 0\.91 \|/);
+    assert.doesNotMatch(lines[2], /\*\*/);
+    // The best model is still the best model, not the real data.
+    assert.match(lines[3], /^\| dcgan \(with-a-long-descriptive-name\) \| 1, 2, 3 \| \*\*10\.91/);
+    // Other questions have no floor row.
+    assert.equal(table.sections.find((s) => s.question === "cost")!.floor, null);
+  } finally {
+    await cleanup();
+  }
+});
