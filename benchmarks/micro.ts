@@ -32,6 +32,52 @@ export const PYTORCH_IMAGES_PER_S: Record<string, number> = {
 
 const BATCH = 128;
 
+/** PyTorch-CPU images/s (median step) by model, then by thread count. */
+export type CpuReference = Map<string, Map<number, number>>;
+
+/**
+ * Reads the JSON lines that ../shared/tools/torch_cpu.py prints (one object per model and
+ * thread count, with `model`, `threads` and `img_per_s_median`); other lines are ignored. A
+ * model measured more than once keeps the median of its figures.
+ */
+export function parseCpuReference(text: string, source: string): CpuReference {
+  const figures = new Map<string, Map<number, number[]>>();
+  text.split("\n").forEach((line, index) => {
+    if (!line.trim().startsWith("{")) return;
+    let entry: { model?: unknown; threads?: unknown; img_per_s_median?: unknown };
+    try {
+      entry = JSON.parse(line);
+    } catch {
+      throw new UsageError(`${source}:${index + 1}: not a JSON line of torch_cpu.py output`);
+    }
+    const { model, threads, img_per_s_median: speed } = entry;
+    if (typeof model !== "string" || typeof threads !== "number" || typeof speed !== "number") {
+      throw new UsageError(
+        `${source}:${
+          index + 1
+        }: expected "model", "threads" and "img_per_s_median" (torch_cpu.py output)`,
+      );
+    }
+    const byThreads = figures.get(model) ?? new Map<number, number[]>();
+    byThreads.set(threads, [...(byThreads.get(threads) ?? []), speed]);
+    figures.set(model, byThreads);
+  });
+  if (figures.size === 0) {
+    throw new UsageError(`${source}: no torch_cpu.py result lines (JSON with "img_per_s_median")`);
+  }
+  const median = (values: number[]) => {
+    const sorted = [...values].sort((a, b) => a - b);
+    const mid = sorted.length >> 1;
+    return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+  };
+  return new Map(
+    [...figures].map(([model, byThreads]) => [
+      model,
+      new Map([...byThreads].map(([threads, values]) => [threads, median(values)])),
+    ]),
+  );
+}
+
 /** One timed row of the table. */
 export interface MicroRow {
   kind: "op" | "model";
@@ -55,6 +101,11 @@ export interface MicroRow {
   pytorchImagesPerS?: number;
   /** imagesPerS / pytorchImagesPerS. */
   ratioToPytorch?: number;
+  /**
+   * PyTorch on the CPU measured in the same window (`--reference`, ../shared/tools/torch_cpu.py
+   * output): images/s (median step) per thread count, and this row's ratio to each.
+   */
+  cpuReference?: { threads: number; imagesPerS: number; ratio: number }[];
   /**
    * Compute dispatches per training step (webgpu models only): per-kernel host overhead
    * dominates small models on a GPU, and this count does not depend on which GPU.
@@ -368,6 +419,7 @@ async function timeModel(
   name: string,
   timeMs: number,
   idleSync: number,
+  reference?: CpuReference,
 ): Promise<MicroRow> {
   const spec = MODELS.find((m) => m.name === name);
   if (!spec) throw new UsageError(`--models: unknown model "${name}"`);
@@ -413,6 +465,13 @@ async function timeModel(
       imagesPerS,
       pytorchImagesPerS: ref,
       ratioToPytorch: ref ? imagesPerS / ref : undefined,
+      cpuReference: reference?.has(name)
+        ? [...reference.get(name)!].sort((a, b) => b[0] - a[0]).map(([threads, speed]) => ({
+          threads,
+          imagesPerS: speed,
+          ratio: imagesPerS / speed,
+        }))
+        : undefined,
       dispatches,
     };
   } finally {
@@ -426,17 +485,34 @@ function fmt(n: number | undefined, digits = 3): string {
   return n >= 100 ? n.toFixed(0) : n.toPrecision(digits);
 }
 
-/** The table printed at the end. */
+/**
+ * The table printed at the end. With a CPU reference, its columns (PyTorch images/s and the
+ * ratio, per thread count) replace the H100 ones.
+ */
 export function formatTable(rows: MicroRow[]): string {
-  const head = ["what", "ms (p50)", "GFLOP/s", "img/s", "PyTorch img/s", "ratio", "dispatches"];
+  const threads = [...new Set(rows.flatMap((r) => r.cpuReference?.map((c) => c.threads) ?? []))]
+    .sort((a, b) => b - a);
+  const refHead = threads.length
+    ? threads.flatMap((t) => [`PyTorch ${t}t img/s`, `ratio ${t}t`])
+    : ["PyTorch img/s", "ratio"];
+  const refCells = (r: MicroRow) =>
+    threads.length
+      ? threads.flatMap((t) => {
+        const c = r.cpuReference?.find((x) => x.threads === t);
+        return c ? [fmt(c.imagesPerS), c.ratio.toFixed(3)] : ["", ""];
+      })
+      : [
+        fmt(r.pytorchImagesPerS),
+        r.ratioToPytorch === undefined ? "" : r.ratioToPytorch.toFixed(3),
+      ];
+  const head = ["what", "ms (p50)", "GFLOP/s", "img/s", ...refHead, "dispatches"];
   const body = rows.map((r) =>
-    r.error ? [r.name, `error: ${r.error}`, "", "", "", "", ""] : [
+    r.error ? [r.name, `error: ${r.error}`, ...head.slice(2).map(() => "")] : [
       r.name,
       fmt(r.ms),
       fmt(r.gflops),
       fmt(r.imagesPerS),
-      fmt(r.pytorchImagesPerS),
-      r.ratioToPytorch === undefined ? "" : r.ratioToPytorch.toFixed(3),
+      ...refCells(r),
       r.dispatches === undefined ? "" : String(r.dispatches),
     ]
   );
@@ -463,6 +539,8 @@ export interface MicroOptions {
   verify: boolean;
   /** A JSON file rewritten after every row. */
   out?: string;
+  /** PyTorch-CPU figures from the same window (`--reference`), for ratio columns. */
+  reference?: CpuReference;
 }
 
 /** Time every op and model training step of `options`, printing a row as each finishes. */
@@ -557,7 +635,7 @@ export async function runMicro(options: MicroOptions): Promise<MicroReport> {
       if (only && !only.test(`train step ${name}`)) continue;
       let row: MicroRow;
       try {
-        row = await timeModel(name, timeMs, report.syncMs);
+        row = await timeModel(name, timeMs, report.syncMs, options.reference);
       } catch (error) {
         if (error instanceof UsageError) throw error;
         row = {
