@@ -137,3 +137,17 @@ export function parseSeeds(values: string[], flag: string): number[] {
     return Number(trimmed);
   });
 }
+
+/** Fail unless `path` is an existing folder: "--data-dir X: does not exist" / "is not a folder". */
+export async function existingFolder(path: string, flag: string): Promise<void> {
+  let info: Deno.FileInfo;
+  try {
+    info = await Deno.stat(path);
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) {
+      throw new UsageError(`${flag} ${path}: does not exist`);
+    }
+    throw new UsageError(`${flag} ${path}: cannot read it (${oneLine(error)})`);
+  }
+  if (!info.isDirectory) throw new UsageError(`${flag} ${path}: is not a folder`);
+}

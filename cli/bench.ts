@@ -1,7 +1,7 @@
 /** `bench`: train and evaluate a suite; its flags, their checks and the run loop. */
 import { join } from "node:path";
 import { oneLine, UsageError } from "../core/errors.ts";
-import { type BackendName, BACKENDS, selectBackend } from "../core/backend.ts";
+import { type BackendName, BACKENDS } from "../core/backend.ts";
 import { MAX_SEED } from "../core/rng.ts";
 import { ensureWritableDir, writeFileAtomic } from "../core/files.ts";
 import { getDataset } from "../datasets/registry.ts";
@@ -18,7 +18,8 @@ import {
 } from "../benchmarks/runner.ts";
 import { summaryMarkdown } from "../reports/summary.ts";
 import { defaultReportDir, writeReport } from "../reports/report.ts";
-import { type FlagHints, parseFlags, parseInteger, parseSeeds } from "./args.ts";
+import { existingFolder, type FlagHints, parseFlags, parseInteger, parseSeeds } from "./args.ts";
+import { chooseBackend } from "./backend.ts";
 import { USAGE } from "./usage.ts";
 
 /** The resolved options of `bench`. */
@@ -135,8 +136,9 @@ export async function bench(options: BenchOptions): Promise<MetricsFile[]> {
   const suite = getSuite(options.suite);
   const entries = suite.entries.filter((e) => !options.models || options.models.includes(e.model));
   await ensureWritableDir(join(options.out, "runs"), "--out");
+  if (options.dataDir !== undefined) await existingFolder(options.dataDir, "--data-dir");
   const dataset = await getDataset(options.dataset).load(options.dataDir);
-  const backend = await selectBackend(options.backend);
+  const backend = await chooseBackend(options.backend);
   const say = (line: string) => options.quiet || console.error(line);
   say(
     `genbench: suite ${suite.name}, ${entries.length} model(s) × ${options.seeds.length} seed(s) ` +

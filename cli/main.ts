@@ -25,9 +25,10 @@ export const COMMANDS: Record<string, (args: string[]) => Promise<number>> = {
 };
 
 /**
- * Reword Deno's "Requires write access to "X", run again with the --allow-write flag" (which
- * `deno task` users cannot act on: the task's flags are fixed in deno.json) into the one flag to
- * add and where; any other message is returned unchanged.
+ * Reword Deno's "Requires write access to "X", run again with the --allow-write flag" (which a
+ * `deno task` user cannot act on) into what to do: the tasks grant the project folder and the
+ * paths named by the command's flags (cli/launch.ts), so the path must be named by one of them.
+ * Any other message is returned unchanged.
  */
 export function permissionHint(message: string): string {
   const match = message.match(
@@ -35,11 +36,11 @@ export function permissionHint(message: string): string {
   );
   if (!match) return message;
   const [text, kind, what] = match;
-  const flag = `--allow-${kind}=${what}`;
   return message.replace(
     text,
-    `not permitted: ${kind} access to "${what}" is outside what the deno task allows; run the ` +
-      `task's command from deno.json with ${flag} added (see README, Permissions)`,
+    `not permitted: ${kind} access to "${what}"; a deno task may use only the project folder ` +
+      "and the paths its flags name (--data-dir, --out, --results, --baseline, the image sets " +
+      "of score), so name it with one of them (see README, Permissions)",
   );
 }
 
@@ -61,7 +62,7 @@ export async function main(args: string[]): Promise<number> {
   } catch (error) {
     if (error instanceof RunInterrupted) {
       console.error(`genbench: ${oneLine(error)}`);
-      return 130;
+      return error.code; // 130 after Ctrl-C, 143 after SIGTERM
     }
     if (error instanceof UsageError || error instanceof Deno.errors.NotCapable) {
       console.error(`genbench: ${permissionHint(oneLine(error))}`);

@@ -1,12 +1,35 @@
 /** `bench:micro`: per-op and per-model training-step timings (benchmarks/micro.ts). */
-import { type BackendName } from "../core/backend.ts";
-import { UsageError } from "../core/errors.ts";
+import { type BackendName, BACKENDS } from "../core/backend.ts";
+import { oneLine, UsageError } from "../core/errors.ts";
+import { getModel } from "../models/registry.ts";
 import { runMicro } from "../benchmarks/micro.ts";
-import { parseFlags } from "./args.ts";
+import { type FlagHints, parseFlags } from "./args.ts";
 
-export const MICRO_USAGE =
-  "deno task bench:micro [--backend auto|webgpu|cpu|wasm] [--kernels genbench|stock] " +
-  "[--only REGEX] [--models a,b] [--no-models] [--no-ops] [--time MS] [--verify] [--out FILE]";
+export const MICRO_USAGE = `Usage: deno task bench:micro [options]
+
+Times the ops and shapes the canonical models use, then one training step (batch 128) of each
+registered model, on one backend; prints a table (ms, GFLOP/s, images/s, the ratio to PyTorch
+on an H100 where known) and can write it as JSON.
+
+  --backend NAME           auto (default), webgpu, cpu or wasm
+  --kernels genbench|stock webgpu: genbench's own kernels (default) or tfjs' stock ones
+  --only REGEX             only the rows whose name matches
+  --models a,b             only these models' training steps (default: every model)
+  --no-models              no training steps
+  --no-ops                 no op timings
+  --time MS                time budget of each row in milliseconds (default 1000; > 0)
+  --verify                 webgpu: compare the kernels with the cpu backend first
+  --out FILE               write the JSON report to FILE (rewritten after every row)
+  -h, --help               this text`;
+
+const MICRO_HINTS: FlagHints = {
+  backend: "auto, webgpu, cpu or wasm",
+  kernels: "genbench or stock",
+  only: "a regular expression",
+  models: "a comma-separated list of models",
+  time: "milliseconds > 0",
+  out: "a JSON file",
+};
 
 /** The `bench:micro` command. Returns the exit status; bad input throws a UsageError. */
 export async function microCommand(args: string[]): Promise<number> {
@@ -25,7 +48,7 @@ export async function microCommand(args: string[]): Promise<number> {
       out: { type: "string" },
       help: { type: "boolean", short: "h", default: false },
     },
-  });
+  }, MICRO_HINTS);
   if (values.help) {
     console.log(MICRO_USAGE);
     return 0;
@@ -34,12 +57,29 @@ export async function microCommand(args: string[]): Promise<number> {
     throw new UsageError(`--kernels: expected genbench or stock, got "${values.kernels}"`);
   }
   const timeMs = Number(values.time);
-  if (!(timeMs > 0)) throw new UsageError(`--time: expected milliseconds > 0`);
+  if (!(timeMs > 0) || !Number.isFinite(timeMs)) {
+    throw new UsageError(`--time: "${values.time}" is not a time (expected milliseconds > 0)`);
+  }
+  let only: RegExp | null = null;
+  try {
+    only = values.only ? new RegExp(values.only) : null;
+  } catch (error) {
+    throw new UsageError(
+      `--only: "${values.only}" is not a regular expression (${oneLine(error)})`,
+    );
+  }
+  const models = values.models ? values.models.split(",").map((name) => name.trim()) : null;
+  for (const name of models ?? []) getModel(name);
+  if (!BACKENDS.includes(values.backend as BackendName)) {
+    throw new UsageError(
+      `--backend: unknown backend "${values.backend}" (expected one of ${BACKENDS.join(", ")})`,
+    );
+  }
   await runMicro({
     backend: values.backend as BackendName,
     kernels: values.kernels,
-    only: values.only ? new RegExp(values.only) : null,
-    models: values.models ? values.models.split(",") : null,
+    only,
+    models,
     noModels: values["no-models"]!,
     noOps: values["no-ops"]!,
     timeMs,

@@ -1,8 +1,42 @@
 /** `score A B`: the feature-based metrics between two image sets (metrics/features/score.ts). */
 import { UsageError } from "../core/errors.ts";
-import { type BackendName, selectBackend } from "../core/backend.ts";
+import { type BackendName, BACKENDS } from "../core/backend.ts";
+import { MAX_SEED } from "../core/rng.ts";
 import { readImageSet, scoreSets } from "../metrics/features/score.ts";
-import { parseFlags } from "./args.ts";
+import { type FlagHints, parseFlags, parseInteger } from "./args.ts";
+import { chooseBackend } from "./backend.ts";
+
+export const SCORE_USAGE = `Usage: deno task score A B [options]
+
+The feature-based metrics of image set A against image set B (B plays the real images): FID,
+KID, precision and recall (A inside B's manifold, B inside A's), and A's Inception-style score,
+class entropy and label accuracy where the features have a classifier. A and B are each an IDX
+images file (plain or .gz, N×H×W or N×H×W×1), a folder holding samples.idx (or .idx.gz), or a
+folder of PNG files (grey or RGB, averaged to grey); both of the same image size.
+
+  --features lenet|pixels|FILE  the feature extractor (default lenet: the MNIST classifier;
+                           pixels: raw pixels; FILE: classifier weights JSON)
+  --json                   print the result as JSON
+  --seed N                 seed of the random subsets (default 1; 0 to ${MAX_SEED})
+  --backend NAME           ${BACKENDS.join(", ")} (default cpu)
+  --kid-subsets N          KID: subsets averaged (default 100; ≥ 1)
+  --kid-subset-size N      KID: images per subset (default 1000, or fewer if the sets are
+                           smaller; ≥ 2)
+  --k N                    precision/recall: the k-th neighbour radius (default 3; ≥ 1)
+  --splits N               Inception-style score: splits of A (default 10; ≥ 1)
+  --pr-count N             precision/recall: images of each set used (default 10000; ≥ 2)
+  -h, --help               this text`;
+
+const SCORE_HINTS: FlagHints = {
+  features: "lenet, pixels or a weights file",
+  seed: `an integer from 0 to ${MAX_SEED}`,
+  backend: BACKENDS.join(", "),
+  "kid-subsets": "an integer ≥ 1",
+  "kid-subset-size": "an integer ≥ 2",
+  k: "an integer ≥ 1",
+  splits: "an integer ≥ 1",
+  "pr-count": "an integer ≥ 2",
+};
 
 /** The `score` command. Returns the exit status; bad input throws a UsageError. */
 export async function scoreCommand(args: string[]): Promise<number> {
@@ -20,30 +54,41 @@ export async function scoreCommand(args: string[]): Promise<number> {
       k: { type: "string" },
       splits: { type: "string" },
       "pr-count": { type: "string" },
+      help: { type: "boolean", short: "h", default: false },
     },
-  });
-  if (positionals.length !== 2) {
-    throw new UsageError("score: expected two image sets, A and B (IDX file, folder of PNGs)");
+  }, SCORE_HINTS);
+  if (values.help) {
+    console.log(SCORE_USAGE);
+    return 0;
   }
-  const number = (flag: string, text: string | undefined) => {
-    if (text === undefined) return undefined;
-    const value = Number(text);
-    if (!Number.isInteger(value) || value < 0) {
-      throw new UsageError(`--${flag}: expected a non-negative integer, got "${text}"`);
-    }
-    return value;
-  };
-  await selectBackend(values.backend as BackendName);
-  const [a, b] = await Promise.all(positionals.map(readImageSet));
-  const result = await scoreSets(a, b, {
+  if (positionals.length !== 2) {
+    throw new UsageError(
+      `score: expected two image sets, A and B (IDX file, folder of PNGs), got ${positionals.length} (see score --help)`,
+    );
+  }
+  const number = (flag: string, text: string | undefined, min: number, max?: number) =>
+    text === undefined ? undefined : parseInteger(text, `--${flag}`, { min, max });
+  const options = {
     features: values.features,
-    seed: number("seed", values.seed),
-    kidSubsets: number("kid-subsets", values["kid-subsets"]),
-    kidSubsetSize: number("kid-subset-size", values["kid-subset-size"]),
-    k: number("k", values.k),
-    splits: number("splits", values.splits),
-    prCount: number("pr-count", values["pr-count"]),
-  });
+    seed: number("seed", values.seed, 0, MAX_SEED),
+    kidSubsets: number("kid-subsets", values["kid-subsets"], 1),
+    kidSubsetSize: number("kid-subset-size", values["kid-subset-size"], 2),
+    k: number("k", values.k, 1),
+    splits: number("splits", values.splits, 1),
+    prCount: number("pr-count", values["pr-count"], 2),
+  };
+  if (!BACKENDS.includes(values.backend as BackendName)) {
+    throw new UsageError(
+      `--backend: unknown backend "${values.backend}" (expected one of ${BACKENDS.join(", ")})`,
+    );
+  }
+  const [a, b] = await Promise.all(positionals.map(readImageSet));
+  for (const [name, set] of [["A", a], ["B", b]] as const) {
+    // Every metric of an empty set is undefined (FID, KID) or vacuous (P = R = 1).
+    if (set.count === 0) throw new UsageError(`score: ${name} (${set.source}) holds no images`);
+  }
+  await chooseBackend(values.backend as BackendName);
+  const result = await scoreSets(a, b, options);
   if (values.json) {
     console.log(JSON.stringify({ a: a.source, b: b.source, ...result }, null, 2));
     return 0;

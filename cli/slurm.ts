@@ -1,8 +1,8 @@
 /**
  * `slurm`: run a suite as a Slurm array job, one task per shard (see benchmarks/shard.ts), all
  * writing into one results folder on the shared filesystem. Each task runs
- * `bench … --shard $SLURM_ARRAY_TASK_ID/n --resume` (with the bench task's permissions), so a task that was preempted or
- * timed out continues from its checkpoint when the array is submitted again, and finished runs
+ * `bench … --shard $SLURM_ARRAY_TASK_ID/n --resume` through the bench task's launcher (which grants
+ * it --out and --data-dir wherever they are), so a task that was preempted or timed out continues from its checkpoint when the array is submitted again, and finished runs
  * are skipped. Slurm sends SIGINT shortly before the time limit (`--signal`), which makes the
  * run stop at the next step and write its checkpoint, as Ctrl-C does.
  */
@@ -52,7 +52,10 @@ export interface SlurmOptions {
   dryRun: boolean;
 }
 
-/** Where the script runs `deno task` (the folder of deno.json). */
+/** The tasks' launcher, relative to the project folder. */
+const LAUNCHER = "cli/launch.ts";
+
+/** Where the script runs the bench task (the folder of deno.json). */
 export const PROJECT_ROOT = dirname(dirname(fileURLToPath(import.meta.url)));
 
 const BENCH_STRINGS = ["suite", "models", "dataset", "data-dir", "backend", "seeds"] as const;
@@ -143,9 +146,9 @@ export function shellQuote(word: string): string {
 }
 
 /**
- * The permission flags of a task of deno.json (`deno run FLAGS mod.ts NAME`), to which the
- * commands for the shared --out add read and write access to it: the tasks may write only to
- * results/.
+ * The flags of a task of deno.json (`deno run FLAGS cli/launch.ts NAME`): the launcher's, which
+ * grant each run what its command line names (cli/launch.ts), so --out and --data-dir may be
+ * anywhere on the shared filesystem.
  */
 export async function taskFlags(name: string, root = PROJECT_ROOT): Promise<string[]> {
   const path = join(root, "deno.json");
@@ -159,15 +162,15 @@ export async function taskFlags(name: string, root = PROJECT_ROOT): Promise<stri
   const flags = words.slice(2, -2);
   if (
     words.length < 4 || words[0] !== "deno" || words[1] !== "run" ||
-    words.at(-2) !== "mod.ts" || words.at(-1) !== name || !flags.every((w) => /^-/.test(w))
+    words.at(-2) !== LAUNCHER || words.at(-1) !== name || !flags.every((w) => /^-/.test(w))
   ) {
-    throw new UsageError(`${path}: the ${name} task is not "deno run FLAGS mod.ts ${name}"`);
+    throw new UsageError(`${path}: the ${name} task is not "deno run FLAGS ${LAUNCHER} ${name}"`);
   }
   return flags;
 }
 
 /**
- * The sbatch array script. `flags` are the permission flags of the bench task
+ * The sbatch array script. `flags` are the launcher flags of the bench task
  * ({@link taskFlags}); `deno` is the executable the tasks run (sbatch exports the PATH of
  * the shell that submits, so plain `deno` is the one used there).
  */
@@ -199,9 +202,7 @@ export function sbatchScript(
     deno,
     "run",
     ...flags,
-    `--allow-read=${o.out}`,
-    `--allow-write=${o.out}`,
-    "mod.ts",
+    LAUNCHER,
     "bench",
     ...o.benchArgs,
     "--shard",
@@ -254,15 +255,13 @@ export async function submit(script: string, sbatch = "sbatch"): Promise<string>
   return id;
 }
 
-/** The command that merges the shards into one report: the report task's, reading `out`. */
-export async function reportCommandLine(out: string, root = PROJECT_ROOT): Promise<string> {
-  const inside = relative(join(root, "results"), out);
-  if (inside === "" || (!inside.startsWith("..") && !isAbsolute(inside))) {
-    return `deno task report --results ${shellQuote(relative(root, out))}`;
+/** The command that merges the shards into one report: the report task, reading `out`. */
+export function reportCommandLine(out: string, root = PROJECT_ROOT): string {
+  const inside = relative(root, out);
+  if (inside !== "" && !inside.startsWith("..") && !isAbsolute(inside)) {
+    return `deno task report --results ${shellQuote(inside)}`;
   }
-  const flags = [...await taskFlags("report", root), `--allow-read=${out}`, `--allow-write=${out}`];
-  return `(cd ${shellQuote(root)} && deno run ${flags.map(shellQuote).join(" ")} mod.ts report ` +
-    `--results ${shellQuote(out)})`;
+  return `(cd ${shellQuote(root)} && deno task report --results ${shellQuote(out)})`;
 }
 
 /** The `slurm` command. Returns the exit status; bad input throws a UsageError. */
@@ -286,6 +285,6 @@ export async function slurmCommand(args: string[]): Promise<number> {
   console.log(`genbench: submitted ${path} as job ${id} (${options.shards} array task(s))`);
   console.log(`genbench: logs in ${join(dir, `genbench-${options.suite}-${id}_*.out`)}`);
   console.log(`genbench: to resume after a time-out or failure: sbatch ${shellQuote(path)}`);
-  console.log(`genbench: when the array is done: ${await reportCommandLine(options.out)}`);
+  console.log(`genbench: when the array is done: ${reportCommandLine(options.out)}`);
   return 0;
 }

@@ -74,10 +74,18 @@ export async function selectBackend(requested: BackendName): Promise<BackendInfo
     require("@tensorflow/tfjs-node-gpu");
   } catch (error) {
     const why = error instanceof Error ? error.message.split("\n")[0] : String(error);
+    // Not in the project's node_modules: the search went on up the folders (not permitted).
+    const missing = error instanceof Deno.errors.NotCapable ||
+      /Cannot find module|MODULE_NOT_FOUND|Requires read access/.test(why);
+    // The fix: install the package with its install script, which fetches libtensorflow.
+    const install = 'add "@tensorflow/tfjs-node-gpu": "npm:@tensorflow/tfjs-node-gpu@4.22.0" to ' +
+      "deno.json's imports and run deno install --allow-scripts=npm:@tensorflow/tfjs-node-gpu " +
+      "(its install script downloads libtensorflow for CUDA 11.2 and cuDNN 8.1 from Google's " +
+      "storage)";
     throw new UsageError(
-      `--backend tensorflow: @tensorflow/tfjs-node-gpu cannot be loaded (${why}); its install ` +
-        "downloads libtensorflow from Google's storage, which this machine may not reach; " +
-        "use --backend webgpu, cpu or wasm",
+      `--backend tensorflow: @tensorflow/tfjs-node-gpu ${
+        missing ? "is not installed" : `cannot be loaded (${why})`
+      }; to use it on an NVIDIA GPU, ${install}; or use --backend webgpu, wasm or cpu`,
     );
   }
   await setOrFail("tensorflow");

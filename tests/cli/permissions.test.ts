@@ -1,8 +1,10 @@
 /**
- * genbench under the permissions its deno tasks grant (parsed from deno.json, so this test cannot
- * drift from them), with the network explicitly denied: the ci suite runs; a write outside the
- * allowed folder, a file over its size limit, a non-numeric baseline and a checkpoint of the
- * wrong shapes each end in one clear line and exit 2.
+ * genbench under the permissions its deno tasks grant (the tasks' command lines from deno.json,
+ * so this test cannot drift from them): every user-facing task runs the launcher with only the
+ * right to start Deno, and the launcher grants the run the project folder and the paths named
+ * by its flags, never the network. The ci suite runs; a file over its size limit, a non-numeric
+ * baseline and a checkpoint of the wrong shapes each end in one clear line and exit 2. Paths
+ * outside the project: tests/cli/launch.test.ts.
  */
 import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
@@ -11,6 +13,7 @@ import { MAX_BYTES, readFileLimited } from "../../core/files.ts";
 import { decodeCheckpoint, encodeCheckpoint, readCheckpoint } from "../../core/checkpoint.ts";
 import { UsageError } from "../../core/errors.ts";
 import { permissionHint } from "../../cli/main.ts";
+import { grantFlags, grantFor } from "../../cli/launch.ts";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const config = JSON.parse(await Deno.readTextFile(join(ROOT, "deno.json")));
@@ -23,9 +26,11 @@ function taskFlags(name: string): string[] {
   return words.slice(2, script);
 }
 
+/** `deno task NAME ARGS…`: the task's own command line from deno.json, without a shell. */
 async function genbench(task: string, args: string[]) {
+  const words = (config.tasks[task] as string).split(/\s+/);
   const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
-    args: ["run", ...taskFlags(task), "--deny-net", "mod.ts", ...args],
+    args: [...words.slice(1), ...args],
     cwd: ROOT,
     env: { NO_COLOR: "1" },
     stdout: "piped",
@@ -57,12 +62,52 @@ Deno.test("no task is granted everything or the network", () => {
       assert.fail(`${name}: ${flag} is unscoped`);
     }
   }
+  // The user-facing tasks: the launcher, allowed only to start Deno.
+  for (const name of ["bench", "report", "check", "score", "slurm", "bench:micro"]) {
+    assert.equal(
+      config.tasks[name],
+      `deno run --no-prompt --deny-net --allow-run=deno cli/launch.ts ${name}`,
+    );
+  }
+});
+
+Deno.test("the launcher grants the project, the named paths and fixed needs; no net, no -A", () => {
+  const cases: [string, string[], RegExp[]][] = [
+    ["bench", ["--data-dir", "/d", "--out", "/o"], [
+      /^--allow-read=[^,]+,\/o,\/d,/,
+      /^--allow-write=\/o$/,
+    ]],
+    ["bench", [], [/^--allow-write=results$/]],
+    ["report", ["--results", "/r"], [/^--allow-read=[^,]+,\/r,/, /^--allow-write=\/r\/report$/]],
+    ["check", ["--baseline", "/b/x.json", "--results", "/r"], [
+      /^--allow-read=[^,]+,\/r,\/b\/x\.json$/,
+    ]],
+    ["check", ["--baseline", "/b/x.json", "--update-baseline"], [/^--allow-write=\/b$/]],
+    ["score", ["/a.idx", "/b dir", "--json"], [/^--allow-read=[^,]+,\/a\.idx,\/b dir$/]],
+    ["bench:micro", ["--out", "/m.json"], [/^--allow-write=\/m\.json$/]],
+    ["slurm", ["--out", "/s"], [/^--allow-write=\/s$/, /^--allow-run=sbatch$/]],
+  ];
+  for (const [command, args, expected] of cases) {
+    const flags = grantFlags(grantFor(command, args));
+    assert.deepEqual(flags.slice(0, 2), ["--no-prompt", "--deny-net"]);
+    assert.ok(!flags.some((f) => f === "-A" || /^--allow-(all|net)/.test(f)), flags.join(" "));
+    assert.ok(flags.every((f) => !/^--allow-\w+$/.test(f)), `unscoped: ${flags.join(" ")}`);
+    for (const pattern of expected) {
+      assert.ok(flags.some((f) => pattern.test(f)), `${command}: ${pattern} in ${flags.join(" ")}`);
+    }
+  }
+  // Nothing is written where the command names no output.
+  assert.ok(
+    !grantFlags(grantFor("check", ["--baseline", "b.json"])).some((f) =>
+      f.startsWith("--allow-write")
+    ),
+  );
+  assert.ok(!grantFlags(grantFor("score", ["a", "b"])).some((f) => f.startsWith("--allow-write")));
 });
 
 Deno.test("the ci suite runs under the bench task's permissions with the network denied", async () => {
   await withResultsDir(async (out) => {
     const { code, stderr } = await genbench("bench", [
-      "bench",
       "--suite",
       "ci",
       "--dataset",
@@ -87,7 +132,6 @@ Deno.test("the ci suite runs under the bench task's permissions with the network
     // The report at the end of bench, with its PNG figures (the one use of FFI).
     await Deno.stat(join(ROOT, out, "report", "index.html"));
     const check = await genbench("check", [
-      "check",
       "--baseline",
       "benchmarks/baselines/ci-synthetic.json",
       "--results",
@@ -98,40 +142,13 @@ Deno.test("the ci suite runs under the bench task's permissions with the network
   });
 });
 
-Deno.test("a write outside the allowed folder is one line naming the flag to add", async () => {
-  const elsewhere = await Deno.makeTempDir();
-  try {
-    const { code, stderr } = await genbench("bench", [
-      "bench",
-      "--suite",
-      "ci",
-      "--dataset",
-      "synthetic",
-      "--backend",
-      "cpu",
-      "--models",
-      "bernoulli",
-      "--out",
-      elsewhere,
-      "--quiet",
-    ]);
-    assert.equal(code, 2);
-    const lines = stderr.trim().split("\n");
-    assert.equal(lines.length, 1, stderr);
-    assert.match(lines[0], new RegExp(`--allow-write=${elsewhere}`));
-    assert.equal([...Deno.readDirSync(elsewhere)].length, 0);
-  } finally {
-    await Deno.remove(elsewhere, { recursive: true });
-  }
-});
-
 Deno.test("a 2 GB sparse baseline is refused in one line without being read", async () => {
   await withResultsDir(async (dir) => {
     await Deno.mkdir(join(ROOT, dir));
     const file = join(dir, "huge.json");
     using handle = await Deno.open(join(ROOT, file), { write: true, create: true });
     await handle.truncate(2 * 2 ** 30);
-    const { code, stderr } = await genbench("check", ["check", "--baseline", file]);
+    const { code, stderr } = await genbench("check", ["--baseline", file]);
     assert.equal(code, 2);
     const lines = stderr.trim().split("\n");
     assert.equal(lines.length, 1, stderr);
@@ -151,7 +168,6 @@ Deno.test("a baseline with a non-numeric value is refused in one line, exit 2", 
     );
     await Deno.mkdir(join(ROOT, dir, "runs"));
     const { code, stderr } = await genbench("check", [
-      "check",
       "--baseline",
       file,
       "--results",
@@ -172,12 +188,8 @@ Deno.test({
   ignore: Deno.build.os === "windows", // SIGKILL
 }, async () => {
   await withResultsDir(async (out) => {
-    const args = (...extra: string[]) => [
-      "run",
-      ...taskFlags("bench"),
-      "--deny-net",
-      "mod.ts",
-      "bench",
+    // mod.ts under the launcher's grant, so that SIGKILL reaches the run itself.
+    const benchArgs = (...extra: string[]) => [
       "--suite",
       "ci",
       "--dataset",
@@ -190,6 +202,13 @@ Deno.test({
       out,
       "--quiet",
       ...extra,
+    ];
+    const args = (...extra: string[]) => [
+      "run",
+      ...grantFlags(grantFor("bench", benchArgs(...extra))),
+      "mod.ts",
+      "bench",
+      ...benchArgs(...extra),
     ];
     // Kill the run as soon as it has a checkpoint, leaving it unfinished.
     const child = new Deno.Command(Deno.execPath(), {
@@ -260,14 +279,14 @@ Deno.test("readFileLimited reads up to the limit and refuses one byte more", asy
   }
 });
 
-Deno.test("permissionHint turns Deno's denial into the flag to add", () => {
+Deno.test("permissionHint says to name the path with a flag", () => {
   assert.equal(
     permissionHint(
       'x: cannot read (Requires read access to "/data", run again with the --allow-read flag)',
     ),
-    'x: cannot read (not permitted: read access to "/data" is outside what the deno task ' +
-      "allows; run the task's command from deno.json with --allow-read=/data added (see README, " +
-      "Permissions))",
+    'x: cannot read (not permitted: read access to "/data"; a deno task may use only the ' +
+      "project folder and the paths its flags name (--data-dir, --out, --results, --baseline, " +
+      "the image sets of score), so name it with one of them (see README, Permissions))",
   );
   assert.equal(permissionHint("something else"), "something else");
 });
