@@ -4,9 +4,10 @@ import { parseFlags } from "./args.ts";
 
 export const REPORT_USAGE = `Usage: deno task report [--results DIR] [--out DIR]
 
-Reads every run under DIR/runs (default results/) and writes OUT (default DIR/report/):
-tables.md, tables.tex (booktabs), tables.csv, index.html (self-contained, opens offline) and
-figures/*.png, *.svg.`;
+Reads every run under DIR/runs (default results/) and writes OUT (default DIR/report/, where
+bench writes it too): tables.md (a ranked summary, then one table per question: likelihood,
+sample quality, reconstruction, cost), tables.tex (one booktabs table per question, each fits
+\\textwidth), tables.csv, index.html (self-contained, opens offline) and figures/*.png, *.svg.`;
 
 /** The `report` command. Returns the exit status; bad input throws a UsageError. */
 export async function reportCommand(args: string[]): Promise<number> {
