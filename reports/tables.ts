@@ -100,6 +100,11 @@ const UNIT_DECIMALS: Record<string, number> = {
   "img/s": 0,
   "per pixel": 4,
   dB: 2,
+  fraction: 4,
+  unitless: 4,
+  classes: 3,
+  ratio: 3,
+  "pixel/255": 3,
 };
 
 const KIND_ORDER: LikelihoodKind[] = ["exact", "iwae-k", "elbo", "ais", "parzen"];
@@ -350,13 +355,13 @@ function buildTable(members: RunGroup[]): Table {
 }
 
 /**
- * `iwae_nats` of a VAE is the same number as its `nll_nats` (its best estimate): drop the copy
- * when it repeats `nll_nats` run for run.
+ * A VAE's `nll_nats` is its best bound, the same number as its `iwae_nats` (or `elbo_nats`):
+ * drop a bound's column when it repeats `nll_nats` run for run.
  */
 function duplicatesNll(column: Column, runs: CollectedRun[]): boolean {
-  if (column.metric !== "iwae_nats") return false;
+  if (column.metric !== "iwae_nats" && column.metric !== "elbo_nats") return false;
   return runs.every((run) => {
-    const value = run.metrics.iwae_nats;
+    const value = run.metrics[column.metric];
     return value === undefined || Object.is(value.value, run.metrics.nll_nats?.value);
   });
 }
