@@ -38,13 +38,10 @@ export function which(name: string): Promise<string | null> {
   return firstFile(dirs.map((dir) => join(dir, name)));
 }
 
-/** The Chromium binary, or null. */
-export function chromiumPath(): Promise<string | null> {
-  return firstFile([
-    Deno.env.get("GENBENCH_CHROMIUM"),
-    "/usr/bin/chromium",
-    "/usr/bin/chromium-browser",
-  ]);
+/** The Chromium binary (GENBENCH_CHROMIUM, else chromium or chromium-browser on PATH), or null. */
+export async function chromiumPath(): Promise<string | null> {
+  return await firstFile([Deno.env.get("GENBENCH_CHROMIUM")]) ?? await which("chromium") ??
+    await which("chromium-browser");
 }
 
 async function webgpuAdapter(): Promise<boolean> {
@@ -69,9 +66,13 @@ export async function findTool(tool: Tool): Promise<string | null> {
   }
 }
 
+/** The tools whose line was printed (once per test run). */
+const said = new Set<Tool>();
+
 /** The line printed when a tool is missing. */
 export function missingLine(tool: Tool, why = "not found"): string {
-  return `tests: ${tool} ${why}: its tests are ignored; to run them: ${INSTALL[tool]}`;
+  const fate = CI ? "CI=true, so its tests fail" : "its tests are ignored";
+  return `tests: ${tool} ${why}: ${fate}; to run them: ${INSTALL[tool]}`;
 }
 
 /**
@@ -80,8 +81,9 @@ export function missingLine(tool: Tool, why = "not found"): string {
  */
 export async function needTool(tool: Tool): Promise<{ path: string | null; ignore: boolean }> {
   const path = await findTool(tool);
-  if (path === null) {
-    console.error(missingLine(tool, CI ? "not found (CI=true: failing)" : undefined));
+  if (path === null && !said.has(tool)) {
+    said.add(tool);
+    console.error(missingLine(tool));
   }
   return { path, ignore: path === null && !CI };
 }

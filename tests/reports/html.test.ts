@@ -4,6 +4,9 @@ import { join } from "node:path";
 import { decode } from "fast-png";
 import { writeReport } from "../../reports/report.ts";
 import { type FakeRun, mv, tempDir, writeResults } from "./_fixtures.ts";
+import { needTool } from "../_tools.ts";
+
+const chromiumTool = await needTool("chromium");
 
 const EVIL_MODEL = '<script>alert("model")</script>';
 const EVIL_VARIANT = '"><img src=x onerror=alert(1)>';
@@ -116,33 +119,13 @@ Deno.test("index.html: a likelihood-vs-FID scatter where runs have FID", async (
   }
 });
 
-async function chromiumPath(): Promise<string | null> {
-  const candidates = [
-    Deno.env.get("GENBENCH_CHROMIUM"),
-    "/usr/bin/chromium",
-    "/usr/bin/chromium-browser",
-  ];
-  for (const path of candidates) {
-    if (!path) continue;
-    try {
-      if ((await Deno.stat(path)).isFile) return path;
-    } catch {
-      // not there
-    }
-  }
-  return null;
-}
-
 Deno.test({
   name: "index.html: opens in headless Chromium with no console error and draws every chart",
+  ignore: chromiumTool.ignore, // missing Chromium: ignored, never passed (tests/_tools.ts)
   sanitizeResources: false,
   sanitizeOps: false,
   async fn() {
-    const executablePath = await chromiumPath();
-    if (!executablePath) {
-      console.warn("skipped: no Chromium (apt-get install chromium, or set GENBENCH_CHROMIUM)");
-      return;
-    }
+    const executablePath = chromiumTool.path!;
     const { chromium } = await import("playwright-core");
     const { index, cleanup } = await report(true);
     const browser = await chromium.launch({ executablePath, args: ["--no-sandbox"] });

@@ -8,6 +8,9 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { writeReport } from "../../reports/report.ts";
 import { mv, tempDir, writeResults } from "./_fixtures.ts";
+import { needTool } from "../_tools.ts";
+
+const chromiumTool = await needTool("chromium");
 
 const PAYLOADS = [
   `<script>console.log("PWNED-1");alert(1)</script>`,
@@ -92,28 +95,13 @@ Deno.test("index.html: payloads in every run-derived string are escaped", async 
   }
 });
 
-async function chromiumPath(): Promise<string | null> {
-  for (const path of [Deno.env.get("GENBENCH_CHROMIUM"), "/usr/bin/chromium"]) {
-    if (!path) continue;
-    try {
-      if ((await Deno.stat(path)).isFile) return path;
-    } catch {
-      // not there
-    }
-  }
-  return null;
-}
-
 Deno.test({
   name: "index.html: in headless Chromium no payload runs and each is shown as text",
+  ignore: chromiumTool.ignore, // missing Chromium: ignored, never passed (tests/_tools.ts)
   sanitizeResources: false,
   sanitizeOps: false,
   async fn() {
-    const executablePath = await chromiumPath();
-    if (!executablePath) {
-      console.warn("skipped: no Chromium (apt-get install chromium, or set GENBENCH_CHROMIUM)");
-      return;
-    }
+    const executablePath = chromiumTool.path!;
     const { chromium } = await import("playwright-core");
     const { index, cleanup } = await craftedReport();
     const browser = await chromium.launch({ executablePath, args: ["--no-sandbox"] });
