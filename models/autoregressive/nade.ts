@@ -34,6 +34,7 @@ import {
   nadeSample,
   nadeTrainGradients,
 } from "./nade_kernel.ts";
+import { logisticThresholds, sampleOnBackend, samplesOnHost } from "./sampling.ts";
 
 /** NADE with tied weights: W [D, H] (encoder), c [H], V [D, H] (decoder), b [D]. */
 export class Nade implements GenerativeModel {
@@ -57,8 +58,7 @@ export class Nade implements GenerativeModel {
    * tensor form's [B, H, D] broadcasts take tfjs-cpu's slow generic path, ~50× slower).
    */
   logits(x: tf.Tensor2D): tf.Tensor2D {
-    const backend = tf.getBackend();
-    return backend === "cpu" || backend === "wasm" ? this.hostLogits(x) : this.tensorLogits(x);
+    return samplesOnHost() ? this.hostLogits(x) : this.tensorLogits(x);
   }
 
   /** {@link Nade.logits} with tfjs ops: an exclusive cumulative sum over d. */
@@ -91,9 +91,9 @@ export class Nade implements GenerativeModel {
       ((
         input: tf.Tensor,
         W: tf.Tensor,
-        c: tf.Tensor,
+        _c: tf.Tensor,
         V: tf.Tensor,
-        b: tf.Tensor,
+        _b: tf.Tensor,
         save: tf.GradSaveFunc,
       ) => {
         save([input]);
@@ -129,8 +129,7 @@ export class Nade implements GenerativeModel {
 
   trainStep(batch: tf.Tensor2D): Record<string, tf.Scalar> {
     checkWidth("nade", batch, this.dims);
-    const backend = tf.getBackend();
-    if (backend !== "cpu" && backend !== "wasm") {
+    if (!samplesOnHost()) {
       const loss = this.#optimizer.minimize(
         () => tf.neg(tf.mean(bernoulliLogLikelihood(this.logits(batch), batch))),
         true,
@@ -169,20 +168,12 @@ export class Nade implements GenerativeModel {
    * backends the loop runs on the host (tfjs's per-op overhead dominates there otherwise).
    */
   sample(n: number, noise: Stream): Promise<Float32Array> {
-    const backend = tf.getBackend();
-    return backend === "cpu" || backend === "wasm"
-      ? Promise.resolve(this.hostSample(n, noise))
-      : this.tensorSample(n, noise);
+    return sampleOnBackend(() => this.hostSample(n, noise), () => this.tensorSample(n, noise));
   }
 
   /** {@link Nade.sample} by the WebAssembly kernel; draws the same uniforms in the same order. */
   hostSample(n: number, noise: Stream): Float32Array {
-    const thresholds = new Float32Array(this.dims * n);
-    for (let i = 0; i < thresholds.length; i++) {
-      const u = noise.uniform();
-      thresholds[i] = Math.log(u) - Math.log1p(-u);
-    }
-    return nadeSample(this.parameters(), thresholds, n);
+    return nadeSample(this.parameters(), logisticThresholds(noise, this.dims, n), n);
   }
 
   /** {@link Nade.sample} with tfjs ops, all samples at once (for GPU backends). */
@@ -263,7 +254,7 @@ export const nadeSpec: ModelSpec = {
     dataset: "mnist",
     protocol: { binarization: "static", architecture: "500 sigmoid hidden units" },
     status: "confirmed",
-    note: "as pytorch-generative's README reports it (its NADE reproduction: 88.20)",
+    note: "as pytorch-generative's README cites it (its own 85.65 resamples the binarization)",
   }],
   create({ shape, options, init }: ModelArgs): Nade {
     const o = readOptions("nade", NADE_OPTIONS, options);

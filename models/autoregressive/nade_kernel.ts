@@ -95,6 +95,22 @@ function putParameters(heap: Float32Array, at: Record<string, number>, p: NadePa
 /** The kernels' group size: images n0..n0+3 share each pass over V and dV. */
 const GROUP = 4;
 
+/** The teacher-forced (thresholds 0) or sampling walk over images n0..n0+gn−1. */
+function forwardGroup(
+  k: NadeExports,
+  at: Record<string, number>,
+  thresholds: number,
+  batch: number,
+  n0: number,
+  gn: number,
+  dims: number,
+  hp: number,
+  keepRuns: boolean,
+): void {
+  const { x, W, c, V, b, out, scratch } = at;
+  k.groupForward(x, W, c, V, b, out, thresholds, batch, n0, gn, dims, hp, scratch, keepRuns);
+}
+
 /** Logits [B, D] of p(x_d = 1 | x_<d), teacher-forced on x [B, D]. */
 export function nadeLogits(p: NadeParameters, x: Float32Array, batch: number): Float32Array {
   const k = kernels();
@@ -106,22 +122,7 @@ export function nadeLogits(p: NadeParameters, x: Float32Array, batch: number): F
   heap.set(x, at.x / 4);
   for (let n0 = 0; n0 < batch; n0 += GROUP) {
     const gn = Math.min(GROUP, batch - n0);
-    k.groupForward(
-      at.x,
-      at.W,
-      at.c,
-      at.V,
-      at.b,
-      at.out,
-      0,
-      batch,
-      n0,
-      gn,
-      p.dims,
-      hp,
-      at.scratch,
-      false,
-    );
+    forwardGroup(k, at, 0, batch, n0, gn, p.dims, hp, false);
   }
   return heap.slice(at.out / 4, at.out / 4 + batch * p.dims);
 }
@@ -141,22 +142,7 @@ export function nadeSample(p: NadeParameters, thresholds: Float32Array, n: numbe
   heap.set(thresholds, at.thresholds / 4);
   for (let n0 = 0; n0 < n; n0 += GROUP) {
     const gn = Math.min(GROUP, n - n0);
-    k.groupForward(
-      at.x,
-      at.W,
-      at.c,
-      at.V,
-      at.b,
-      at.out,
-      at.thresholds,
-      n,
-      n0,
-      gn,
-      p.dims,
-      hp,
-      at.scratch,
-      false,
-    );
+    forwardGroup(k, at, at.thresholds, n, n0, gn, p.dims, hp, false);
   }
   return heap.slice(at.x / 4, at.x / 4 + n * p.dims);
 }
@@ -200,22 +186,7 @@ function forwardBackward(
   const xs = heap.subarray(at.x / 4, at.x / 4 + batch * p.dims);
   for (let n0 = 0; n0 < batch; n0 += GROUP) {
     const gn = Math.min(GROUP, batch - n0);
-    k.groupForward(
-      at.x,
-      at.W,
-      at.c,
-      at.V,
-      at.b,
-      at.out,
-      0,
-      batch,
-      n0,
-      gn,
-      p.dims,
-      hp,
-      at.scratch,
-      true,
-    );
+    forwardGroup(k, at, 0, batch, n0, gn, p.dims, hp, true);
     weights(logits, xs, g, n0 * p.dims, (n0 + gn) * p.dims);
     k.groupBackward(at.x, at.g, at.V, at.dW, at.dc, at.dV, at.db, n0, gn, p.dims, hp, at.scratch);
   }

@@ -1,27 +1,15 @@
 import * as tf from "@tensorflow/tfjs-core";
 import assert from "node:assert/strict";
 import { Stream } from "../../../core/rng.ts";
-import { UsageError } from "../../../core/errors.ts";
 import { type Made, madeDegrees, madeSpec } from "../../../models/autoregressive/made.ts";
 import { parameterCount } from "../../../models/model.ts";
-import {
-  allBinaryImages,
-  checkSamplesFollowLogits,
-  prototypeBatch,
-  totalProbability,
-  trainFor,
-  useCpu,
-} from "./_helpers.ts";
+import { allBinaryImages, checkSamplesFollowLogits, totalProbability, useCpu } from "./_helpers.ts";
+import { assertRefusesEightBits, assertTrainingLowersNll, buildModel } from "./_build.ts";
 
 await useCpu();
 
-function made(height: number, width: number, options: Record<string, number> = {}): Made {
-  return madeSpec.create({
-    shape: { height, width, channels: 1 },
-    options: { ...madeSpec.defaults, ...options },
-    init: Stream.derive(7, "init"),
-  }) as Made;
-}
+const made = (height: number, width: number, options: Record<string, number> = {}) =>
+  buildModel<Made>(madeSpec, height, width, options);
 
 /** Random non-zero biases, so that no check rests on the zero initial biases. */
 function randomizeBiases(model: Made): void {
@@ -106,15 +94,10 @@ Deno.test("made: both degree-ordered samplers draw from the network's conditiona
 
 Deno.test("made: a few training steps lower the NLL", () => {
   const model = made(4, 4, { hidden: 32, learningRate: 0.01 });
-  const x = prototypeBatch(64, 16, 1);
-  const { before, after } = trainFor(model, x, 30);
-  assert.ok(after < before - 1, `NLL ${before} → ${after}`);
-  x.dispose();
+  assertTrainingLowersNll(model, 16);
   model.dispose();
 });
 
 Deno.test("made: asking for 8-bit data fails with one clear line", () => {
-  assert.throws(() => made(4, 4, { bits: 8 }), (e: Error) => {
-    return e instanceof UsageError && /made.*bits=8/.test(e.message) && !e.message.includes("\n");
-  });
+  assertRefusesEightBits("made", () => made(4, 4, { bits: 8 }));
 });

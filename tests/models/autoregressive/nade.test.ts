@@ -1,29 +1,17 @@
 import * as tf from "@tensorflow/tfjs-core";
 import assert from "node:assert/strict";
 import { Stream } from "../../../core/rng.ts";
-import { UsageError } from "../../../core/errors.ts";
 import { type Nade, nadeSpec } from "../../../models/autoregressive/nade.ts";
 import { parameterCount } from "../../../models/model.ts";
 import { bernoulliLogLikelihood } from "../../../models/layers/nn.ts";
 import { nadeTrainGradients } from "../../../models/autoregressive/nade_kernel.ts";
-import {
-  allBinaryImages,
-  checkSamplesFollowLogits,
-  prototypeBatch,
-  totalProbability,
-  trainFor,
-  useCpu,
-} from "./_helpers.ts";
+import { allBinaryImages, checkSamplesFollowLogits, totalProbability, useCpu } from "./_helpers.ts";
+import { assertRefusesEightBits, assertTrainingLowersNll, buildModel } from "./_build.ts";
 
 await useCpu();
 
-function nade(height: number, width: number, options: Record<string, number> = {}): Nade {
-  return nadeSpec.create({
-    shape: { height, width, channels: 1 },
-    options: { ...nadeSpec.defaults, ...options },
-    init: Stream.derive(7, "init"),
-  }) as Nade;
-}
+const nade = (height: number, width: number, options: Record<string, number> = {}) =>
+  buildModel<Nade>(nadeSpec, height, width, options);
 
 Deno.test("nade: probabilities of all binary 4×3 and 3×3 images sum to 1", () => {
   for (const [height, width, hidden] of [[4, 3, 5], [3, 3, 500]]) {
@@ -150,15 +138,10 @@ Deno.test("nade: both incremental samplers draw from the teacher-forced conditio
 
 Deno.test("nade: a few training steps lower the NLL", () => {
   const model = nade(4, 4, { hidden: 12, learningRate: 0.02 });
-  const x = prototypeBatch(64, 16, 1);
-  const { before, after } = trainFor(model, x, 30);
-  assert.ok(after < before - 1, `NLL ${before} → ${after}`);
-  x.dispose();
+  assertTrainingLowersNll(model, 16);
   model.dispose();
 });
 
 Deno.test("nade: asking for 8-bit data fails with one clear line", () => {
-  assert.throws(() => nade(4, 4, { bits: 8 }), (e: Error) => {
-    return e instanceof UsageError && /nade.*bits.*8/.test(e.message) && !e.message.includes("\n");
-  });
+  assertRefusesEightBits("nade", () => nade(4, 4, { bits: 8 }));
 });
