@@ -102,8 +102,9 @@ tr.floor td { font-style: italic; color: #555; }
 figure { margin: 0; border: 1px solid #eee; padding: 0.5em; }
 figcaption { font-size: 12px; color: #555; }
 .chart { position: relative; height: 340px; }
-.gallery { display: flex; flex-wrap: wrap; gap: 1em; }
-.gallery img { image-rendering: pixelated; max-width: 100%; }
+.gallery { display: flex; flex-wrap: wrap; gap: 1em; align-items: flex-start; }
+.gallery figure { flex: 0 1 400px; }
+.gallery img { image-rendering: pixelated; width: 100%; height: auto; }
 pre { background: #f6f6f6; padding: 0.5em; overflow: auto; font-size: 12px; }
 .status-diverged, .status-interrupted { color: #b00; font-weight: bold; }
 `;
@@ -229,7 +230,15 @@ const IMAGE_CAPTIONS: Record<string, string> = {
 
 async function imageHtml(run: CollectedRun): Promise<string> {
   const parts: string[] = [];
-  for (const image of run.images) {
+  // Samples first (draws, then means), then the views, then anything else by name.
+  const order = (name: string) => {
+    const i = Object.keys(IMAGE_CAPTIONS).indexOf(name.replace(/\.png$/, ""));
+    return i === -1 ? Infinity : i;
+  };
+  const images = [...run.images].sort((a, b) =>
+    order(a.name) - order(b.name) || a.name.localeCompare(b.name)
+  );
+  for (const image of images) {
     const bytes = await Deno.readFile(image.path);
     const about = IMAGE_CAPTIONS[image.name.replace(/\.png$/, "")];
     const caption = `${groupLabel(run)}, seed ${run.seed}: ${image.name}${
@@ -343,8 +352,14 @@ export async function reportHtml(input: HtmlInput): Promise<string> {
   const gallery: string[] = [];
   for (const group of input.groups) {
     for (const run of [...group.finished, ...group.unfinished]) {
+      // One row of images per run, so that a model's draws, means and views sit side by side.
       const html = await imageHtml(run);
-      if (html) gallery.push(html);
+      if (html) {
+        gallery.push(
+          `<h3>${escapeHtml(`${groupLabel(run)}, seed ${run.seed}`)}</h3>\n` +
+            `<div class="gallery">\n${html}\n</div>`,
+        );
+      }
     }
   }
   return `<!DOCTYPE html>
@@ -390,9 +405,7 @@ ${
 ${section("curves")}
 </div>
 <h2 id="samples">Samples and other images</h2>
-<div class="gallery">
 ${gallery.join("\n") || '<p class="note">No run saved an image.</p>'}
-</div>
 <h2 id="provenance">Provenance of every run</h2>
 ${input.runs.map(provenanceHtml).join("\n")}
 <script type="application/json" id="genbench-charts">${jsonForScript(input.charts)}</script>
