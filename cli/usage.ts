@@ -4,14 +4,19 @@ import { DEFAULT_CHECKPOINT_EVERY } from "../benchmarks/runner.ts";
 export const USAGE = `genbench — train and score deep generative models under fixed seeds
 
 Usage:
-  deno task bench [options]          train and evaluate a suite (permissions: deno.json)
+  deno task bench [options]          train and evaluate a suite
   deno task report [--results DIR] [--out DIR]
                                      tables (Markdown, LaTeX, CSV), index.html and figures
   deno task check --baseline FILE [--results DIR] [--update-baseline]
                                      fail (exit 1) when a metric is worse than the baseline
+  deno task score A B [options]      FID, KID, precision/recall of image set A against B
   deno task slurm [options]          run a suite as a Slurm array job (see slurm --help)
+  deno task bench:micro [options]    per-op and per-model training-step timings
   deno run mod.ts list               every registered model, suite, dataset, backend and metric
   deno run mod.ts help               this text
+Every command is also deno run mod.ts <command> (give Deno the permissions yourself); the tasks
+grant the project folder and the paths your flags name (README, Permissions). <command> --help
+shows its own flags.
 
 Options of bench:
   --suite NAME|FILE        ci, quick (default), paper, or a suite file (JSON, like
