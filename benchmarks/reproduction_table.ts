@@ -198,7 +198,7 @@ export function renderTable(
     notes.push(
       `${name} ${reference.value} ${reference.unit}: ${details || "no protocol given"}. ` +
         `genbench: ${record.protocol.join("; ")}; \`${record.command}\` ` +
-        `(${record.run_path}, commit ${commitOf(record)}).`,
+        `(${record.run_path}, commit ${commitOf(record)}, ${wallOf(record)}).`,
     );
     const kind = record.result.kind === reference.kind
       ? reference.kind
@@ -236,6 +236,18 @@ export function renderTable(
   const list = notes.map((text, i) => wrap(`${i + 1}. ${cell(text)}`, 100, "   ")).join("\n");
   return alignedTable([header, ...rows.map((r) => r.map(cell))]) +
     (list ? `\nProtocols and commands:\n\n${list}\n` : "");
+}
+
+/** The run's wall time over all its sessions, as "42 s", "12 min" or "3.5 h". */
+function wallOf(record: ReproductionRecord): string {
+  const seconds = record.run.wall_seconds;
+  if (typeof seconds !== "number") return "wall time not recorded";
+  const text = seconds < 120
+    ? `${Math.round(seconds)} s`
+    : seconds < 7200
+    ? `${Math.round(seconds / 60)} min`
+    : `${(seconds / 3600).toFixed(1)} h`;
+  return `${text} wall`;
 }
 
 /** The genbench commit a record's run was made at (short), "dirty" when the tree was. */

@@ -63,6 +63,7 @@ async function runFolder(steps: number, nll: number): Promise<string> {
       dataset: { name: "mnist", train: 50_000, binarization_seed: 1 },
     },
     steps_done: steps,
+    wall_seconds: 150,
   };
   const metrics = {
     model: "made",
@@ -205,7 +206,10 @@ Deno.test("the table: a record's row, a not-yet-run row with its hours, the READ
     /^1\. `made` 88\.04 nats: static binarization, 100 epochs, batch 100\. genbench: /,
   );
   assert.match(notes, /`deno task bench --suite paper --models made --backend cpu --seed 1`/);
-  assert.match(notes, /\(results\/runs\/x, commit\s+unknown\)\.\n$/);
+  assert.match(
+    notes,
+    /\(results\/runs\/x, commit\s+unknown,\s+3\s+min\s+wall\)\.\n$/,
+  );
   assert.match(
     lines[0],
     /^\| model +\| published +\| genbench +\| kind +\| protocol +\| budget reached/,
