@@ -14,6 +14,7 @@ import { generatorViewsEvaluation } from "./evaluations/generator_views.ts";
 import { aisEvaluation } from "./evaluations/ais.ts";
 import { parzenEvaluation } from "./evaluations/parzen.ts";
 import { featureEvaluation } from "./evaluations/features.ts";
+import { realDataEvaluation } from "./evaluations/real_data.ts";
 
 export type { Evaluation, EvaluationContext } from "./evaluations/context.ts";
 
@@ -26,6 +27,7 @@ export const EVALUATIONS: readonly Evaluation[] = [
   aisEvaluation,
   parzenEvaluation,
   featureEvaluation,
+  realDataEvaluation,
 ];
 
 /** Run every evaluation that applies to the context's model; their metrics, merged. */

@@ -137,6 +137,8 @@ async function priorRuns(runsDir: string, quiet: boolean): Promise<PriorRun[]> {
     throw new UsageError(`${runsDir}: cannot read it (${(error as Error).message})`);
   }
   for (const name of names.sort()) {
+    // The real-data rows (benchmarks/evaluations/real_data.ts) are not runs.
+    if (name.startsWith("real-data-")) continue;
     const dir = join(runsDir, name);
     const record = await readRunRecord(dir);
     if (!record) continue;

@@ -228,6 +228,19 @@ function parseMetric(raw: unknown, name: string, check: FieldChecker): MetricVal
     if (!Number.isInteger(n) || n < 1) check.fail(`"${where}.n" should be a positive integer`);
     metric.n = n;
   }
+  // What the value was computed on (metrics/metric.ts): kept for the reports to show.
+  for (const key of ["subset_seed", "samples"] as const) {
+    if (obj[key] === undefined) continue;
+    const count = check.number(obj, key, `${where}.${key}`);
+    if (!Number.isInteger(count) || count < 0) {
+      check.fail(`"${where}.${key}" should be a non-negative integer`);
+    }
+    metric[key] = count;
+  }
+  if (obj.sigma !== undefined) metric.sigma = check.number(obj, "sigma", `${where}.sigma`);
+  if (obj.reference !== undefined) {
+    metric.reference = check.string(obj, "reference", `${where}.reference`);
+  }
   return metric;
 }
 

@@ -25,9 +25,8 @@ export interface EvalSums {
   /** Σ ELBO and its parts. */
   elbo: number | null;
   kl: number | null;
+  /** Σ E_q[−log p(x|z)], one z per example (the ELBO's reconstruction term). */
   reconBce: number | null;
-  /** Σ over examples and pixels of (x − E[x|z])². */
-  reconSquaredError: number | null;
   /** Σ IWAE-k bound. */
   iwae: number | null;
   iwaeK: number;
@@ -65,7 +64,6 @@ export async function evaluate(
     elbo: bounds ? 0 : null,
     kl: bounds ? 0 : null,
     reconBce: bounds ? 0 : null,
-    reconSquaredError: bounds ? 0 : null,
     iwae: iwaeK > 0 ? 0 : null,
     iwaeK,
   };
@@ -87,7 +85,6 @@ export async function evaluate(
       sums.elbo! += await sum(terms.elbo);
       sums.kl! += await sum(terms.kl);
       sums.reconBce! += await sum(terms.recon);
-      sums.reconSquaredError! += await sum(tf.tidy(() => tf.square(tf.sub(x, terms.mean))));
       terms.mean.dispose();
     }
     for (let from = 0; iwaeK > 0 && from < rows.length; from += iwaeChunk) {

@@ -157,8 +157,9 @@ export const METRICS: Record<string, MetricDefinition> = {
     better: "lower",
     description: "Fréchet distance between Gaussians fitted to sample and test features of the " +
       "frozen LeNet (84-d, float64, unbiased covariances); its sha256 is recorded with it. " +
-      "`reference` names the test set it is against (test-binary or test-grey), `samples` the " +
-      "sample count; compare only values of one reference, and with the real-data row",
+      "Against the grey test set (pixel/255, reference test-grey: grey models); fid_binary is " +
+      "the same against the static binarization (binary models). `samples` records the sample " +
+      "count; compare with the real-data row at the same count",
   },
   kid: {
     name: "kid",
@@ -258,6 +259,40 @@ export const METRICS: Record<string, MetricDefinition> = {
     description: "number of trainable parameters",
   },
 };
+
+/**
+ * The references a feature metric compares samples with: each model's samples are compared with
+ * the test set in the representation it learned. One metric name per reference, so that one
+ * column never holds values against two references: `fid` (test-grey), `fid_binary` (test-binary).
+ */
+export type FeatureReferenceName = "test-grey" | "test-binary";
+
+/** The metrics that compare samples with a reference set (a `_binary` twin each). */
+export const REFERENCED_METRICS: readonly string[] = [
+  "fid",
+  "kid",
+  "kid_std",
+  "precision",
+  "recall",
+];
+
+/** The name of `metric` against `reference` (`fid` → `fid_binary` for test-binary). */
+export function referencedName(metric: string, reference: FeatureReferenceName): string {
+  return reference === "test-binary" && REFERENCED_METRICS.includes(metric)
+    ? `${metric}_binary`
+    : metric;
+}
+
+for (const metric of REFERENCED_METRICS) {
+  const grey = METRICS[metric];
+  const name = referencedName(metric, "test-binary");
+  METRICS[name] = {
+    ...grey,
+    name,
+    description: `${metric} against the static binarization of the test set (reference ` +
+      `test-binary: binary models' samples); not comparable with ${metric} (test-grey)`,
+  };
+}
 
 /** A value for the metric `name`, with the unit and direction of its definition. */
 export function metricValue(

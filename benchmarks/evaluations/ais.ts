@@ -1,6 +1,6 @@
 /**
  * The AIS estimate of log p(x) of a generator under a Gaussian observation model of fixed σ
- * (Wu et al. 2017), averaged over the first `ais_count` test images: log p(x|y) for a
+ * (Wu et al. 2017), averaged over `ais_count` test images (a seeded subset): log p(x|y) for a
  * class-conditional generator; for a generator with a discrete latent code (InfoGAN's
  * categorical code, which its decoder takes through `labels`), log p(x) = log (1/K) Σ_c p(x|c),
  * one AIS run per value of the code. Each AIS estimate of p(x|c) is unbiased, so their mean is
@@ -10,8 +10,7 @@ import { dimOf } from "../../datasets/dataset.ts";
 import type { LatentDecoder } from "../../models/model.ts";
 import { metricValue } from "../../metrics/metric.ts";
 import { aisOverImages } from "../../metrics/ais.ts";
-import { bytesToGrey } from "../../metrics/features/classifier.ts";
-import type { Evaluation } from "./context.ts";
+import { type Evaluation, subsetFields, testImages } from "./context.ts";
 
 /** The observation noise of AIS's Gaussian decoder model (Wu et al. 2017 use 0.025–0.1). */
 export const AIS_SIGMA = 0.1;
@@ -38,15 +37,16 @@ export const aisEvaluation: Evaluation = {
   async run({ spec, model, dataset, config, noise }) {
     const conditional = spec.capabilities.includes("conditional");
     const dim = dimOf(dataset.shape);
-    const n = Math.min(config.ais_count, dataset.test.count);
-    const images = bytesToGrey(dataset.test.images.subarray(0, n * dim));
+    const test = testImages(dataset, "grey", config.ais_count);
+    const n = test.subset.n;
+    const images = test.values;
     const adversarial = noise("adversarial");
     const decoder: CodedDecoder = model.generator!(adversarial.child("ais-generator"));
     const stream = adversarial.child("ais");
     try {
       let logp: Float64Array;
       if (conditional) {
-        const labels = Int32Array.from(dataset.test.labels.subarray(0, n));
+        const labels = Int32Array.from(test.labels);
         logp = await aisOverImages(decoder, images, n, dim, AIS_SIGMA, stream, {}, labels);
       } else if (decoder.categories) {
         const perCode: Float64Array[] = [];
@@ -62,7 +62,10 @@ export const aisEvaluation: Evaluation = {
         logp = await aisOverImages(decoder, images, n, dim, AIS_SIGMA, stream, {});
       }
       return {
-        ais_ll: metricValue("ais_ll", logp.reduce((a, b) => a + b, 0) / n, { kind: "ais" }),
+        ais_ll: metricValue("ais_ll", logp.reduce((a, b) => a + b, 0) / n, {
+          kind: "ais",
+          ...subsetFields(test.subset),
+        }),
         ais_sigma: metricValue("ais_sigma", AIS_SIGMA),
       };
     } finally {

@@ -8,7 +8,8 @@ import type { Dataset } from "../../datasets/dataset.ts";
 import { dimOf } from "../../datasets/dataset.ts";
 import type { GenerativeModel, InputKind, ModelSpec } from "../../models/model.ts";
 import type { MetricValue } from "../../metrics/metric.ts";
-import { bytesToGrey } from "../../metrics/features/classifier.ts";
+import { gatherRows } from "../../datasets/build.ts";
+import { datasetTestSubset, greyRows, type TestSubset } from "../../datasets/subset.ts";
 import type { RunConfig } from "../record.ts";
 import type { Streams } from "../train_state.ts";
 
@@ -45,11 +46,33 @@ export interface Evaluation {
   run(context: EvaluationContext): Promise<Record<string, MetricValue>>;
 }
 
-/** The first `count` test rows in a model's input units scaled to [0, 1]. */
+/**
+ * `count` test images in a model's input units scaled to [0, 1] (the static binarization for
+ * binary models, grey levels otherwise), their labels, and which images: all of the test set,
+ * or one seeded random subset shared by every model (datasets/subset.ts), never the first n.
+ */
+export function testImages(
+  dataset: Dataset,
+  kind: InputKind,
+  count: number,
+): { values: Float32Array; labels: Uint8Array; subset: TestSubset } {
+  const subset = datasetTestSubset(dataset, count);
+  const dim = dimOf(dataset.shape);
+  const values = kind === "binary"
+    ? Float32Array.from(gatherRows(dataset.testBinary, dim, subset.rows))
+    : greyRows(dataset.test.images, dim, subset.rows);
+  const labels = Uint8Array.from(subset.rows, (r) => dataset.test.labels[r]);
+  return { values, labels, subset };
+}
+
+/** The images of {@link testImages}. */
 export function testRows(dataset: Dataset, kind: InputKind, count: number): Float32Array {
-  const n = Math.min(count, dataset.test.count) * dimOf(dataset.shape);
-  if (kind === "binary") return Float32Array.from(dataset.testBinary.subarray(0, n));
-  return bytesToGrey(dataset.test.images.subarray(0, n));
+  return testImages(dataset, kind, count).values;
+}
+
+/** The protocol fields of an average over a test subset: `n`, and its seed where it is one. */
+export function subsetFields(subset: TestSubset): { n: number; subset_seed?: number } {
+  return subset.seed === null ? { n: subset.n } : { n: subset.n, subset_seed: subset.seed };
 }
 
 /** Pretty JSON bytes for a run file. */

@@ -2,8 +2,11 @@
  * The feature-based metrics (FID, KID, precision/recall, IS, class entropy, label accuracy,
  * memorization) of `feature_samples` model samples against the test set, in the frozen LeNet's
  * feature space. Samples are compared with test images in the representation the model learned
- * (the static binarization for binary models, grey levels otherwise). Writes the scored samples
- * (`samples.idx`, for `deno task score`) and the extractor's identity (`features.json`).
+ * (the static binarization for binary models, grey levels otherwise); the metrics against the
+ * binarization carry their own names (`fid_binary`, …) and every value records its `reference`
+ * and `samples`, so one column never mixes references. The samples are rounded to bytes first:
+ * `samples.idx` holds exactly what was scored (`deno task score` gives the same numbers). The
+ * real-data row of each reference is ./real_data.ts.
  */
 import { join } from "node:path";
 import { Stream } from "../../core/rng.ts";
@@ -13,6 +16,12 @@ import { dimOf } from "../../datasets/dataset.ts";
 import { encodeIdx } from "../../datasets/idx.ts";
 import type { InputKind } from "../../models/model.ts";
 import { featureMetricsFrom } from "../../metrics/features/evaluate.ts";
+import {
+  type FeatureReferenceName,
+  type MetricValue,
+  REFERENCED_METRICS,
+  referencedName,
+} from "../../metrics/metric.ts";
 import {
   bytesToGrey,
   type ExtractedFeatures,
@@ -34,8 +43,18 @@ interface FeatureReference {
 // representation in a process, not once per model.
 const references = new Map<string, Promise<FeatureReference>>();
 
-function featureReference(dataset: Dataset, kind: InputKind): Promise<FeatureReference> {
-  const key = `${dataset.fingerprint}/${kind === "binary" ? "binary" : "grey"}`;
+/** The reference test set of a model's samples: the representation it learned. */
+export function referenceOf(kind: InputKind): FeatureReferenceName {
+  return kind === "binary" ? "test-binary" : "test-grey";
+}
+
+/** The extractor and the features of the test set (and 10,000 training images) of a reference. */
+export function featureReference(
+  dataset: Dataset,
+  referenceName: FeatureReferenceName,
+): Promise<FeatureReference> {
+  const kind: InputKind = referenceName === "test-binary" ? "binary" : "grey";
+  const key = `${dataset.fingerprint}/${referenceName}`;
   if (!references.has(key)) {
     references.set(
       key,
@@ -66,9 +85,26 @@ function featureReference(dataset: Dataset, kind: InputKind): Promise<FeatureRef
 }
 
 /** True where the frozen LeNet applies: 28×28 grey images. */
-function lenetFits(dataset: Dataset): boolean {
+export function lenetFits(dataset: Dataset): boolean {
   const { height, width, channels } = dataset.shape;
   return height === 28 && width === 28 && channels === 1;
+}
+
+/**
+ * Feature metrics under the names of their reference (`fid` → `fid_binary` against
+ * test-binary), each recording the reference it compares with and the samples it scored.
+ */
+export function tagFeatureMetrics(
+  metrics: Record<string, MetricValue>,
+  reference: FeatureReferenceName,
+  samples: number,
+): Record<string, MetricValue> {
+  return Object.fromEntries(
+    Object.entries(metrics).map(([name, value]) => [
+      referencedName(name, reference),
+      { ...value, samples, ...(REFERENCED_METRICS.includes(name) ? { reference } : {}) },
+    ]),
+  );
 }
 
 export const featureEvaluation: Evaluation = {
@@ -79,6 +115,11 @@ export const featureEvaluation: Evaluation = {
     "kid_std",
     "precision",
     "recall",
+    "fid_binary",
+    "kid_binary",
+    "kid_std_binary",
+    "precision_binary",
+    "recall_binary",
     "is_score",
     "is_score_std",
     "class_entropy",
@@ -95,13 +136,16 @@ export const featureEvaluation: Evaluation = {
       return {};
     }
     const stream = noise("features");
-    const { extractor, reference, train } = await featureReference(dataset, kind);
+    const referenceName = referenceOf(kind);
+    const { extractor, reference, train } = await featureReference(dataset, referenceName);
     const labels = spec.capabilities.includes("conditional")
       ? Int32Array.from({ length: count }, (_, i) => i % dataset.classes)
       : undefined;
     const drawn = await model.sample(count, stream.child("samples"), labels);
-    const unit = kind === "byte" ? drawn.map((v) => v / 255) : drawn;
-    const bytes = Uint8Array.from(unit, (v) => Math.round(255 * Math.min(1, Math.max(0, v))));
+    const scale = kind === "byte" ? 1 : 255;
+    const bytes = Uint8Array.from(drawn, (v) => Math.round(Math.min(255, Math.max(0, v * scale))));
+    // Score what is saved: the samples as the bytes of samples.idx.
+    const unit = bytesToGrey(bytes);
     const { height, width } = dataset.shape;
     await save(join(runDir, RUN_FILES.sampleIdx), encodeIdx([count, height, width], bytes));
     const samples = await extractFeatures(extractor, unit, count);
@@ -112,6 +156,6 @@ export const featureEvaluation: Evaluation = {
       join(runDir, RUN_FILES.features),
       jsonBytes({ extractor: result.extractor, skipped: result.skipped }),
     );
-    return result.metrics;
+    return tagFeatureMetrics(result.metrics, referenceName, count);
   },
 };

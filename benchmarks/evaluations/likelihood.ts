@@ -6,25 +6,26 @@
 import { dimOf } from "../../datasets/dataset.ts";
 import { bitsPerDim, type MetricValue, metricValue } from "../../metrics/metric.ts";
 import { type EvalSums, evaluate } from "../../metrics/evaluate.ts";
-import type { Evaluation } from "./context.ts";
+import { type Evaluation, subsetFields } from "./context.ts";
 
 /** The likelihood metrics from the evaluation sums: exact where the model has it, else bounds. */
 export function likelihoodMetrics(sums: EvalSums, dim: number): Record<string, MetricValue> {
   const metrics: Record<string, MetricValue> = {};
   const mean = (total: number) => total / sums.count;
-  const n = sums.count; // recorded, since a suite may evaluate a slow model on fewer images
+  // Recorded, with the seed where the suite evaluates a seeded subset of the test set.
+  const on = subsetFields(sums.subset);
   if (sums.logProb !== null) {
     const nll = -mean(sums.logProb);
-    metrics.nll_nats = metricValue("nll_nats", nll, { kind: "exact", n });
-    metrics.bpd = metricValue("bpd", bitsPerDim(nll, dim), { kind: "exact", n });
+    metrics.nll_nats = metricValue("nll_nats", nll, { kind: "exact", ...on });
+    metrics.bpd = metricValue("bpd", bitsPerDim(nll, dim), { kind: "exact", ...on });
   }
   if (sums.elbo !== null) {
     const negElbo = -mean(sums.elbo);
-    metrics.elbo_nats = metricValue("elbo_nats", negElbo, { kind: "elbo", n });
-    metrics.kl_nats = metricValue("kl_nats", mean(sums.kl!), { n });
+    metrics.elbo_nats = metricValue("elbo_nats", negElbo, { kind: "elbo", ...on });
+    metrics.kl_nats = metricValue("kl_nats", mean(sums.kl!), on);
     if (sums.iwae !== null) {
       const nll = -mean(sums.iwae);
-      metrics.iwae_nats = metricValue("iwae_nats", nll, { kind: "iwae-k", k: sums.iwaeK, n });
+      metrics.iwae_nats = metricValue("iwae_nats", nll, { kind: "iwae-k", k: sums.iwaeK, ...on });
     }
     if (sums.logProb === null) {
       const best = metrics.iwae_nats ?? metrics.elbo_nats;
@@ -32,16 +33,17 @@ export function likelihoodMetrics(sums: EvalSums, dim: number): Record<string, M
       metrics.bpd = { ...best, value: bitsPerDim(best.value, dim), unit: "bits/dim" };
     }
   }
+  // The ELBO's reconstruction term (one sampled z per image), named apart from recon_bce (the
+  // posterior-mean reconstruction of every encoder–decoder model, ./reconstruction.ts).
   if (sums.reconBce !== null) {
-    metrics.recon_bce = metricValue("recon_bce", mean(sums.reconBce));
-    metrics.recon_mse = metricValue("recon_mse", sums.reconSquaredError! / (sums.count * dim));
+    metrics.elbo_recon_nats = metricValue("elbo_recon_nats", mean(sums.reconBce), on);
   }
   return metrics;
 }
 
 export const likelihoodEvaluation: Evaluation = {
   name: "likelihood",
-  metrics: ["nll_nats", "bpd", "elbo_nats", "kl_nats", "iwae_nats", "recon_bce", "recon_mse"],
+  metrics: ["nll_nats", "bpd", "elbo_nats", "kl_nats", "iwae_nats", "elbo_recon_nats"],
   // metrics/evaluate.ts computes what the model's capabilities allow (possibly nothing).
   appliesTo: () => true,
   async run({ model, spec, dataset, kind, config, streams }) {

@@ -1,7 +1,9 @@
 /**
  * Reconstruction quality at the posterior mean (BCE, MSE, PSNR, SSIM), active units, and the
  * latent views (reconstructions, interpolation, traversals, manifold grid for 2-D latents) of
- * encoder–decoder models.
+ * encoder–decoder models, on `recon_count` test images (a seeded subset where that is fewer than
+ * the test set). `recon_bce`/`recon_mse` are the same quantity for every such model, VAEs
+ * included; the ELBO's sampled-z term is `elbo_recon_nats` (./likelihood.ts).
  */
 import { join } from "node:path";
 import { dimOf } from "../../datasets/dataset.ts";
@@ -9,7 +11,7 @@ import { type MetricValue, metricValue } from "../../metrics/metric.ts";
 import { collectPosterior, summarizeReconstruction } from "../../metrics/reconstruction.ts";
 import { writeLatentViews } from "../../reports/latent.ts";
 import { RUN_FILES } from "../record.ts";
-import { type Evaluation, jsonBytes, testRows } from "./context.ts";
+import { type Evaluation, jsonBytes, subsetFields, testImages } from "./context.ts";
 
 export const reconstructionEvaluation: Evaluation = {
   name: "reconstruction",
@@ -18,25 +20,25 @@ export const reconstructionEvaluation: Evaluation = {
     config.recon_count > 0 && spec.capabilities.includes("reconstruct") && !!model.encode &&
     !!model.decode,
   async run({ spec, model, dataset, kind, config, runDir, save, noise }) {
-    const n = Math.min(config.recon_count, dataset.test.count);
-    const data = testRows(dataset, kind, n);
+    const images = testImages(dataset, kind, config.recon_count);
+    const n = images.subset.n;
+    const data = images.values;
     const labels = spec.capabilities.includes("conditional")
-      ? Int32Array.from(dataset.test.labels.subarray(0, n))
+      ? Int32Array.from(images.labels)
       : undefined;
     const dim = dimOf(dataset.shape);
     const stats = await collectPosterior(model, data, n, dim, 250, labels);
     const summary = summarizeReconstruction(data, stats, dataset.shape);
+    const on = subsetFields(images.subset);
     const metrics: Record<string, MetricValue> = {
-      recon_psnr: metricValue("recon_psnr", summary.psnr),
-      active_units: metricValue("active_units", summary.activeUnits),
+      recon_psnr: metricValue("recon_psnr", summary.psnr, on),
+      active_units: metricValue("active_units", summary.activeUnits, on),
     };
-    if (Number.isFinite(summary.ssim)) metrics.recon_ssim = metricValue("recon_ssim", summary.ssim);
-    // Models without an ELBO (ae, aae) get their reconstruction error here; the VAEs keep the
-    // ELBO's reconstruction term, a different quantity (a sampled z, not the posterior mean).
-    if (!spec.capabilities.includes("elbo")) {
-      metrics.recon_bce = metricValue("recon_bce", summary.bce);
-      metrics.recon_mse = metricValue("recon_mse", summary.mse);
+    if (Number.isFinite(summary.ssim)) {
+      metrics.recon_ssim = metricValue("recon_ssim", summary.ssim, on);
     }
+    metrics.recon_bce = metricValue("recon_bce", summary.bce, on);
+    metrics.recon_mse = metricValue("recon_mse", summary.mse, on);
     if (summary.klPerDim) {
       await save(join(runDir, RUN_FILES.latent), jsonBytes({ kl_per_dim: summary.klPerDim }));
     }
