@@ -90,6 +90,16 @@ export function checkOverrides(overrides: RunOverrides, models: string[]): void 
   }
 }
 
+/**
+ * Check the overrides against every entry of a run before any data is loaded: flags that
+ * exclude each other, `--set` keys and values against each model's option schema.
+ */
+export function validateOverrides(suite: Suite, entries: SuiteEntry[], overrides: RunOverrides) {
+  checkOverrides(overrides, entries.map((e) => e.model));
+  // Any training-set size will do: only the options and the flags' values are checked here.
+  for (const entry of entries) resolveEntry(suite, entry, getModel(entry.model), overrides, 60_000);
+}
+
 /** A value of a model without an option schema, converted to the type of its default. */
 function permissiveOption(spec: ModelSpec, key: string, raw: string, where: string) {
   const known = Object.keys(spec.defaults);

@@ -105,6 +105,11 @@ export function parseSuite(raw: unknown, file: string): Suite {
     const value = got === undefined ? "" : ` (got ${JSON.stringify(got)?.slice(0, 60)})`;
     throw new UsageError(`${file}: "${key}": expected ${expected}${value}`);
   };
+  const unknownKey = (key: string, known: Record<string, string>): never => {
+    throw new UsageError(
+      `${file}: "${key}": unknown key (expected one of ${Object.keys(known).join(", ")})`,
+    );
+  };
   const isObject = (v: unknown): v is Json =>
     typeof v === "object" && v !== null && !Array.isArray(v);
   if (!isObject(raw)) return fail("(the file)", "a JSON object", raw);
@@ -114,7 +119,7 @@ export function parseSuite(raw: unknown, file: string): Suite {
     return value as number;
   };
   for (const key of Object.keys(raw)) {
-    if (!(key in SUITE_KEYS)) fail(key, `no such key (expected one of ${Object.keys(SUITE_KEYS)})`);
+    if (!(key in SUITE_KEYS)) unknownKey(key, SUITE_KEYS);
   }
   if (typeof raw.name !== "string" || !NAME.test(raw.name)) fail("name", SUITE_KEYS.name, raw.name);
   if (typeof raw.description !== "string") fail("description", "a string", raw.description);
@@ -133,9 +138,7 @@ export function parseSuite(raw: unknown, file: string): Suite {
     const at = (key: string) => `entries[${i}].${key}`;
     if (!isObject(entry)) return fail(`entries[${i}]`, "an object {model, steps, ...}", entry);
     for (const key of Object.keys(entry)) {
-      if (!(key in ENTRY_KEYS)) {
-        fail(at(key), `no such key (expected one of ${Object.keys(ENTRY_KEYS)})`);
-      }
+      if (!(key in ENTRY_KEYS)) unknownKey(at(key), ENTRY_KEYS);
     }
     if (typeof entry.model !== "string" || !MODELS.some((m) => m.name === entry.model)) {
       fail(at("model"), `one of ${MODELS.map((m) => m.name).join(", ")}`, entry.model);

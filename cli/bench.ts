@@ -12,15 +12,21 @@ import {
   DEFAULT_CHECKPOINT_EVERY,
   type MetricsFile,
   planJobs,
-  planRun,
   runJob,
   StopRequest,
 } from "../benchmarks/runner.ts";
+import { planSuite, suiteEntries } from "../benchmarks/plan.ts";
+import {
+  parseBudget,
+  parseSetFlags,
+  type RunOverrides,
+  validateOverrides,
+} from "../benchmarks/overrides.ts";
 import { summaryMarkdown } from "../reports/summary.ts";
 import { defaultReportDir, writeReport } from "../reports/report.ts";
 import { existingFolder, type FlagHints, parseFlags, parseInteger, parseSeeds } from "./args.ts";
-import { chooseBackend } from "./backend.ts";
 import { USAGE } from "./usage.ts";
+import { chooseBackend } from "./backend.ts";
 
 /** The resolved options of `bench`. */
 export interface BenchOptions {
@@ -38,6 +44,8 @@ export interface BenchOptions {
   checkpointEvery?: number;
   /** Run only this shard of the suite's runs (see benchmarks/shard.ts); null/absent = all. */
   shard?: ShardSpec | null;
+  /** `--set`, `--steps`, `--epochs`, `--budget` (benchmarks/overrides.ts). */
+  overrides?: RunOverrides;
 }
 
 /** The flags of `bench` (parseArgs options); `slurm` passes the same ones through. */
@@ -54,6 +62,10 @@ export const BENCH_FLAGS = {
   resume: { type: "boolean", default: false },
   "checkpoint-every": { type: "string", default: String(DEFAULT_CHECKPOINT_EVERY) },
   shard: { type: "string" },
+  set: { type: "string", multiple: true },
+  steps: { type: "string" },
+  epochs: { type: "string" },
+  budget: { type: "string" },
   help: { type: "boolean", short: "h", default: false },
 } as const;
 
@@ -69,6 +81,10 @@ const BENCH_HINTS: FlagHints = {
   out: "a folder",
   "checkpoint-every": "an integer ≥ 0",
   shard: "i/n with 1 ≤ i ≤ n",
+  set: "model.key=value, e.g. pixelcnn.learningRate=3e-4",
+  steps: "an integer ≥ 1",
+  epochs: "an integer ≥ 1",
+  budget: "images=N or seconds=S",
 };
 
 /** Parse and validate the flags of `bench` (names only; files are checked when loaded). */
@@ -112,8 +128,19 @@ export function parseBenchArgs(args: string[]): BenchOptions | "help" {
     min: 0,
     what: "a step count",
   });
+  const overrides: RunOverrides = {
+    set: parseSetFlags(v.set ?? []),
+    steps: v.steps === undefined
+      ? undefined
+      : parseInteger(v.steps, "--steps", { min: 1, what: "a step count" }),
+    epochs: v.epochs === undefined
+      ? undefined
+      : parseInteger(v.epochs, "--epochs", { min: 1, what: "an epoch count" }),
+    budget: v.budget === undefined ? undefined : parseBudget(v.budget),
+  };
+  validateOverrides(suite, suiteEntries(suite, models), overrides);
   return {
-    suite: suite.name,
+    suite: v.suite!,
     models,
     dataset: v.dataset!,
     dataDir: v["data-dir"],
@@ -124,6 +151,7 @@ export function parseBenchArgs(args: string[]): BenchOptions | "help" {
     resume: v.resume!,
     checkpointEvery,
     shard: v.shard === undefined ? shardFromEnv() : parseShard(v.shard),
+    overrides,
   };
 }
 
@@ -145,8 +173,12 @@ export async function bench(options: BenchOptions): Promise<MetricsFile[]> {
       `on ${dataset.name} (${dataset.train.count} train / ${dataset.test.count} test), backend ` +
       `${backend.name}${backend.adapter ? ` (${backend.adapter})` : ""}`,
   );
-  const all = entries.flatMap((entry) =>
-    options.seeds.map((seed) => planRun(suite, entry, getModel(entry.model), seed))
+  const all = planSuite(
+    suite,
+    options.models,
+    options.seeds,
+    options.overrides ?? {},
+    dataset.train.count,
   );
   const shard = options.shard && options.shard.count > 1 ? options.shard : null;
   const plans = shard
@@ -154,7 +186,7 @@ export async function bench(options: BenchOptions): Promise<MetricsFile[]> {
       model: p.spec.name,
       variant: p.entry.variant,
       seed: p.seed,
-      steps: p.entry.steps,
+      steps: p.steps ?? p.entry.steps,
     }))
     : all;
   if (shard) {
@@ -213,9 +245,13 @@ export async function bench(options: BenchOptions): Promise<MetricsFile[]> {
     const report = await writeReport(options.out, defaultReportDir(options.out));
     console.log(`genbench: wrote ${report}`);
   } catch (error) {
-    // The runs are on disk; a bad file left in --out by an older run must not fail this one.
+    // The runs are complete on disk, but a run that promised a report must not exit 0 without
+    // one (a bad file left in --out by an older run, say).
     if (!(error instanceof UsageError)) throw error;
-    console.error(`genbench: the report was not written: ${oneLine(error)}`);
+    throw new UsageError(
+      `the runs finished but the report was not written: ${oneLine(error)} (fix or move that ` +
+        `file, then: deno task report --results ${options.out})`,
+    );
   }
   return results;
 }

@@ -357,3 +357,75 @@ export function newBaseline(runs: CollectedRun[], file: string): Baseline {
     runs: [],
   };
 }
+
+/** `value` rounded up to two significant digits (a tolerance never shrinks by rounding). */
+function ceilTwoDigits(value: number): number {
+  if (value <= 0) return 0;
+  const scale = 10 ** (Math.floor(Math.log10(value)) - 1);
+  return Number((Math.ceil(value / scale - 1e-9) * scale).toPrecision(2));
+}
+
+/**
+ * A baseline whose expected values are the runs of seed `seed` and whose tolerances come from
+ * the seed-to-seed spread: each metric's tolerance is `factor` × its sample standard deviation
+ * over every seed of that (model, variant) in the results (rounded up to two digits). A metric
+ * identical over the seeds (a parameter count, a closed-form fit) gets tolerance 0: only a
+ * change of the code moves it. Timing and non-finite metrics are left out. Needs ≥ 2 seeds.
+ */
+export function baselineFromSpread(
+  runs: CollectedRun[],
+  header: Baseline,
+  seed: number,
+  factor = 2,
+): Baseline {
+  const selected = runs.filter((r) =>
+    r.suite === header.suite && r.dataset === header.dataset && r.backend === header.backend
+  );
+  const entries: BaselineRun[] = [];
+  for (const group of groupRuns(selected)) {
+    if (group.unfinished.length) {
+      throw new UsageError(
+        `${groupLabel(group)}: ${group.unfinished[0].id} did not finish; a baseline is made ` +
+          "from finished runs only",
+      );
+    }
+    const reference = group.finished.find((r) => r.seed === seed);
+    const seeds = group.finished.map((r) => r.seed);
+    if (!reference || seeds.length < 2) {
+      throw new UsageError(
+        `${groupLabel(group)}: needs seed ${seed} and at least one other seed (has ${seeds})`,
+      );
+    }
+    const metrics: Record<string, BaselineMetric> = {};
+    const names = Object.keys(reference.metrics).sort((a, b) => a.localeCompare(b));
+    for (const metric of names) {
+      const value = reference.metrics[metric];
+      if (METRICS[metric]?.timing || !Number.isFinite(value.value)) continue;
+      const values = group.finished.map((r) => r.metrics[metric]?.value);
+      if (values.some((v) => v === undefined || !Number.isFinite(v))) continue;
+      const mean = values.reduce((a, b) => a + b!, 0) / values.length;
+      const std = Math.sqrt(
+        values.reduce((a, b) => a + (b! - mean) ** 2, 0) / (values.length - 1),
+      );
+      const seedList = seeds.join(", ");
+      metrics[metric] = {
+        expected: value.value,
+        tolerance: ceilTwoDigits(factor * std),
+        better: value.better,
+        ...(value.kind ? { kind: value.kind } : {}),
+        ...(value.k ? { k: value.k } : {}),
+        why: std === 0
+          ? `identical over seeds ${seedList}: only a change of the code moves it`
+          : `${factor} x std over seeds ${seedList} (${Number(std.toPrecision(3))}), rounded up`,
+      };
+    }
+    entries.push({ model: group.model, variant: group.variant, seed, metrics });
+  }
+  if (entries.length === 0) {
+    throw new UsageError(
+      `no finished run of suite ${header.suite} on ${header.dataset} (backend ${header.backend})`,
+    );
+  }
+  entries.sort((a, b) => groupLabel(a).localeCompare(groupLabel(b)));
+  return { ...header, runs: entries };
+}

@@ -1,7 +1,12 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { collectRuns } from "../../reports/collect.ts";
-import { type Baseline, checkRuns, parseBaseline } from "../../reports/check.ts";
+import {
+  type Baseline,
+  baselineFromSpread,
+  checkRuns,
+  parseBaseline,
+} from "../../reports/check.ts";
 import { cli, type FakeRun, mv, tempDir, writeResults } from "./_fixtures.ts";
 
 const BASELINE: Baseline = {
@@ -211,4 +216,37 @@ Deno.test({
       await cleanup();
     }
   },
+});
+
+Deno.test("baselineFromSpread: seed 1's values, tolerance 2 × the sample std over the seeds", async () => {
+  const [dir, cleanup] = await tempDir();
+  try {
+    // nll over seeds 1..3: 40, 41, 43 → mean 41.333, sample std √(7/3) = 1.5275 → 2σ = 3.055,
+    // rounded up to two digits: 3.1. params identical over the seeds → tolerance 0.
+    await writeResults(dir, [
+      vaeRun(40, 5),
+      vaeRun(41, 5, { seed: 2 }),
+      vaeRun(43, 6, { seed: 3 }),
+    ]);
+    const { runs } = await collectRuns(dir);
+    const baseline = baselineFromSpread(runs, { ...BASELINE, runs: [] }, 1);
+    assert.equal(baseline.runs.length, 1);
+    const [run] = baseline.runs;
+    assert.equal(run.seed, 1);
+    assert.equal(run.metrics.nll_nats.expected, 40);
+    assert.equal(run.metrics.nll_nats.tolerance, 3.1);
+    assert.match(run.metrics.nll_nats.why!, /2 x std over seeds 1, 2, 3 \(1\.53\)/);
+    assert.equal(run.metrics.nll_nats.kind, "iwae-k");
+    // score: 5, 5, 6 → std 0.57735 → 2σ = 1.1547 → 1.2.
+    assert.equal(run.metrics.score.tolerance, 1.2);
+    assert.equal(run.metrics.params.tolerance, 0);
+    assert.match(run.metrics.params.why!, /identical over seeds/);
+    assert.equal(run.metrics.train_seconds, undefined); // timing: never in a baseline
+    assert.throws(
+      () => baselineFromSpread(runs.filter((r) => r.seed === 1), { ...BASELINE, runs: [] }, 1),
+      /needs seed 1 and at least one other seed/,
+    );
+  } finally {
+    await cleanup();
+  }
 });
