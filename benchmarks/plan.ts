@@ -21,7 +21,8 @@ import {
   type RunRecord,
 } from "./record.ts";
 import { evalCountOf, type Suite, type SuiteEntry } from "./suites.ts";
-import { resolveEntry, type RunOverrides } from "./overrides.ts";
+import { resolveEntry, type RunOverrides, validateOverrides } from "./overrides.ts";
+import { getModel } from "../models/registry.ts";
 import { checkRunState, createModel } from "./train_state.ts";
 
 /** Everything that determines one run. */
@@ -50,6 +51,29 @@ export function planRun(
   trainCount?: number,
 ): RunPlan {
   return { suite, entry, spec, seed, ...resolveEntry(suite, entry, spec, overrides, trainCount) };
+}
+
+/** The entries of `suite` for `models` (all of them when null), in the suite's order. */
+export function suiteEntries(suite: Suite, models: string[] | null): SuiteEntry[] {
+  return suite.entries.filter((e) => !models || models.includes(e.model));
+}
+
+/**
+ * Every (entry, seed) of a suite as a plan, in suite order then seed order, with the command
+ * line's overrides resolved (checked first, one line naming the flag or the suite file).
+ */
+export function planSuite(
+  suite: Suite,
+  models: string[] | null,
+  seeds: number[],
+  overrides: RunOverrides,
+  trainCount: number,
+): RunPlan[] {
+  const entries = suiteEntries(suite, models);
+  validateOverrides(suite, entries, overrides);
+  return entries.flatMap((entry) =>
+    seeds.map((seed) => planRun(suite, entry, getModel(entry.model), seed, overrides, trainCount))
+  );
 }
 
 /** The run's folder name: model, variant, dataset, seed and the suite's start time. */

@@ -370,14 +370,12 @@ function parseResumed(raw: unknown, check: FieldChecker): ResumedSession[] | und
   return raw.map((item, i) => {
     const where = `resumed[${i}]`;
     const obj = check.object(item, `"${where}"`);
+    const at = check.string(obj, "at", `${where}.at`);
+    const commit = check.string(obj, "genbench_commit", `${where}.genbench_commit`);
     if (obj.genbench_dirty !== null) {
       check.boolean(obj, "genbench_dirty", `${where}.genbench_dirty`);
     }
-    return {
-      at: check.string(obj, "at", `${where}.at`),
-      genbench_commit: check.string(obj, "genbench_commit", `${where}.genbench_commit`),
-      genbench_dirty: obj.genbench_dirty as boolean | null,
-    };
+    return { at, genbench_commit: commit, genbench_dirty: obj.genbench_dirty as boolean | null };
   });
 }
 
