@@ -160,39 +160,53 @@ export const conv2dBackpropFilterSpec = (info: Conv2DInfo): GemmSpec =>
   convSpec(info, "filter-gradient");
 
 type Shape4 = [number, number, number, number];
+type Dilations = number | [number, number];
 
 /** The attributes tfjs passes to the three convolution kernels. */
 interface ConvAttrs {
   strides: number | [number, number];
   pad: "valid" | "same" | number | backend_util.ExplicitPadding;
   dataFormat: "NHWC" | "NCHW";
-  dilations?: number | [number, number];
+  dilations?: Dilations;
   dimRoundingMode?: "floor" | "round" | "ceil";
   inputShape?: Shape4;
   filterShape?: Shape4;
 }
 
-/** What differs between the three convolution kernels. */
-interface ConvRole {
-  /** The kernel's two tensor inputs, in {@link GemmSpec.inputs} order. */
-  operands: [string, string];
-  /** The convolution's input and filter shapes and dilations. */
-  geometry(
-    inputs: Record<string, TensorInfo>,
-    attrs: ConvAttrs,
-  ): [Shape4, Shape4, number | [number, number]];
-  spec(info: Conv2DInfo): GemmSpec;
-  outShape(info: Conv2DInfo): number[];
-  /** Leave outputs narrower than {@link MIN_GEMM_CHANNELS} to tfjs. */
-  narrowToStock: boolean;
-}
+/** How each kernel's inputs and attributes give the convolution's geometry. */
+const GEOMETRY: Record<
+  ConvPass,
+  {
+    /** The kernel's two tensor inputs, in {@link GemmSpec.inputs} order. */
+    operands: [string, string];
+    /** The convolution's input and filter shapes and dilations. */
+    of(inputs: Record<string, TensorInfo>, attrs: ConvAttrs): [Shape4, Shape4, Dilations];
+  }
+> = {
+  "forward": {
+    operands: ["x", "filter"],
+    of: ({ x, filter }, a) => [x.shape as Shape4, filter.shape as Shape4, a.dilations ?? 1],
+  },
+  "input-gradient": {
+    operands: ["dy", "filter"],
+    of: ({ filter }, a) => [a.inputShape!, filter.shape as Shape4, 1],
+  },
+  "filter-gradient": {
+    operands: ["x", "dy"],
+    of: ({ x }, a) => [x.shape as Shape4, a.filterShape!, 1],
+  },
+};
 
-/** A convolution kernel: ours for NHWC float32 shapes that fit, tfjs's `stock` otherwise. */
-function convKernel(stock: KernelFunc, role: ConvRole): KernelFunc {
+/**
+ * One convolution kernel: ours for NHWC float32 shapes that fit, tfjs's `stock` otherwise.
+ * Outputs narrower than {@link MIN_GEMM_CHANNELS} also stay with tfjs, except the filter
+ * gradient's (its N is the filter count, and split-K keeps it busy).
+ */
+function convKernel(stock: KernelFunc, pass: ConvPass): KernelFunc {
   return (args) => {
     const { inputs, backend, attrs } = args as unknown as KernelArgs;
     const a = attrs as unknown as ConvAttrs;
-    const [inShape, filterShape, dilations] = role.geometry(inputs, a);
+    const [inShape, filterShape, dilations] = GEOMETRY[pass].of(inputs, a);
     const info = backend_util.computeConv2DInfo(
       inShape,
       filterShape,
@@ -203,43 +217,24 @@ function convKernel(stock: KernelFunc, role: ConvRole): KernelFunc {
       false,
       backend_util.convertConv2DDataFormat(a.dataFormat),
     );
-    const spec = role.spec(info);
-    const operands = role.operands.map((name) => inputs[name]);
+    const spec = convSpec(info, pass);
+    const operands = GEOMETRY[pass].operands.map((name) => inputs[name]);
     if (!supported(info, operands) || !gemmFits(spec.M, spec.N)) return stock(args);
-    if (role.narrowToStock && spec.N < MIN_GEMM_CHANNELS) return stock(args);
-    return runGemm(backend as WebGPUBackend, spec, operands, role.outShape(info));
+    if (pass !== "filter-gradient" && spec.N < MIN_GEMM_CHANNELS) return stock(args);
+    const outShape = pass === "forward"
+      ? info.outShape
+      : pass === "input-gradient"
+      ? info.inShape
+      : info.filterShape;
+    return runGemm(backend as WebGPUBackend, spec, operands, outShape);
   };
 }
 
-/** Conv2D kernel: ours for NHWC float32, tfjs's otherwise. */
-export function conv2dKernel(stock: KernelFunc): KernelFunc {
-  return convKernel(stock, {
-    operands: ["x", "filter"],
-    geometry: ({ x, filter }, a) => [x.shape as Shape4, filter.shape as Shape4, a.dilations ?? 1],
-    spec: conv2dSpec,
-    outShape: (info) => info.outShape,
-    narrowToStock: true,
-  });
-}
-
+/** Conv2D kernel. */
+export const conv2dKernel = (stock: KernelFunc): KernelFunc => convKernel(stock, "forward");
 /** Conv2DBackpropInput kernel (the gradient of conv2d w.r.t. x, and conv2dTranspose). */
-export function conv2dBackpropInputKernel(stock: KernelFunc): KernelFunc {
-  return convKernel(stock, {
-    operands: ["dy", "filter"],
-    geometry: ({ filter }, a) => [a.inputShape!, filter.shape as Shape4, 1],
-    spec: conv2dBackpropInputSpec,
-    outShape: (info) => info.inShape,
-    narrowToStock: true,
-  });
-}
-
+export const conv2dBackpropInputKernel = (stock: KernelFunc): KernelFunc =>
+  convKernel(stock, "input-gradient");
 /** Conv2DBackpropFilter kernel (split-K with a deterministic reduction). */
-export function conv2dBackpropFilterKernel(stock: KernelFunc): KernelFunc {
-  return convKernel(stock, {
-    operands: ["x", "dy"],
-    geometry: ({ x }, a) => [x.shape as Shape4, a.filterShape!, 1],
-    spec: conv2dBackpropFilterSpec,
-    outShape: (info) => info.filterShape,
-    narrowToStock: false,
-  });
-}
+export const conv2dBackpropFilterKernel = (stock: KernelFunc): KernelFunc =>
+  convKernel(stock, "filter-gradient");

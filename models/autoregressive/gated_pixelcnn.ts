@@ -23,19 +23,11 @@
 import * as tf from "@tensorflow/tfjs-core";
 import type { Stream } from "../../core/rng.ts";
 import type { ImageShape } from "../../datasets/dataset.ts";
-import type { ModelArgs, ModelSpec } from "../model.ts";
-import { defaultOptions, type OptionSchema, readOptions } from "../options.ts";
+import type { ModelSpec } from "../model.ts";
 import { Dense } from "../layers/nn.ts";
 import { conv2dCausal, MaskedConv2d } from "../layers/conv.ts";
-import { inputKindForBits } from "./shared.ts";
-import {
-  type Keep,
-  PIXEL_CNN_OPTIONS,
-  PixelCnnBase,
-  type PixelCnnConfig,
-  pixelCnnConfig,
-  type RowSampler,
-} from "./pixel_base.ts";
+import { definePixelCnn, type Keep, PixelCnnBase, type PixelCnnConfig } from "./pixel_base.ts";
+import type { RowSampler } from "./pixel_base.ts";
 
 /** A 1×1 convolution as a dense layer on the last axis. */
 function pointwise(layer: Dense, x: tf.Tensor): tf.Tensor {
@@ -286,28 +278,20 @@ export class GatedPixelCnn extends PixelCnnBase {
   }
 }
 
-/** The options of `gated-pixelcnn`: those of every pixel CNN, and its depth. */
-export const GATED_PIXELCNN_OPTIONS = {
-  ...PIXEL_CNN_OPTIONS,
-  layers: {
-    type: "int",
-    default: 7,
-    min: 1,
-    doc: "gated layers (the first 7×7 type A, then 3×3 B)",
-  },
-} satisfies OptionSchema;
-
-/** The `gated-pixelcnn` model. */
-export const gatedPixelCnnSpec: ModelSpec = {
+/** The `gated-pixelcnn` model: the pixel CNN options and its depth `layers`. */
+export const gatedPixelCnnSpec: ModelSpec = definePixelCnn({
   name: "gated-pixelcnn",
-  family: "autoregressive",
   description:
     "Gated PixelCNN (van den Oord et al. 2016): vertical + horizontal stacks, no blind " +
     "spot, 7 gated layers of 64 channels",
-  capabilities: ["sample", "exact-likelihood"],
-  input: inputKindForBits,
-  defaults: defaultOptions(GATED_PIXELCNN_OPTIONS),
-  options: GATED_PIXELCNN_OPTIONS,
+  extra: {
+    layers: {
+      type: "int",
+      default: 7,
+      min: 1,
+      doc: "gated layers (the first 7×7 type A, then 3×3 B)",
+    },
+  },
   // The paper reports no binarized-MNIST number; its CIFAR-10 result is carried for the record.
   references: [{
     paper: "van den Oord, Kalchbrenner, Vinyals, Espeholt, Graves & Kavukcuoglu 2016, " +
@@ -325,9 +309,6 @@ export const gatedPixelCnnSpec: ModelSpec = {
     },
     status: "unconfirmed",
   }],
-  create({ shape, options, init }: ModelArgs): GatedPixelCnn {
-    const { layers } = readOptions("gated-pixelcnn", GATED_PIXELCNN_OPTIONS, options);
-    const config = pixelCnnConfig("gated-pixelcnn", shape, options);
-    return new GatedPixelCnn(shape, { ...config, layers }, init);
-  },
-};
+  build: ({ shape, init }, config, { layers }) =>
+    new GatedPixelCnn(shape, { ...config, layers }, init),
+});

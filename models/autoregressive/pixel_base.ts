@@ -9,12 +9,18 @@
 import * as tf from "@tensorflow/tfjs-core";
 import type { Stream } from "../../core/rng.ts";
 import { dimOf, type ImageShape } from "../../datasets/dataset.ts";
-import type { GenerativeModel, ModelOptions } from "../model.ts";
-import { type OptionSchema, readOptions, trainingOptions } from "../options.ts";
-import { Dense, type Layer } from "../layers/nn.ts";
+import type { GenerativeModel, ModelArgs, ModelSpec, PublishedReference } from "../model.ts";
+import {
+  defaultOptions,
+  type OptionSchema,
+  type OptionValues,
+  readOptions,
+  trainingOptions,
+} from "../options.ts";
+import { Dense, download, type Layer } from "../layers/nn.ts";
 import { Trainable } from "../trainable.ts";
 import { checkSingleChannel, checkWidth } from "../layers/checks.ts";
-import { drawPixel, pixelLogLikelihood, pixelUniforms } from "./shared.ts";
+import { drawPixel, inputKindForBits, pixelLogLikelihood, pixelUniforms } from "./shared.ts";
 
 /** The options every pixel CNN reads. */
 export const PIXEL_CNN_OPTIONS = {
@@ -35,15 +41,37 @@ export interface PixelCnnConfig {
   learningRate: number;
 }
 
-/** A pixel CNN's config from its options (checked, one-line errors) and image shape. */
-export function pixelCnnConfig(
-  model: string,
-  shape: ImageShape,
-  options: ModelOptions,
-): PixelCnnConfig {
-  const { bits, channels, learningRate } = readOptions(model, PIXEL_CNN_OPTIONS, options);
-  checkSingleChannel(model, shape);
-  return { channels, levels: bits === 8 ? 256 : 2, learningRate };
+/** What differs between the pixel CNNs' specs. */
+export interface PixelCnnDefinition<E extends OptionSchema> {
+  name: string;
+  description: string;
+  /** The model's own options beside {@link PIXEL_CNN_OPTIONS} (its depth). */
+  extra: E;
+  references: readonly PublishedReference[];
+  /** The model from its args, its config and its own option values. */
+  build(args: ModelArgs, config: PixelCnnConfig, values: OptionValues<E>): PixelCnnBase;
+}
+
+/** The spec of a pixel CNN: exact likelihood and samples, on binary or 8-bit pixels. */
+export function definePixelCnn<E extends OptionSchema>(model: PixelCnnDefinition<E>): ModelSpec {
+  const { name, description, extra, references } = model;
+  const options: OptionSchema = { ...PIXEL_CNN_OPTIONS, ...extra };
+  return {
+    name,
+    family: "autoregressive",
+    description,
+    capabilities: ["sample", "exact-likelihood"],
+    input: inputKindForBits,
+    defaults: defaultOptions(options),
+    options,
+    references,
+    create(args) {
+      const values = readOptions(name, extra, args.options);
+      const { bits, channels, learningRate } = readOptions(name, PIXEL_CNN_OPTIONS, args.options);
+      checkSingleChannel(name, args.shape);
+      return model.build(args, { channels, levels: bits === 8 ? 256 : 2, learningRate }, values);
+    },
+  };
 }
 
 /** Tensors to free when sampling ends; returns what it was given. */
@@ -180,12 +208,7 @@ export abstract class PixelCnnBase extends Trainable implements GenerativeModel 
       } finally {
         sampler.dispose();
       }
-      const all = tf.concat(samples, 1);
-      try {
-        return await all.data() as Float32Array;
-      } finally {
-        all.dispose();
-      }
+      return await download(tf.concat(samples, 1));
     } finally {
       tf.dispose([...held, ...imageRows, ...samples]);
     }

@@ -19,18 +19,10 @@
 import * as tf from "@tensorflow/tfjs-core";
 import type { Stream } from "../../core/rng.ts";
 import type { ImageShape } from "../../datasets/dataset.ts";
-import type { ModelArgs, ModelSpec } from "../model.ts";
-import { defaultOptions, type OptionSchema, readOptions } from "../options.ts";
+import type { ModelSpec } from "../model.ts";
 import { MaskedConv2d } from "../layers/conv.ts";
-import { inputKindForBits } from "./shared.ts";
-import {
-  type Keep,
-  PIXEL_CNN_OPTIONS,
-  PixelCnnBase,
-  type PixelCnnConfig,
-  pixelCnnConfig,
-  type RowSampler,
-} from "./pixel_base.ts";
+import { definePixelCnn, type Keep, PixelCnnBase, type PixelCnnConfig } from "./pixel_base.ts";
+import type { RowSampler } from "./pixel_base.ts";
 
 /** Zero padding [top, bottom, left, right] that keeps a causal k×k convolution's output size. */
 function causalPadding(k: number): [number, number, number, number] {
@@ -165,21 +157,13 @@ export class PixelCnn extends PixelCnnBase {
   }
 }
 
-/** The options of `pixelcnn`: those of every pixel CNN, and its depth. */
-export const PIXELCNN_OPTIONS = {
-  ...PIXEL_CNN_OPTIONS,
-  blocks: { type: "int", default: 7, min: 0, doc: "residual 3×3 type-B blocks after the 7×7 A" },
-} satisfies OptionSchema;
-
-/** The `pixelcnn` model. */
-export const pixelCnnSpec: ModelSpec = {
+/** The `pixelcnn` model: the pixel CNN options and its depth `blocks`. */
+export const pixelCnnSpec: ModelSpec = definePixelCnn({
   name: "pixelcnn",
-  family: "autoregressive",
   description: "PixelCNN (van den Oord et al. 2016): masked 7×7 A + 7 residual 3×3 B blocks, 64 ch",
-  capabilities: ["sample", "exact-likelihood"],
-  input: inputKindForBits,
-  defaults: defaultOptions(PIXELCNN_OPTIONS),
-  options: PIXELCNN_OPTIONS,
+  extra: {
+    blocks: { type: "int", default: 7, min: 0, doc: "residual 3×3 type-B blocks after the 7×7 A" },
+  },
   references: [{
     paper: "van den Oord, Kalchbrenner & Kavukcuoglu 2016, Pixel Recurrent Neural Networks",
     metric: "nll_nats",
@@ -202,8 +186,5 @@ export const pixelCnnSpec: ModelSpec = {
     note: "value read in the pytorch-generative README, which cites the paper; the paper's depth " +
       "for MNIST is not confirmed (its architecture table is for the general model)",
   }],
-  create({ shape, options, init }: ModelArgs): PixelCnn {
-    const { blocks } = readOptions("pixelcnn", PIXELCNN_OPTIONS, options);
-    return new PixelCnn(shape, { ...pixelCnnConfig("pixelcnn", shape, options), blocks }, init);
-  },
-};
+  build: ({ shape, init }, config, { blocks }) => new PixelCnn(shape, { ...config, blocks }, init),
+});

@@ -17,7 +17,7 @@ import type { Stream } from "../../core/rng.ts";
 import type { ImageShape } from "../../datasets/dataset.ts";
 import type { GenerativeModel, ModelSpec } from "../model.ts";
 import { bernoulliLogLikelihood, Dense, type Layer, normalTensor } from "../layers/nn.ts";
-import { defaultOptions, type OptionSchema, readOptions } from "../options.ts";
+import { defaultOptions, type OptionSchema, type OptionValues, readOptions } from "../options.ts";
 import { checkConvShape, CONV_OPTIONS, ConvLatentModel } from "./vae_conv.ts";
 
 /** The adversarial autoencoder. */
@@ -28,12 +28,7 @@ export class Aae extends ConvLatentModel implements GenerativeModel {
   readonly #d: tf.Optimizer;
   readonly #g: tf.Optimizer;
 
-  constructor(shape: ImageShape, options: {
-    latent: number;
-    hidden: number;
-    learningRate: number;
-    adversarialWeight: number;
-  }, init: Stream) {
+  constructor(shape: ImageShape, options: OptionValues<typeof AAE_OPTIONS>, init: Stream) {
     super(shape, { latent: options.latent, stochastic: false, classes: 0 }, init);
     this.disc = [
       new Dense("disc/h1", options.latent, options.hidden, init),

@@ -1,10 +1,14 @@
 /**
  * `cvae`: the class-conditional VAE (Sohn, Lee & Yan 2015, "Learning Structured Output
  * Representation using Deep Conditional Generative Models"; Kingma et al. 2014's M2 with the
- * label observed): `vae-conv`'s network with a one-hot label joined to the encoder's conv features and
- * to the decoder's input, so q(z|x, y) and p(x|z, y). Its ELBO and IWAE bounds bound the
- * conditional log p(x|y), which is not comparable with an unconditional model's log p(x).
- * Unlabelled `sample` calls cycle through the classes. No published number to reproduce.
+ * label observed). No published number to reproduce: its bounds are on the conditional
+ * log p(x|y), not comparable with an unconditional model's log p(x).
+ *
+ * `vae-conv`'s network with a one-hot label joined to the encoder's conv features and to the
+ * decoder's input, so q(z|x, y) and p(x|z, y); unlabelled `sample` calls cycle through the
+ * classes. The smallest model file, and the pattern for adding one: a spec (name, family,
+ * capabilities, input kind, typed options, references, create) in a new file under models/, and
+ * one line in models/registry.ts.
  */
 import type { ModelSpec } from "../model.ts";
 import { defaultOptions, type OptionSchema, readOptions } from "../options.ts";

@@ -118,3 +118,12 @@ export function bernoulliLogLikelihood(logits: tf.Tensor2D, x: tf.Tensor2D): tf.
 export function normalTensor(shape: number[], noise: Stream): tf.Tensor {
   return tf.tensor(noise.normalArray(shape.reduce((a, b) => a * b, 1)), shape);
 }
+
+/** The values of `t` on the host; `t` is freed either way. */
+export async function download(t: tf.Tensor): Promise<Float32Array> {
+  try {
+    return await t.data() as Float32Array;
+  } finally {
+    t.dispose();
+  }
+}

@@ -137,7 +137,10 @@ Deno.test("training lowers the losses of vae-mlp and changes the GAN", async () 
     assert.ok(after.every((v) => v >= 0 && v <= 1));
     gan.dispose();
   }
-  assert.throws(() => build(ganMlp, shape, { loss: "hinge" }), /unknown loss "hinge"/);
+  assert.throws(
+    () => build(ganMlp, shape, { loss: "hinge" }),
+    /gan-mlp: option loss: expected one of non-saturating, minimax \(got "hinge"\)/,
+  );
 });
 
 Deno.test("weights survive a checkpoint round trip; mismatches are one-line errors", async () => {

@@ -9,20 +9,17 @@ import assert from "node:assert/strict";
 import { Stream } from "../../../core/rng.ts";
 import { UsageError } from "../../../core/errors.ts";
 import type { PixelCnnBase } from "../../../models/autoregressive/pixel_base.ts";
+import { pixelCnnSpec } from "../../../models/autoregressive/pixelcnn.ts";
+import { gatedPixelCnnSpec } from "../../../models/autoregressive/gated_pixelcnn.ts";
 import { inputKindOf, type ModelSpec, parameterCount } from "../../../models/model.ts";
-import {
-  allBinaryImages,
-  allImages,
-  checkSamplesFollowLogits,
-  prototypeBatch,
-  totalProbability,
-  trainFor,
-} from "./_helpers.ts";
+import * as helpers from "./_helpers.ts";
+
+await helpers.useCpu();
 
 type Options = Record<string, number>;
 
 /** The model of `spec` on height×width images, its options over the defaults. */
-export function buildPixelCnn(
+function buildPixelCnn(
   spec: ModelSpec,
   height: number,
   width: number,
@@ -74,7 +71,7 @@ export function testImage(dims: number, bits: number): number[] {
 }
 
 /** What differs between the pixel CNNs' shared checks. */
-export interface PixelCnnCase {
+interface PixelCnnCase {
   spec: ModelSpec;
   /** A small network (channels and depth) for the slower checks. */
   small: Options;
@@ -91,18 +88,51 @@ export interface PixelCnnCase {
   minChecked: number;
 }
 
-/** Registers the shared checks for one pixel CNN. */
-export function registerPixelCnnChecks(c: PixelCnnCase): void {
+const PIXELCNN_SMALL = { channels: 8, blocks: 2 };
+const GATED_SMALL = { channels: 8, layers: 3 };
+
+/** The pixel CNNs and their cases. */
+const CASES: Record<string, PixelCnnCase> = {
+  pixelcnn: {
+    spec: pixelCnnSpec,
+    small: PIXELCNN_SMALL,
+    binarySums: [[4, 3, PIXELCNN_SMALL], [3, 3, {}]],
+    byteSums: [[1, 1, { bits: 8 }], [1, 2, { bits: 8, channels: 4, blocks: 1 }]],
+    counts: { binary: 270_081, byte: 286_656 },
+    samplerCases: [[5, 6, {}, 2], [4, 5, { bits: 8, ...PIXELCNN_SMALL }, 256]],
+    samples: 48,
+    minChecked: 40,
+  },
+  "gated-pixelcnn": {
+    spec: gatedPixelCnnSpec,
+    small: GATED_SMALL,
+    binarySums: [[4, 3, GATED_SMALL], [2, 3, {}]],
+    byteSums: [[1, 1, { bits: 8 }], [2, 1, { bits: 8, channels: 4, layers: 2 }]],
+    counts: { binary: 552_193, byte: 568_768 },
+    samplerCases: [[4, 5, {}, 2], [4, 5, { bits: 8, ...GATED_SMALL }, 256]],
+    samples: 32,
+    minChecked: 25,
+  },
+};
+
+/** The pixel CNN called `name` on height×width images, its options over the defaults. */
+export function build(name: string, height: number, width: number, options: Options = {}) {
+  return buildPixelCnn(CASES[name].spec, height, width, options);
+}
+
+/** Registers the shared checks for the pixel CNN called `name`. */
+export function registerChecks(name: string): void {
+  const c = CASES[name];
   const { spec } = c;
   const build = (h: number, w: number, options: Options = {}, channels = 1) =>
     buildPixelCnn(spec, h, w, options, channels);
 
   Deno.test(`${spec.name}: probabilities of all binary images sum to 1`, () => {
     for (const [height, width, options] of c.binarySums) {
-      const images = allBinaryImages(height * width);
+      const images = helpers.allBinaryImages(height * width);
       const model = build(height, width, options);
       randomizeBiases(model);
-      const total = totalProbability(model, images);
+      const total = helpers.totalProbability(model, images);
       const label = `${height}×${width} ${JSON.stringify(options)}`;
       assert.ok(Math.abs(total - 1) < 1e-5, `${label}: Σ p = ${total}`);
       model.dispose();
@@ -122,10 +152,10 @@ export function registerPixelCnnChecks(c: PixelCnnCase): void {
     x.dispose();
     // Brute force over every image: 256 single pixels (canonical), 65,536 pairs (small net).
     for (const [height, width, options] of c.byteSums) {
-      const images = allImages(height * width, 256);
+      const images = helpers.allImages(height * width, 256);
       const m = build(height, width, options);
       randomizeBiases(m);
-      const total = totalProbability(m, images);
+      const total = helpers.totalProbability(m, images);
       assert.ok(Math.abs(total - 1) < 1e-5, `${height}×${width}: Σ p = ${total}`);
       m.dispose();
       images.dispose();
@@ -146,7 +176,7 @@ export function registerPixelCnnChecks(c: PixelCnnCase): void {
       const model = build(height, width, options);
       randomizeBiases(model);
       const dims = height * width;
-      const { checked, mismatches } = await checkSamplesFollowLogits(
+      const { checked, mismatches } = await helpers.checkSamplesFollowLogits(
         model,
         (x) => model.logits(x),
         dims,
@@ -161,8 +191,8 @@ export function registerPixelCnnChecks(c: PixelCnnCase): void {
 
   Deno.test(`${spec.name}: a few training steps lower the NLL`, () => {
     const model = build(5, 5, { ...c.small, learningRate: 0.01 });
-    const x = prototypeBatch(64, 25, 1);
-    const { before, after } = trainFor(model, x, 10);
+    const x = helpers.prototypeBatch(64, 25, 1);
+    const { before, after } = helpers.trainFor(model, x, 10);
     assert.ok(after < before - 1, `NLL ${before} → ${after}`);
     x.dispose();
     model.dispose();

@@ -1,28 +1,7 @@
 import assert from "node:assert/strict";
-import { gatedPixelCnnSpec } from "../../../models/autoregressive/gated_pixelcnn.ts";
-import { useCpu } from "./_helpers.ts";
-import {
-  buildPixelCnn,
-  jacobianRows,
-  randomizeBiases,
-  registerPixelCnnChecks,
-  testImage,
-} from "./_pixel_cnn_checks.ts";
+import * as pixel from "./_pixel_cnn_checks.ts";
 
-await useCpu();
-
-const SMALL = { channels: 8, layers: 3 };
-
-registerPixelCnnChecks({
-  spec: gatedPixelCnnSpec,
-  small: SMALL,
-  binarySums: [[4, 3, SMALL], [2, 3, {}]],
-  byteSums: [[1, 1, { bits: 8 }], [2, 1, { bits: 8, channels: 4, layers: 2 }]],
-  counts: { binary: 552_193, byte: 568_768 },
-  samplerCases: [[4, 5, {}, 2], [4, 5, { bits: 8, ...SMALL }, 256]],
-  samples: 32,
-  minChecked: 25,
-});
+pixel.registerChecks("gated-pixelcnn");
 
 /**
  * The input pixels each output can depend on, from the architecture alone (no tfjs): vertical
@@ -74,10 +53,10 @@ Deno.test("gated-pixelcnn: gradients are zero for j ≥ i and non-zero over the 
   const dims = height * width;
   for (const bits of [1, 8]) {
     // 7 gated layers as in the canonical net; 16 channels suffice for the structure.
-    const model = buildPixelCnn(gatedPixelCnnSpec, height, width, { bits, channels: 16 });
-    randomizeBiases(model);
+    const model = pixel.build("gated-pixelcnn", height, width, { bits, channels: 16 });
+    pixel.randomizeBiases(model);
     const field = structuralField(height, width, 7);
-    const jacobian = jacobianRows(model, testImage(dims, bits));
+    const jacobian = pixel.jacobianRows(model, pixel.testImage(dims, bits));
     for (let i = 0; i < dims; i++) {
       const g = jacobian[i];
       const [r, c] = [Math.floor(i / width), i % width];

@@ -1,4 +1,5 @@
 /** Shared helpers for the latent-variable model tests: tiny data and a short training loop. */
+import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs-core";
 import { Stream } from "../../../core/rng.ts";
 import { syntheticDataset } from "../../../datasets/synthetic.ts";
@@ -16,6 +17,13 @@ export function build(spec: ModelSpec, options = {}, seed = 1, shape = SHAPE): G
     options: { ...spec.defaults, ...options },
     init: Stream.derive(seed, "init"),
   });
+}
+
+/** `n` samples of `model` are 0/1 images of the data's size. */
+export async function assertBinarySamples(model: GenerativeModel, n: number): Promise<void> {
+  const samples = await model.sample(n, Stream.derive(1, "s"));
+  assert.equal(samples.length, n * DIMS);
+  assert.ok(samples.every((v) => v === 0 || v === 1));
 }
 
 /** The first n static-binarized test images (and labels) as tensors. */

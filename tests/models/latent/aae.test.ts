@@ -1,9 +1,8 @@
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs-core";
 import { selectBackend } from "../../../core/backend.ts";
-import { Stream } from "../../../core/rng.ts";
 import { type Aae, aaeSpec } from "../../../models/latent/aae.ts";
-import { build, DIMS, testBatch, train } from "./_helpers.ts";
+import { assertBinarySamples, build, testBatch, train } from "./_helpers.ts";
 
 await selectBackend("cpu");
 
@@ -40,9 +39,7 @@ Deno.test("aae: reconstruction improves and the discriminator pulls q(z) towards
 
 Deno.test("aae samples decode prior draws into 0/1 images; it claims no likelihood", async () => {
   const model = build(aaeSpec);
-  const samples = await model.sample(6, Stream.derive(1, "s"));
-  assert.equal(samples.length, 6 * DIMS);
-  assert.ok(samples.every((v) => v === 0 || v === 1));
+  await assertBinarySamples(model, 6);
   assert.ok(!aaeSpec.capabilities.includes("elbo"));
   assert.equal(model.iwae, undefined);
   model.dispose();

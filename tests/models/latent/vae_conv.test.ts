@@ -5,7 +5,7 @@ import { UsageError } from "../../../core/errors.ts";
 import { Stream } from "../../../core/rng.ts";
 import { parameterCount } from "../../../models/model.ts";
 import { aeSpec, betaVaeSpec, ConvVae, vaeConvSpec } from "../../../models/latent/vae_conv.ts";
-import { build, DIMS, meanOf, SHAPE, testBatch, train } from "./_helpers.ts";
+import { assertBinarySamples, build, DIMS, meanOf, SHAPE, testBatch, train } from "./_helpers.ts";
 
 await selectBackend("cpu");
 const MNIST = { height: 28, width: 28, channels: 1 };
@@ -105,9 +105,7 @@ Deno.test("ae reconstructs but cannot sample; its encoder has no variance", asyn
 
 Deno.test("samples are 0/1 of the right size", async () => {
   const model = build(vaeConvSpec);
-  const samples = await model.sample(5, Stream.derive(1, "s"));
-  assert.equal(samples.length, 5 * DIMS);
-  assert.ok(samples.every((v) => v === 0 || v === 1));
+  await assertBinarySamples(model, 5);
   model.dispose();
 });
 
