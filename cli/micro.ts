@@ -2,7 +2,7 @@
 import { type BackendName, BACKENDS } from "../core/backend.ts";
 import { oneLine, UsageError } from "../core/errors.ts";
 import { getModel } from "../models/registry.ts";
-import { runMicro } from "../benchmarks/micro.ts";
+import { parseCpuReference, runMicro } from "../benchmarks/micro.ts";
 import { type FlagHints, parseFlags } from "./args.ts";
 
 export const MICRO_USAGE = `Usage: deno task bench:micro [options]
@@ -20,6 +20,8 @@ on an H100 where known) and can write it as JSON.
   --time MS                time budget of each row in milliseconds (default 1000; > 0)
   --verify                 webgpu: compare the kernels with the cpu backend first
   --out FILE               write the JSON report to FILE (rewritten after every row)
+  --reference FILE         PyTorch-CPU figures from the same window (the JSON lines of
+                           ../shared/tools/torch_cpu.py): ratio columns per thread count
   -h, --help               this text`;
 
 const MICRO_HINTS: FlagHints = {
@@ -29,6 +31,7 @@ const MICRO_HINTS: FlagHints = {
   models: "a comma-separated list of models",
   time: "milliseconds > 0",
   out: "a JSON file",
+  reference: "a file of torch_cpu.py output",
 };
 
 /** The `bench:micro` command. Returns the exit status; bad input throws a UsageError. */
@@ -46,6 +49,7 @@ export async function microCommand(args: string[]): Promise<number> {
       time: { type: "string", default: "1000" },
       verify: { type: "boolean", default: false },
       out: { type: "string" },
+      reference: { type: "string" },
       help: { type: "boolean", short: "h", default: false },
     },
   }, MICRO_HINTS);
@@ -75,6 +79,16 @@ export async function microCommand(args: string[]): Promise<number> {
       `--backend: unknown backend "${values.backend}" (expected one of ${BACKENDS.join(", ")})`,
     );
   }
+  let reference;
+  if (values.reference !== undefined) {
+    let text: string;
+    try {
+      text = await Deno.readTextFile(values.reference);
+    } catch (error) {
+      throw new UsageError(`--reference: cannot read ${values.reference} (${oneLine(error)})`);
+    }
+    reference = parseCpuReference(text, values.reference);
+  }
   await runMicro({
     backend: values.backend as BackendName,
     kernels: values.kernels,
@@ -85,6 +99,7 @@ export async function microCommand(args: string[]): Promise<number> {
     timeMs,
     verify: values.verify!,
     out: values.out,
+    reference,
   });
   return 0;
 }
