@@ -26,12 +26,14 @@ import type { Stream } from "../../core/rng.ts";
 import type { ImageShape } from "../../datasets/dataset.ts";
 import { dimOf } from "../../datasets/dataset.ts";
 import type { GenerativeModel, ModelArgs, ModelSpec, PublishedReference } from "../model.ts";
-import { defaultOptions, type OptionSchema } from "../options.ts";
+import { type OptionSchema } from "../options.ts";
 import { Dense, glorotLimit, uniformVariable } from "../layers/nn.ts";
+import { dense } from "../../core/webgpu/dense.ts";
 import { MaskedConv2d } from "../layers/conv.ts";
 import { checkSingleChannel, checkWidth } from "../layers/checks.ts";
 import {
   bitsOption,
+  type CustomGradient,
   inputKindForBits,
   intOption,
   pixelLogLikelihood,
@@ -104,11 +106,134 @@ function unskew(x: tf.Tensor4D, width: number): tf.Tensor4D {
   ) as tf.Tensor4D;
 }
 
-/** [B, H, W, C] through a 1×1 layer. */
-function pointwise(layer: Dense, x: tf.Tensor4D, activation: "linear" | "relu" = "linear") {
-  const [b, h, w] = x.shape;
-  const y = layer.apply(tf.reshape(x, [-1, x.shape[3]]) as tf.Tensor2D, activation);
+/** [B, H, W, C] through a 1×1 layer with kernel [C, C'] and bias [C']. */
+function pointwise(x: tf.Tensor4D, kernel: tf.Tensor, bias: tf.Tensor): tf.Tensor4D {
+  const [b, h, w, c] = x.shape;
+  const y = dense(tf.reshape(x, [-1, c]), kernel as tf.Tensor2D, bias as tf.Tensor1D);
   return tf.reshape(y, [b, h, w, y.shape[1]]) as tf.Tensor4D;
+}
+
+/** The Row LSTM input-to-state mask on the 1×3 kernel: left and centre taps only. */
+const ROW_INPUT_MASK = (_y: number, x: number) => x <= 1;
+
+/**
+ * A Row LSTM layer with residual output, u [B, H, W, 2h] → same, from its weights
+ * [input kernel (masked here), input bias, state kernel, out kernel, out bias].
+ */
+export function rowLayer(u: tf.Tensor4D, weights: tf.Tensor[], mask: tf.Tensor): tf.Tensor4D {
+  const [inKernel, inBias, stateKernel, outKernel, outBias] = weights;
+  const [batch, height, width] = u.shape;
+  const h = stateKernel.shape[2]!;
+  const pre = tf.add(
+    tf.conv2d(u, tf.mul(inKernel, mask) as tf.Tensor4D, 1, [[0, 0], [0, 0], [1, 1], [0, 0]]),
+    inBias,
+  );
+  const rows = tf.unstack(pre, 1) as tf.Tensor3D[];
+  let state: tf.Tensor4D | null = null;
+  let cell: tf.Tensor2D | null = null;
+  const out: tf.Tensor3D[] = [];
+  for (let r = 0; r < height; r++) {
+    let gates = tf.reshape(rows[r], [batch * width, 4 * h]) as tf.Tensor2D;
+    if (state) {
+      const same: [number, number][] = [[0, 0], [0, 0], [1, 1], [0, 0]];
+      const fromAbove = tf.conv2d(state, stateKernel as tf.Tensor4D, 1, same as never);
+      gates = tf.add(gates, tf.reshape(fromAbove, [batch * width, 4 * h]));
+    }
+    const next = lstmCell(gates, cell);
+    cell = next.c;
+    state = tf.reshape(next.h, [batch, 1, width, h]) as tf.Tensor4D;
+    out.push(tf.reshape(next.h, [batch, width, h]) as tf.Tensor3D);
+  }
+  return tf.add(u, pointwise(tf.stack(out, 1) as tf.Tensor4D, outKernel, outBias));
+}
+
+/** One direction's scan over the skewed map: hidden states [B, H, W, h] from u [B, H, W, 2h]. */
+function diagonalScan(
+  u: tf.Tensor4D,
+  inKernel: tf.Tensor,
+  inBias: tf.Tensor,
+  stateKernel: tf.Tensor,
+): tf.Tensor4D {
+  const [batch, height, width] = u.shape;
+  const h = stateKernel.shape[0]! / 2;
+  const columns = tf.unstack(skew(pointwise(u, inKernel, inBias)), 2) as tf.Tensor3D[];
+  let state: tf.Tensor3D | null = null;
+  let cell: tf.Tensor2D | null = null;
+  const out: tf.Tensor3D[] = [];
+  for (const column of columns) {
+    let gates = tf.reshape(column, [batch * height, 4 * h]) as tf.Tensor2D;
+    if (state) {
+      // The state one row up in the previous skewed column is the cell above in the image.
+      const above = tf.pad(tf.slice(state, [0, 0, 0], [batch, height - 1, h]), [[0, 0], [1, 0], [
+        0,
+        0,
+      ]]);
+      const both = tf.reshape(tf.concat([above, state], 2), [batch * height, 2 * h]);
+      gates = tf.add(gates, tf.matMul(both, stateKernel as tf.Tensor2D));
+    }
+    const next = lstmCell(gates, cell);
+    cell = next.c;
+    state = tf.reshape(next.h, [batch, height, h]) as tf.Tensor3D;
+    out.push(state);
+  }
+  return unskew(tf.stack(out, 2) as tf.Tensor4D, width);
+}
+
+/**
+ * A Diagonal BiLSTM layer with residual output: left-to-right states plus right-to-left
+ * states one row down. Weights: [left input kernel, bias, state; right …; out kernel, bias].
+ */
+export function diagonalLayer(u: tf.Tensor4D, weights: tf.Tensor[]): tf.Tensor4D {
+  const [inL, biasL, stateL, inR, biasR, stateR, outKernel, outBias] = weights;
+  const [batch, height, width] = u.shape;
+  const h = stateL.shape[0]! / 2;
+  const left = diagonalScan(u, inL, biasL, stateL);
+  const mirrored = tf.reverse(diagonalScan(tf.reverse(u, 2), inR, biasR, stateR), 2);
+  // Row r takes the right-to-left state of row r − 1: it has seen only rows < r.
+  const shifted = tf.pad(tf.slice(mirrored, [0, 0, 0, 0], [batch, height - 1, width, h]), [
+    [0, 0],
+    [1, 0],
+    [0, 0],
+    [0, 0],
+  ]);
+  return tf.add(u, pointwise(tf.add(left, shifted) as tf.Tensor4D, outKernel, outBias));
+}
+
+/**
+ * `layer(u, weights)` whose backward pass recomputes the layer instead of keeping its
+ * intermediates: a recurrent layer's tape holds every step's gates (gigabytes at batch 128,
+ * more than the wasm heap), so only each layer's input is kept.
+ */
+export function recomputed(
+  layer: (u: tf.Tensor4D, weights: tf.Tensor[]) => tf.Tensor4D,
+  u: tf.Tensor4D,
+  weights: tf.Tensor[],
+): tf.Tensor4D {
+  const run = tf.customGrad(
+    ((...args: unknown[]) => {
+      const save = args.pop() as (tensors: tf.Tensor[]) => void;
+      const inputs = args as tf.Tensor[];
+      save(inputs);
+      return {
+        value: layer(inputs[0] as tf.Tensor4D, inputs.slice(1)),
+        gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+          // A gradient taken inside a backward pass replaces the engine's tape and clears it
+          // when done; the outer pass still needs its own, so it is put back.
+          const engine = tf.engine() as unknown as { state: { activeTape: unknown } };
+          const outer = engine.state.activeTape;
+          try {
+            const grads = tf.grads((...xs: tf.Tensor[]) =>
+              layer(xs[0] as tf.Tensor4D, xs.slice(1))
+            );
+            return grads(saved, dy);
+          } finally {
+            engine.state.activeTape = outer;
+          }
+        },
+      };
+    }) as CustomGradient,
+  );
+  return run(u, ...weights) as tf.Tensor4D;
 }
 
 /** The PixelRNN of DESIGN.md on single-channel images. */
@@ -120,6 +245,8 @@ export class PixelRnn implements GenerativeModel {
   readonly #optimizer: tf.Optimizer;
   readonly #dims: number;
   readonly #name: string;
+  /** ROW_INPUT_MASK as a [1, 3, 1, 1] tensor. */
+  readonly #rowMask = tf.tensor4d([0, 1, 2].map((x) => ROW_INPUT_MASK(0, x) ? 1 : 0), [1, 3, 1, 1]);
 
   constructor(readonly shape: ImageShape, readonly config: PixelRnnConfig, init: Stream) {
     const { units: h, layers, levels, kind } = config;
@@ -135,7 +262,7 @@ export class PixelRnn implements GenerativeModel {
         this.rowLayers.push({
           // Type B along the row: the left and centre taps, never the right one.
           input: new MaskedConv2d(`lstm${l}/input`, [1, 3, 2 * h, 4 * h], init, [0, 0, 1, 1], {
-            mask: (_y, x) => x <= 1,
+            mask: ROW_INPUT_MASK,
           }),
           state: uniformVariable([1, 3, h, 4 * h], glorotLimit(3 * h, 12 * h), init),
           out: new Dense(`lstm${l}/out`, h, 2 * h, init),
@@ -169,72 +296,23 @@ export class PixelRnn implements GenerativeModel {
     return this.head[1].apply(this.head[0].apply(tf.relu(u) as tf.Tensor2D, "relu"));
   }
 
-  /** A Row LSTM layer's hidden states [B, H, W, h] for input features u [B, H, W, 2h]. */
-  #rowLstm(layer: RowLayer, u: tf.Tensor4D): tf.Tensor4D {
-    const [batch, height, width] = u.shape;
-    const h = this.config.units;
-    const rows = tf.unstack(layer.input.apply(u), 1) as tf.Tensor3D[];
-    let state: tf.Tensor4D | null = null;
-    let cell: tf.Tensor2D | null = null;
-    const out: tf.Tensor3D[] = [];
-    for (let r = 0; r < height; r++) {
-      let gates = tf.reshape(rows[r], [batch * width, 4 * h]) as tf.Tensor2D;
-      if (state) {
-        const fromAbove = tf.conv2d(state, layer.state as tf.Tensor4D, 1, [[0, 0], [0, 0], [
-          1,
-          1,
-        ], [0, 0]]);
-        gates = tf.add(gates, tf.reshape(fromAbove, [batch * width, 4 * h]));
-      }
-      const next = lstmCell(gates, cell);
-      cell = next.c;
-      state = tf.reshape(next.h, [batch, 1, width, h]) as tf.Tensor4D;
-      out.push(tf.reshape(next.h, [batch, width, h]) as tf.Tensor3D);
-    }
-    return tf.stack(out, 1) as tf.Tensor4D;
-  }
-
-  /** One direction's scan over the skewed map: hidden states [B, H, W, h] from u [B, H, W, 2h]. */
-  #diagonalScan(direction: Direction, u: tf.Tensor4D): tf.Tensor4D {
-    const [batch, height, width] = u.shape;
-    const h = this.config.units;
-    const columns = tf.unstack(skew(pointwise(direction.input, u)), 2) as tf.Tensor3D[];
-    let state: tf.Tensor3D | null = null;
-    let cell: tf.Tensor2D | null = null;
-    const out: tf.Tensor3D[] = [];
-    for (const column of columns) {
-      let gates = tf.reshape(column, [batch * height, 4 * h]) as tf.Tensor2D;
-      if (state) {
-        // The state one row up in the previous skewed column is the cell above in the image.
-        const above = tf.pad(tf.slice(state, [0, 0, 0], [batch, height - 1, h]), [[0, 0], [
-          1,
-          0,
-        ], [0, 0]]);
-        const both = tf.reshape(tf.concat([above, state], 2), [batch * height, 2 * h]);
-        gates = tf.add(gates, tf.matMul(both, direction.state as tf.Tensor2D));
-      }
-      const next = lstmCell(gates, cell);
-      cell = next.c;
-      state = tf.reshape(next.h, [batch, height, h]) as tf.Tensor3D;
-      out.push(state);
-    }
-    return unskew(tf.stack(out, 2) as tf.Tensor4D, width);
-  }
-
-  /** A Diagonal BiLSTM layer: left-to-right states plus right-to-left states one row down. */
-  #diagonalBiLstm(layer: DiagonalLayer, u: tf.Tensor4D): tf.Tensor4D {
-    const [batch, height, width] = u.shape;
-    const left = this.#diagonalScan(layer.left, u);
-    const mirrored = tf.reverse(this.#diagonalScan(layer.right, tf.reverse(u, 2)), 2);
-    const h = this.config.units;
-    // Row r takes the right-to-left state of row r − 1: it has seen only rows < r.
-    const shifted = tf.pad(tf.slice(mirrored, [0, 0, 0, 0], [batch, height - 1, width, h]), [
-      [0, 0],
-      [1, 0],
-      [0, 0],
-      [0, 0],
-    ]);
-    return tf.add(left, shifted) as tf.Tensor4D;
+  /** Each LSTM layer's weights in the order its layer function takes them. */
+  #layerWeights(): tf.Tensor[][] {
+    return [
+      ...this.rowLayers.map((
+        l,
+      ) => [l.input.kernel, l.input.bias, l.state, l.out.kernel, l.out.bias]),
+      ...this.diagonalLayers.map((l) => [
+        l.left.input.kernel,
+        l.left.input.bias,
+        l.left.state,
+        l.right.input.kernel,
+        l.right.input.bias,
+        l.right.state,
+        l.out.kernel,
+        l.out.bias,
+      ]),
+    ];
   }
 
   /** Per-pixel logits, teacher-forced: [B, D] (binary) or [B, D, levels]. */
@@ -243,12 +321,11 @@ export class PixelRnn implements GenerativeModel {
       const { height, width } = this.shape;
       const batch = x.shape[0];
       let u = this.input.apply(tf.reshape(this.scale(x), [batch, height, width, 1]));
-      for (const layer of this.rowLayers) {
-        u = tf.add(u, pointwise(layer.out, this.#rowLstm(layer, u)));
-      }
-      for (const layer of this.diagonalLayers) {
-        u = tf.add(u, pointwise(layer.out, this.#diagonalBiLstm(layer, u)));
-      }
+      const mask = this.#rowMask;
+      const layer = this.config.kind === "row"
+        ? (v: tf.Tensor4D, weights: tf.Tensor[]) => rowLayer(v, weights, mask)
+        : diagonalLayer;
+      for (const weights of this.#layerWeights()) u = recomputed(layer, u, weights);
       const out = this.applyHead(tf.reshape(u, [-1, 2 * this.config.units]));
       return this.config.levels === 2
         ? tf.reshape(out, [batch, this.#dims])
@@ -300,6 +377,7 @@ export class PixelRnn implements GenerativeModel {
     this.input.dispose();
     this.rowLayers.forEach((layer) => layer.input.dispose());
     this.#optimizer.dispose();
+    this.#rowMask.dispose();
   }
 }
 
@@ -360,7 +438,6 @@ export const pixelRnnRowSpec: ModelSpec = {
     "PixelRNN Row LSTM (van den Oord et al. 2016): masked 7×7 A + 7 Row LSTM layers, h=16",
   capabilities: ["sample", "exact-likelihood"],
   input: inputKindForBits,
-  defaults: defaultOptions(OPTIONS),
   options: OPTIONS,
   references: ROW_REFERENCES,
   create: (args) => createPixelRnn("row", args),
@@ -374,7 +451,6 @@ export const pixelRnnDiagonalSpec: ModelSpec = {
     "PixelRNN Diagonal BiLSTM (van den Oord et al. 2016): masked 7×7 A + 7 BiLSTM layers, h=16",
   capabilities: ["sample", "exact-likelihood"],
   input: inputKindForBits,
-  defaults: defaultOptions(OPTIONS),
   options: OPTIONS,
   references: DIAGONAL_REFERENCES,
   create: (args) => createPixelRnn("diagonal", args),

@@ -25,7 +25,7 @@ import type {
   ModelSpec,
   PublishedReference,
 } from "../model.ts";
-import { defaultOptions, type OptionSchema } from "../options.ts";
+import { type OptionSchema } from "../options.ts";
 import {
   Dense,
   kernelVariable,
@@ -36,6 +36,7 @@ import {
   zerosVariable,
 } from "../layers/nn.ts";
 import { checkSingleChannel, checkStride2Shape, checkWidth } from "../layers/checks.ts";
+import { bitsOption, inputKindForBits } from "../autoregressive/shared.ts";
 import {
   at,
   linearSchedule,
@@ -189,12 +190,20 @@ export class Ddpm implements GenerativeModel {
   readonly #optimizer: tf.Optimizer;
   readonly #dims: number;
   readonly #variance: ReverseVariance;
+  readonly #levels: number;
 
   constructor(
     readonly shape: ImageShape,
-    options: { timesteps: number; channels: number; learningRate: number; variance: string },
+    options: {
+      timesteps: number;
+      channels: number;
+      learningRate: number;
+      variance: string;
+      levels: number;
+    },
     init: Stream,
   ) {
+    this.#levels = options.levels;
     const T = options.timesteps;
     this.schedule = linearSchedule(T, 1e-4 * 1000 / T, 0.02 * 1000 / T);
     this.#variance = options.variance as ReverseVariance;
@@ -211,9 +220,9 @@ export class Ddpm implements GenerativeModel {
       return tf.reshape(this.#net.apply(image, t), [xt.shape[0], this.#dims]) as tf.Tensor2D;
     });
 
-  /** 0/1 pixels → ±1. */
+  /** Pixels (0/1, or 0..255) → the grid of `levels` values on [−1, 1]. */
   #toDiffusion(x: tf.Tensor2D): tf.Tensor2D {
-    return tf.sub(tf.mul(x, 2), 1);
+    return tf.tidy(() => tf.sub(tf.mul(x, 2 / (this.#levels - 1)), 1));
   }
 
   trainStep(batch: tf.Tensor2D, noise: Stream): Record<string, tf.Scalar> {
@@ -252,7 +261,14 @@ export class Ddpm implements GenerativeModel {
   elbo(x: tf.Tensor2D, noise: Stream): ElboTerms {
     checkWidth("ddpm", x, this.#dims);
     const x0 = this.#toDiffusion(x);
-    const terms = variationalBound(this.schedule, this.predict, x0, noise, this.#variance);
+    const terms = variationalBound(
+      this.schedule,
+      this.predict,
+      x0,
+      noise,
+      this.#variance,
+      this.#levels,
+    );
     x0.dispose();
     const kl = tf.add(terms.prior, terms.diffusion) as tf.Tensor1D;
     const elbo = tf.neg(tf.add(kl, terms.decoder)) as tf.Tensor1D;
@@ -278,8 +294,10 @@ export class Ddpm implements GenerativeModel {
           mean,
           tf.mul(z, t === 1 ? Math.sqrt(at(this.schedule, 1).beta) : sigma),
         );
-        // x_0 = 1 exactly when the decoder's Gaussian lands in the bin (0, ∞).
-        return (t === 1 ? tf.cast(tf.greater(draw, 0), "float32") : draw) as tf.Tensor2D;
+        if (t > 1) return draw as tf.Tensor2D;
+        // x_0 is the bin the decoder's Gaussian lands in (two levels: 1 exactly when draw > 0).
+        const level = tf.round(tf.mul(tf.add(draw, 1), (this.#levels - 1) / 2));
+        return tf.clipByValue(level, 0, this.#levels - 1) as tf.Tensor2D;
       });
       tf.dispose([x, z]);
       x = next;
@@ -308,6 +326,7 @@ export class Ddpm implements GenerativeModel {
 }
 
 const OPTIONS: OptionSchema = {
+  bits: { type: "int", default: 1, min: 1, max: 8, doc: "1: binarized pixels; 8: 256 levels" },
   timesteps: { type: "int", default: 1000, min: 50, doc: "diffusion steps T (β scaled by 1000/T)" },
   channels: { type: "int", default: 32, min: 2, doc: "U-Net width C (C, 2C, 2C at H, H/2, H/4)" },
   variance: {
@@ -345,14 +364,15 @@ export const ddpmSpec: ModelSpec = {
   description:
     "DDPM (Ho et al. 2020): small U-Net ε-predictor, linear β, full T-term bound, Bernoulli decoder",
   capabilities: ["sample", "elbo"],
-  input: "binary",
-  defaults: defaultOptions(OPTIONS),
+  input: inputKindForBits,
   options: OPTIONS,
   references: REFERENCES,
   create({ shape, options, init }: ModelArgs): Ddpm {
     checkSingleChannel("ddpm", shape);
     checkStride2Shape("ddpm", shape);
+    const bits = bitsOption("ddpm", options, [1, 8]);
     return new Ddpm(shape, {
+      levels: bits === 8 ? 256 : 2,
       timesteps: Number(options.timesteps),
       channels: Number(options.channels),
       learningRate: Number(options.learningRate),

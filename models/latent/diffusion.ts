@@ -122,13 +122,53 @@ export function logNormalCdf(z: tf.Tensor): tf.Tensor {
   });
 }
 
-/** log p(x_0 | x_1) per example for x_0 in ±1 [B, D]: Σ log Φ(x_0·μ/σ_1). */
-export function bernoulliDecoderLogLikelihood(
+/**
+ * log p(x_0 | x_1) per example: the discretized Gaussian N(mean, σ²) integrated over the bin
+ * of each pixel value x_0 [B, D] (on the grid of `levels` values spanning [−1, 1], half-width
+ * 1/(levels − 1), the outermost bins open to ±∞). Two levels: log Φ(±mean/σ), a Bernoulli.
+ * A bin's mass Φ(b) − Φ(a) is taken from the tail it lies in, so neither tail cancels.
+ */
+export function decoderLogLikelihood(
   x0: tf.Tensor2D,
   mean: tf.Tensor2D,
   sigma: number,
+  levels: number,
 ): tf.Tensor1D {
-  return tf.tidy(() => tf.sum(logNormalCdf(tf.mul(x0, tf.div(mean, sigma))), 1) as tf.Tensor1D);
+  return tf.tidy(() => {
+    const half = 1 / (levels - 1);
+    const za = tf.div(tf.sub(tf.sub(x0, half), mean), sigma);
+    const zb = tf.div(tf.sub(tf.add(x0, half), mean), sigma);
+    // Φ(b) − Φ(a) = Φ(−a) − Φ(−b): use the side whose CDFs are small.
+    const flip = tf.greater(tf.add(za, zb), 0);
+    const hi = tf.where(flip, tf.neg(za), zb);
+    const lo = tf.where(flip, tf.neg(zb), za);
+    const logHi = logNormalCdf(hi);
+    const gap = tf.minimum(tf.sub(logNormalCdf(lo), logHi), -1e-30);
+    const interior = tf.add(logHi, tf.log1p(tf.neg(tf.exp(gap))));
+    const bottom = tf.lessEqual(x0, -1 + half / 2);
+    const top = tf.greaterEqual(x0, 1 - half / 2);
+    const value = tf.where(
+      bottom,
+      logNormalCdf(zb),
+      tf.where(top, logNormalCdf(tf.neg(za)), interior),
+    );
+    return tf.sum(value, 1) as tf.Tensor1D;
+  });
+}
+
+/**
+ * The decoder's mean image in input units: P(x_0 = 1) for two levels, else
+ * E[k] = Σ_{k=1}^{levels−1} P(x_0 ≥ k) on 0..levels−1.
+ */
+export function decoderMean(mean: tf.Tensor2D, sigma: number, levels: number): tf.Tensor2D {
+  return tf.tidy(() => {
+    let total = tf.zerosLike(mean);
+    for (let k = 1; k < levels; k++) {
+      const edge = -1 + (2 * k - 1) / (levels - 1);
+      total = tf.add(total, tf.exp(logNormalCdf(tf.div(tf.sub(mean, edge), sigma))));
+    }
+    return total as tf.Tensor2D;
+  });
 }
 
 /** KL(N(m1, v1) ‖ N(m2, v2)) summed over the last axis, v1 and v2 scalars. */
@@ -148,7 +188,7 @@ export interface BoundTerms {
   diffusion: tf.Tensor1D;
   /** L_0 = −log p(x_0|x_1). */
   decoder: tf.Tensor1D;
-  /** The decoder's P(x_0 = 1 | x_1) [B, D], the mean image in 0/1 units. */
+  /** The decoder's mean image [B, D] in input units ({@link decoderMean}). */
   mean: tf.Tensor2D;
 }
 
@@ -183,20 +223,21 @@ export function decoderTerm(
   predict: NoisePredictor,
   x0: tf.Tensor2D,
   eps: tf.Tensor2D,
+  levels = 2,
 ): { nll: tf.Tensor1D; mean: tf.Tensor2D } {
   return tf.tidy(() => {
     const x1 = forwardSample(schedule, x0, 1, eps) as tf.Tensor2D;
     const mu = reverseMean(schedule, x1, 1, predict(x1, tf.fill([x0.shape[0]], 1) as tf.Tensor1D));
     const sigma = Math.sqrt(at(schedule, 1).beta);
     return {
-      nll: tf.neg(bernoulliDecoderLogLikelihood(x0, mu as tf.Tensor2D, sigma)),
-      mean: tf.exp(logNormalCdf(tf.div(mu, sigma))) as tf.Tensor2D,
+      nll: tf.neg(decoderLogLikelihood(x0, mu as tf.Tensor2D, sigma, levels)),
+      mean: decoderMean(mu as tf.Tensor2D, sigma, levels),
     };
   });
 }
 
 /**
- * Every term of the bound for x_0 in ±1 [B, D]: t = 1..T in order, each with a fresh
+ * Every term of the bound for x_0 on the decoder's grid in [−1, 1] [B, D]: t = 1..T in order, each with a fresh
  * ε ~ N(0, I) [B, D] from `noise` (so the same stream gives the same bound).
  */
 export function variationalBound(
@@ -205,10 +246,11 @@ export function variationalBound(
   x0: tf.Tensor2D,
   noise: Stream,
   variance: ReverseVariance,
+  levels = 2,
 ): BoundTerms {
   const prior = priorTerm(schedule, x0);
   const eps1 = normalTensor(x0.shape, noise) as tf.Tensor2D;
-  const { nll: decoder, mean } = decoderTerm(schedule, predict, x0, eps1);
+  const { nll: decoder, mean } = decoderTerm(schedule, predict, x0, eps1, levels);
   eps1.dispose();
   let diffusion = tf.zeros([x0.shape[0]]) as tf.Tensor1D;
   for (let t = 2; t <= schedule.steps; t++) {

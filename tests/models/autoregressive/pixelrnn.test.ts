@@ -3,9 +3,12 @@ import assert from "node:assert/strict";
 import { Stream } from "../../../core/rng.ts";
 import { UsageError } from "../../../core/errors.ts";
 import {
+  diagonalLayer,
   type PixelRnn,
   pixelRnnDiagonalSpec,
   pixelRnnRowSpec,
+  recomputed,
+  rowLayer,
 } from "../../../models/autoregressive/pixelrnn.ts";
 import { inputKindOf, parameterCount } from "../../../models/model.ts";
 import {
@@ -17,6 +20,7 @@ import {
   trainFor,
   useCpu,
 } from "./_helpers.ts";
+import { defaultOptions } from "../../../models/options.ts";
 
 await useCpu();
 
@@ -33,7 +37,7 @@ function pixelrnn(
   const spec = kind === "row" ? pixelRnnRowSpec : pixelRnnDiagonalSpec;
   const model = spec.create({
     shape: { height, width, channels },
-    options: { ...spec.defaults, ...options },
+    options: { ...defaultOptions(spec.options), ...options },
     init: Stream.derive(7, "init"),
   }) as PixelRnn;
   // Random non-zero biases, so that no check rests on the zero initial biases.
@@ -178,12 +182,61 @@ Deno.test("pixelrnn: a few training steps lower the NLL (both kinds)", () => {
 
 Deno.test("pixelrnn: input kind follows bits; bad bits and colour images fail in one line", () => {
   for (const [kind, spec] of KINDS) {
-    assert.equal(inputKindOf(spec, { ...spec.defaults }), "binary");
-    assert.equal(inputKindOf(spec, { ...spec.defaults, bits: 8 }), "byte");
+    assert.equal(inputKindOf(spec, { ...defaultOptions(spec.options) }), "binary");
+    assert.equal(inputKindOf(spec, { ...defaultOptions(spec.options), bits: 8 }), "byte");
     const oneLine = (pattern: RegExp) => (e: Error) =>
       e instanceof UsageError && pattern.test(e.message) && !e.message.includes("\n");
     assert.throws(() => pixelrnn(kind, 4, 4, { bits: 4 }), oneLine(/pixelrnn.*bits=4/));
     assert.throws(() => pixelrnn(kind, 4, 4, {}, 3), oneLine(/pixelrnn.*single-channel/));
     assert.ok(spec.options && spec.references?.length, `${kind}: options and references`);
+  }
+});
+
+Deno.test("pixelrnn: recomputed layers give the taped gradients, and a step leaks no tensor", () => {
+  const stream = Stream.derive(9, "weights");
+  const random = (shape: number[]) =>
+    tf.tensor(stream.normalArray(shape.reduce((a, b) => a * b)), shape);
+  const h = 3;
+  const u = random([2, 3, 4, 2 * h]) as tf.Tensor4D;
+  const mask = tf.tensor4d([1, 1, 0], [1, 3, 1, 1]);
+  const cases: [string, (v: tf.Tensor4D, w: tf.Tensor[]) => tf.Tensor4D, number[][]][] = [
+    ["row", (v, w) => rowLayer(v, w, mask), [[1, 3, 2 * h, 4 * h], [4 * h], [1, 3, h, 4 * h], [
+      h,
+      2 * h,
+    ], [2 * h]]],
+    ["diagonal", diagonalLayer, [
+      [2 * h, 4 * h],
+      [4 * h],
+      [2 * h, 4 * h],
+      [2 * h, 4 * h],
+      [4 * h],
+      [2 * h, 4 * h],
+      [h, 2 * h],
+      [2 * h],
+    ]],
+  ];
+  for (const [kind, layer, shapes] of cases) {
+    const weights = shapes.map(random);
+    const projection = random(u.shape);
+    const loss = (run: (v: tf.Tensor4D, w: tf.Tensor[]) => tf.Tensor4D) => (...xs: tf.Tensor[]) =>
+      tf.sum(tf.mul(run(xs[0] as tf.Tensor4D, xs.slice(1)), projection)) as tf.Scalar;
+    const taped = tf.grads(loss(layer))([u, ...weights]);
+    const recomputedGrads = tf.grads(loss((v, w) => recomputed(layer, v, w)))([u, ...weights]);
+    taped.forEach((g, i) => {
+      const diff = tf.max(tf.abs(tf.sub(g, recomputedGrads[i]))).dataSync()[0];
+      assert.ok(diff < 1e-5, `${kind}: gradient ${i} differs by ${diff}`);
+    });
+    tf.dispose([...weights, projection, ...taped, ...recomputedGrads]);
+  }
+  tf.dispose([u, mask]);
+  for (const [kind] of KINDS) {
+    const model = pixelrnn(kind, 4, 4, SMALL);
+    const x = prototypeBatch(8, 16, 2);
+    tf.dispose(Object.values(model.trainStep(x)));
+    const before = tf.memory().numTensors;
+    tf.dispose(Object.values(model.trainStep(x)));
+    assert.equal(tf.memory().numTensors, before, `${kind}: tensors leaked by a training step`);
+    x.dispose();
+    model.dispose();
   }
 });

@@ -4,8 +4,11 @@ import { Stream } from "../../../core/rng.ts";
 import { selectBackend } from "../../../core/backend.ts";
 import { UsageError } from "../../../core/errors.ts";
 import { type Ddpm, ddpmSpec } from "../../../models/latent/ddpm.ts";
+import { inputKindOf } from "../../../models/model.ts";
 import {
   at,
+  decoderLogLikelihood,
+  decoderMean,
   diffusionTerm,
   forwardSample,
   linearSchedule,
@@ -17,6 +20,7 @@ import {
   type Schedule,
   variationalBound,
 } from "../../../models/latent/diffusion.ts";
+import { defaultOptions } from "../../../models/options.ts";
 
 await selectBackend("cpu");
 
@@ -50,6 +54,35 @@ Deno.test("diffusion: log Φ matches a float64 quadrature from z = −30 to 8", 
     const tolerance = z > 3 ? 1e-7 : 2e-6 * Math.max(1, Math.abs(expected));
     assert.ok(Math.abs(values[i] - expected) < tolerance, `z=${z}: ${values[i]} vs ${expected}`);
   });
+});
+
+Deno.test("diffusion: the 256-level decoder is a distribution; its mean is Σ k·P(k)", () => {
+  const levels = 256;
+  const sigma = 0.01;
+  const centres = [-1.2, -1, -0.9993, -0.5, 0, 0.31, 0.999, 1, 1.3];
+  const grid = Array.from({ length: levels }, (_, k) => -1 + 2 * k / (levels - 1));
+  // Every level for every centre: [levels, centres].
+  const x0 = tf.tensor2d(grid.flatMap((y) => centres.map(() => y)), [levels * centres.length, 1]);
+  const mean = tf.tensor2d(grid.flatMap(() => centres), [levels * centres.length, 1]);
+  const logp = decoderLogLikelihood(x0, mean, sigma, levels).dataSync();
+  const means = decoderMean(tf.tensor2d(centres, [centres.length, 1]), sigma, levels).dataSync();
+  centres.forEach((centre, c) => {
+    let total = 0;
+    let expected = 0;
+    for (let k = 0; k < levels; k++) {
+      const p = Math.exp(logp[k * centres.length + c]);
+      total += p;
+      expected += k * p;
+      // Against float64: the Gaussian's mass on the bin, by quadrature of Φ.
+      const a = k === 0 ? -Infinity : (grid[k] - 1 / 255 - centre) / sigma;
+      const b = k === levels - 1 ? Infinity : (grid[k] + 1 / 255 - centre) / sigma;
+      const mass = (b === Infinity ? 1 : normalCdf(b)) - (a === -Infinity ? 0 : normalCdf(a));
+      if (mass > 1e-6) assert.ok(Math.abs(p - mass) < 1e-5 + 1e-4 * mass, `μ=${centre} k=${k}`);
+    }
+    assert.ok(Math.abs(total - 1) < 1e-5, `μ=${centre}: Σ p = ${total}`);
+    assert.ok(Math.abs(means[c] - expected) < 2e-3, `μ=${centre}: mean ${means[c]} vs ${expected}`);
+  });
+  tf.dispose([x0, mean]);
 });
 
 Deno.test("diffusion: q(x_t|x_0) matches the step-by-step chain (moments, by simulation)", () => {
@@ -259,7 +292,7 @@ Deno.test("diffusion: the bound's terms agree with a direct Monte Carlo over who
 function tinyDdpm(options: Record<string, number | string> = {}): Ddpm {
   return ddpmSpec.create({
     shape: { height: 12, width: 12, channels: 1 },
-    options: { ...ddpmSpec.defaults, timesteps: 50, channels: 4, ...options },
+    options: { ...defaultOptions(ddpmSpec.options), timesteps: 50, channels: 4, ...options },
     init: Stream.derive(1, "init"),
   }) as Ddpm;
 }
@@ -292,16 +325,43 @@ Deno.test("ddpm: trains, bounds and samples on 12×12 (the synthetic dataset's s
   model.dispose();
 });
 
+Deno.test("ddpm 8-bit: trains, bounds and samples 0..255 values", async () => {
+  const model = tinyDdpm({ bits: 8 });
+  const stream = Stream.derive(2, "data");
+  const x = tf.tensor2d(stream.uniformArray(8 * 144).map((u) => Math.floor(u * 256)), [8, 144]);
+  const { eps_mse } = model.trainStep(x, Stream.derive(3, "noise"));
+  assert.ok(Number.isFinite(eps_mse.dataSync()[0]));
+  eps_mse.dispose();
+  const terms = model.elbo(x, Stream.derive(4, "eval"));
+  const elbo = terms.elbo.dataSync();
+  assert.ok(elbo.every((v) => Number.isFinite(v) && v < 0), `elbo ${elbo[0]}`);
+  assert.ok(terms.mean.dataSync().every((v) => v >= 0 && v <= 255));
+  tf.dispose([terms.elbo, terms.recon, terms.kl, terms.mean, x]);
+  const samples = await model.sample(2, Stream.derive(5, "sample"));
+  assert.ok(samples.every((v) => Number.isInteger(v) && v >= 0 && v <= 255));
+  assert.equal(inputKindOf(ddpmSpec, { ...defaultOptions(ddpmSpec.options), bits: 8 }), "byte");
+  model.dispose();
+});
+
 Deno.test("ddpm: bad shapes and options fail in one line", () => {
   const oneLine = (pattern: RegExp) => (e: Error) =>
     e instanceof UsageError && pattern.test(e.message) && !e.message.includes("\n");
   const create = (height: number, channels = 1) =>
     ddpmSpec.create({
       shape: { height, width: height, channels },
-      options: { ...ddpmSpec.defaults },
+      options: { ...defaultOptions(ddpmSpec.options) },
       init: Stream.derive(1, "init"),
     });
   assert.throws(() => create(10), oneLine(/ddpm.*divisible by 4/));
   assert.throws(() => create(12, 3), oneLine(/ddpm.*single-channel/));
+  assert.throws(
+    () =>
+      ddpmSpec.create({
+        shape: { height: 12, width: 12, channels: 1 },
+        options: { ...defaultOptions(ddpmSpec.options), bits: 4 },
+        init: Stream.derive(1, "init"),
+      }),
+    oneLine(/ddpm.*bits=4/),
+  );
   assert.ok(ddpmSpec.options && ddpmSpec.references?.length);
 });
