@@ -26,8 +26,9 @@ function kernel(): GramExports {
   return instance;
 }
 
-/** Columns per block: a block of b's transposed rows stays in the L2 cache. */
-const COLUMN_BLOCK = 128;
+/** Columns and terms per block: a 64 × 256 block of b's transposed rows stays in the L2 cache. */
+const COLUMN_BLOCK = 256;
+const TERM_BLOCK = 64;
 
 /**
  * Calls `visit(i0, i1, products)` for consecutive blocks of rows of `a` (at most `rows` rows
@@ -68,7 +69,11 @@ export function forEachProductBlock(
     block.fill(0, 0, (i1 - i0) * np);
     for (let j0 = 0; j0 < np; j0 += COLUMN_BLOCK) {
       const j1 = Math.min(np, j0 + COLUMN_BLOCK);
-      wasm.gramBlock(aAt, btAt, cAt, k, np, i0, i1, j0, j1, options.upper ?? false);
+      // Terms in ascending blocks: each sum still runs over t in order.
+      for (let t0 = 0; t0 < k; t0 += TERM_BLOCK) {
+        const t1 = Math.min(k, t0 + TERM_BLOCK);
+        wasm.gramBlock(aAt, btAt, cAt, k, np, i0, i1, j0, j1, t0, t1, options.upper ?? false);
+      }
     }
     if (np !== n) {
       for (let r = 0; r < i1 - i0; r++) products.set(block.subarray(r * np, r * np + n), r * n);

@@ -23,11 +23,12 @@ export function reserve(bytes: usize): void {
 /**
  * C[i − i0, j] = Σ_t A[i, t]·BT[t, j] for rows i in [i0, i1) and columns j in [j0, j1), with
  * A [m × k] row-major, BT [k × n] and C [(i1 − i0) × n] row-major (n, j0 and j1 even). With
- * `upper`, only j ≥ i (rounded down to even) is computed. C must start at zero.
+ * `upper`, only j ≥ i (rounded down to even) is computed. Only terms t in [t0, t1) are added:
+ * calls for consecutive ranges of t continue each sum in order. C must start at zero.
  */
 export function gramBlock(
   A: usize, BT: usize, C: usize, k: i32, n: i32,
-  i0: i32, i1: i32, j0: i32, j1: i32, upper: bool,
+  i0: i32, i1: i32, j0: i32, j1: i32, t0: i32, t1: i32, upper: bool,
 ): void {
   const rowBytes = <usize>n << 3;
   for (let i = i0; i < i1; i++) {
@@ -36,7 +37,7 @@ export function gramBlock(
     const cRow = C + <usize>(i - i0) * rowBytes + (<usize>from << 3);
     const width = <usize>(j1 - from) << 3;
     const aRow = A + (<usize>i * <usize>k << 3);
-    for (let t = 0; t < k; t++) {
+    for (let t = t0; t < t1; t++) {
       const a = load<f64>(aRow + (<usize>t << 3));
       if (a == 0) continue;
       const av = f64x2.splat(a);
