@@ -25,9 +25,22 @@ function toKernel(products: Float64Array, d: number): Float64Array {
 }
 
 /**
+ * Kernel values of a set with itself from its upper-triangle products, mirrored so that every
+ * lookup reads along a row (reading the upper triangle down a column missed the cache).
+ */
+function selfKernel(rows: FeatureRows, d: number): Float64Array {
+  const n = rows.count;
+  const values = toKernel(rowProducts(rows, rows, true), d);
+  for (let i = 0; i < n; i++) {
+    for (let j = i + 1; j < n; j++) values[j * n + i] = values[i * n + j];
+  }
+  return values;
+}
+
+/**
  * Unbiased MMD² from the kernel values of the rows involved: Σ_{i≠j} k(xᵢ,xⱼ)/(m(m−1)) +
  * Σ_{i≠j} k(yᵢ,yⱼ)/(n(n−1)) − 2 Σ_{i,j} k(xᵢ,yⱼ)/(mn), over x rows xs[0..m) and y rows ys[0..n)
- * (indices into the kernel matrices; xx and yy hold entries i ≤ j, xy all). Sums run in the
+ * (indices into the kernel matrices, full and row-major). Sums run in the
  * order of the plain double loops, so the value is bit-identical to computing each kernel there.
  */
 function mmd2FromGrams(
@@ -42,10 +55,7 @@ function mmd2FromGrams(
     let sum = 0;
     for (let i = 0; i < count; i++) {
       const p = idx[i];
-      for (let j = i + 1; j < count; j++) {
-        const q = idx[j];
-        sum += p < q ? g[p * all + q] : g[q * all + p];
-      }
+      for (let j = i + 1; j < count; j++) sum += g[p * all + idx[j]];
     }
     return sum;
   };
@@ -72,8 +82,8 @@ export function mmd2Unbiased(x: Float64Array, m: number, y: Float64Array, n: num
   const xr = { count: m, dim: d, features: x };
   const yr = { count: n, dim: d, features: y };
   const grams = {
-    xx: toKernel(rowProducts(xr, xr, true), d),
-    yy: toKernel(rowProducts(yr, yr, true), d),
+    xx: selfKernel(xr, d),
+    yy: selfKernel(yr, d),
     xy: toKernel(rowProducts(xr, yr), d),
     mAll: m,
     nAll: n,
@@ -125,8 +135,8 @@ export function kid(a: FeatureRows, b: FeatureRows, stream: Stream, options: Kid
   // The kernel values of all pairs of rows once; each subset's sums read them.
   const grams = a.count <= FULL_GRAM_ROWS && b.count <= FULL_GRAM_ROWS
     ? {
-      xx: toKernel(rowProducts(a, a, true), a.dim),
-      yy: toKernel(rowProducts(b, b, true), a.dim),
+      xx: selfKernel(a, a.dim),
+      yy: selfKernel(b, a.dim),
       xy: toKernel(rowProducts(a, b), a.dim),
       mAll: a.count,
       nAll: b.count,
