@@ -16,6 +16,7 @@ import { getTileMode } from "../core/webgpu/gemm.ts";
 import { countDispatches } from "../core/webgpu/dispatch.ts";
 import { MODELS } from "../models/registry.ts";
 import { inputKindOf } from "../models/model.ts";
+import { defaultOptions } from "../models/options.ts";
 
 /**
  * PyTorch 2.11 eager training throughput on one H100, batch 128, Adam, default precision
@@ -424,7 +425,7 @@ async function timeModel(
   const spec = MODELS.find((m) => m.name === name);
   if (!spec) throw new UsageError(`--models: unknown model "${name}"`);
   const shape = { height: 28, width: 28, channels: 1 };
-  const options = { ...spec.defaults, batchSize: BATCH };
+  const options = { ...defaultOptions(spec.options), batchSize: BATCH };
   const model = spec.create({ shape, options, init: Stream.derive(1, "init") });
   const data = Stream.derive(1, "micro-data");
   const noise = Stream.derive(1, "micro-noise");

@@ -138,13 +138,11 @@ export interface ModelSpec {
   capabilities: readonly Capability[];
   /** The pixel representation the model trains on, which may depend on its options. */
   input: InputKind | ((options: ModelOptions) => InputKind);
-  /** Defaults of the options `create` reads (batch size, learning rate, sizes…). */
-  defaults: ModelOptions;
   /**
-   * The options `create` reads, typed, with defaults, ranges and meanings (models/options.ts).
-   * Being adopted by every model; once all declare it, `defaults` goes (it is derived).
+   * The options `create` reads, typed, with defaults, ranges and meanings (models/options.ts);
+   * their defaults are `defaultOptions(spec.options)`.
    */
-  options?: OptionSchema;
+  options: OptionSchema;
   /** The published numbers this model is measured against. */
   references?: readonly PublishedReference[];
   create(args: ModelArgs): GenerativeModel;
@@ -153,7 +151,7 @@ export interface ModelSpec {
 /** What `ModelSpec.create` gets. */
 export interface ModelArgs {
   shape: ImageShape;
-  /** Resolved options: the spec's defaults overridden by the suite and the user. */
+  /** Resolved options: the schema's defaults overridden by the suite and the user. */
   options: ModelOptions;
   /** The run's initialisation stream: every initial weight comes from it. */
   init: Stream;

@@ -22,6 +22,7 @@ import { binarize } from "../datasets/build.ts";
 import { dimOf } from "../datasets/dataset.ts";
 import { getModel } from "../models/registry.ts";
 import type { ModelOptions } from "../models/model.ts";
+import { defaultOptions } from "../models/options.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
@@ -48,7 +49,7 @@ if (values.run) {
 const spec = getModel(modelName);
 const model = spec.create({
   shape: dataset.shape,
-  options: { ...spec.defaults, ...options },
+  options: { ...defaultOptions(spec.options), ...options },
   init: Stream.derive(runSeed, "init"),
   train: { images: dataset.train.images, count: dataset.train.count },
 });

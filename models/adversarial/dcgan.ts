@@ -18,7 +18,7 @@
  */
 import * as tf from "@tensorflow/tfjs-core";
 import type { LatentDecoder, ModelArgs, ModelSpec } from "../model.ts";
-import { defaultOptions, type OptionSchema, type OptionValues, readOptions } from "../options.ts";
+import { type OptionSchema, type OptionValues, readOptions } from "../options.ts";
 import { normalTensor } from "../layers/nn.ts";
 import { checkLabels, oneHot } from "../layers/checks.ts";
 import { UsageError } from "../../core/errors.ts";
@@ -136,7 +136,6 @@ export const dcgan: ModelSpec = {
     "D conv 64 → conv 128 (BN, LReLU) → 1",
   capabilities: ["sample"],
   input: "grey",
-  defaults: defaultOptions(DCGAN_MODEL_OPTIONS),
   options: DCGAN_MODEL_OPTIONS,
   references: [],
   create: ({ shape, options, init }) =>
@@ -150,7 +149,6 @@ export const cgan: ModelSpec = {
   description: "class-conditional DCGAN: one-hot label appended to z and as D input planes",
   capabilities: ["sample", "conditional"],
   input: "grey",
-  defaults: defaultOptions(CGAN_OPTIONS),
   options: CGAN_OPTIONS,
   references: [],
   create({ shape, options, init }) {

@@ -12,7 +12,7 @@
  */
 import * as tf from "@tensorflow/tfjs-core";
 import type { LatentDecoder, ModelArgs, ModelSpec } from "../model.ts";
-import { defaultOptions, type OptionSchema, readOptions } from "../options.ts";
+import { type OptionSchema, readOptions } from "../options.ts";
 import { Dense, normalTensor } from "../layers/nn.ts";
 import { dimOf } from "../../datasets/dataset.ts";
 import type { Stream } from "../../core/rng.ts";
@@ -109,7 +109,6 @@ export const ganMlp: ModelSpec = {
   description: "MLP GAN: G z=100-256-512-D tanh, D D-512-256-1, LeakyReLU 0.2",
   capabilities: ["sample"],
   input: "grey",
-  defaults: defaultOptions(GAN_MLP_OPTIONS),
   options: GAN_MLP_OPTIONS,
   references: [{
     paper: "Goodfellow, Pouget-Abadie, Mirza, Xu, Warde-Farley, Ozair, Courville & Bengio 2014, " +

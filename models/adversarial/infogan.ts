@@ -16,7 +16,7 @@
  */
 import * as tf from "@tensorflow/tfjs-core";
 import type { GenerativeModel, LatentDecoder, ModelArgs, ModelSpec } from "../model.ts";
-import { defaultOptions, type OptionSchema, type OptionValues, readOptions } from "../options.ts";
+import { type OptionSchema, type OptionValues, readOptions } from "../options.ts";
 import { Dense, type Layer, normalTensor } from "../layers/nn.ts";
 import { checkLabels, oneHot } from "../layers/checks.ts";
 import { BatchNorm } from "../layers/batch_norm.ts";
@@ -218,7 +218,6 @@ export const infogan: ModelSpec = {
     "Q head on D (mutual-information term)",
   capabilities: ["sample"],
   input: "grey",
-  defaults: defaultOptions(INFOGAN_OPTIONS),
   options: INFOGAN_OPTIONS,
   references: [],
   create: ({ shape, options, init }) =>

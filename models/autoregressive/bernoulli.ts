@@ -17,7 +17,7 @@
  */
 import * as tf from "@tensorflow/tfjs-core";
 import type { GenerativeModel, ModelArgs, ModelSpec } from "../model.ts";
-import { defaultOptions, type OptionSchema } from "../options.ts";
+import type { OptionSchema } from "../options.ts";
 import { bernoulliLogLikelihood } from "../layers/nn.ts";
 import { dimOf } from "../../datasets/dataset.ts";
 import type { Stream } from "../../core/rng.ts";
@@ -134,7 +134,6 @@ export const bernoulli: ModelSpec = {
   description: "independent Bernoulli per pixel (D logits), closed-form fit: the factorized floor",
   capabilities: ["sample", "exact-likelihood"],
   input: "binary",
-  defaults: defaultOptions(BERNOULLI_OPTIONS),
   options: BERNOULLI_OPTIONS,
   // No paper reports this floor under genbench's protocol; its value is computed (205.76 nats
   // with α = ½, see above) and pinned by tests/models/autoregressive/bernoulli.test.ts.

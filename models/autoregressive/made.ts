@@ -18,13 +18,7 @@ import { dense } from "../../core/webgpu/dense.ts";
 import { dimOf } from "../../datasets/dataset.ts";
 import type { GenerativeModel, ModelArgs, ModelSpec } from "../model.ts";
 import { bernoulliLogLikelihood, Dense } from "../layers/nn.ts";
-import {
-  batchSizeOption,
-  defaultOptions,
-  learningRateOption,
-  type OptionSchema,
-  readOptions,
-} from "../options.ts";
+import { batchSizeOption, learningRateOption, type OptionSchema, readOptions } from "../options.ts";
 import { checkWidth, drawPixel, pixelUniforms, replace } from "./shared.ts";
 import { logisticThresholds, sampleOnBackend } from "./sampling.ts";
 
@@ -267,7 +261,6 @@ export const madeSpec: ModelSpec = {
   description: "MADE (Germain et al. 2015): 784-500-500-784 ReLU, natural order, one fixed mask",
   capabilities: ["sample", "exact-likelihood"],
   input: "binary",
-  defaults: defaultOptions(MADE_OPTIONS),
   options: MADE_OPTIONS,
   references: [{
     paper:

@@ -19,13 +19,7 @@ import {
   uniformVariable,
   zerosVariable,
 } from "../layers/nn.ts";
-import {
-  batchSizeOption,
-  defaultOptions,
-  learningRateOption,
-  type OptionSchema,
-  readOptions,
-} from "../options.ts";
+import { batchSizeOption, learningRateOption, type OptionSchema, readOptions } from "../options.ts";
 import { checkWidth, type CustomGradient, drawPixel, pixelUniforms, replace } from "./shared.ts";
 import {
   nadeGradients,
@@ -243,7 +237,6 @@ export const nadeSpec: ModelSpec = {
   description: "NADE (Larochelle & Murray 2011): 500 sigmoid hidden units, tied weights, exact NLL",
   capabilities: ["sample", "exact-likelihood"],
   input: "binary",
-  defaults: defaultOptions(NADE_OPTIONS),
   options: NADE_OPTIONS,
   references: [{
     paper: "Larochelle & Murray 2011, The Neural Autoregressive Distribution Estimator",

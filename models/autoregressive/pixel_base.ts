@@ -10,13 +10,7 @@ import * as tf from "@tensorflow/tfjs-core";
 import type { Stream } from "../../core/rng.ts";
 import { dimOf, type ImageShape } from "../../datasets/dataset.ts";
 import type { GenerativeModel, ModelArgs, ModelSpec, PublishedReference } from "../model.ts";
-import {
-  defaultOptions,
-  type OptionSchema,
-  type OptionValues,
-  readOptions,
-  trainingOptions,
-} from "../options.ts";
+import { type OptionSchema, type OptionValues, readOptions, trainingOptions } from "../options.ts";
 import { Dense, download, type Layer } from "../layers/nn.ts";
 import { Trainable } from "../trainable.ts";
 import { checkSingleChannel, checkWidth } from "../layers/checks.ts";
@@ -62,7 +56,6 @@ export function definePixelCnn<E extends OptionSchema>(model: PixelCnnDefinition
     description,
     capabilities: ["sample", "exact-likelihood"],
     input: inputKindForBits,
-    defaults: defaultOptions(options),
     options,
     references,
     create(args) {

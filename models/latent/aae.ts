@@ -17,7 +17,7 @@ import type { Stream } from "../../core/rng.ts";
 import type { ImageShape } from "../../datasets/dataset.ts";
 import type { GenerativeModel, ModelSpec } from "../model.ts";
 import { bernoulliLogLikelihood, Dense, type Layer, normalTensor } from "../layers/nn.ts";
-import { defaultOptions, type OptionSchema, type OptionValues, readOptions } from "../options.ts";
+import { type OptionSchema, type OptionValues, readOptions } from "../options.ts";
 import { checkConvShape, CONV_OPTIONS, ConvLatentModel } from "./vae_conv.ts";
 
 /** The adversarial autoencoder. */
@@ -119,7 +119,6 @@ export const aaeSpec: ModelSpec = {
     "(Makhzani et al. 2016); no likelihood bound",
   capabilities: ["sample", "reconstruct"],
   input: "binary",
-  defaults: defaultOptions(AAE_OPTIONS),
   options: AAE_OPTIONS,
   references: [],
   create({ shape, options, init }) {

@@ -11,7 +11,7 @@
  * one line in models/registry.ts.
  */
 import type { ModelSpec } from "../model.ts";
-import { defaultOptions, type OptionSchema, readOptions } from "../options.ts";
+import { type OptionSchema, readOptions } from "../options.ts";
 import { checkConvShape, CONV_OPTIONS, ConvVae } from "./vae_conv.ts";
 
 /** The options of `cvae`: those of `vae-conv` (β = 1) and the number of classes. */
@@ -27,7 +27,6 @@ export const cvaeSpec: ModelSpec = {
   description: "class-conditional conv VAE: q(z|x,y), p(x|z,y), bounds on log p(x|y)",
   capabilities: ["sample", "elbo", "reconstruct", "conditional"],
   input: "binary",
-  defaults: defaultOptions(CVAE_OPTIONS),
   options: CVAE_OPTIONS,
   references: [],
   create({ shape, options, init }) {

@@ -16,7 +16,7 @@ import { UsageError } from "../../core/errors.ts";
 import type { ImageShape } from "../../datasets/dataset.ts";
 import { iwaeFromLogWeights } from "../../metrics/bounds.ts";
 import type { ElboTerms, GenerativeModel, ModelSpec } from "../model.ts";
-import { defaultOptions, type OptionSchema, readOptions, trainingOptions } from "../options.ts";
+import { type OptionSchema, readOptions, trainingOptions } from "../options.ts";
 import { bernoulliLogLikelihood, Dense, type Layer, normalTensor } from "../layers/nn.ts";
 import { Trainable } from "../trainable.ts";
 import { DownConv, UpConv } from "../layers/conv.ts";
@@ -323,7 +323,6 @@ function vaeSpec(name: string, beta: number, description: string): ModelSpec {
     description,
     capabilities: ["sample", "elbo", "reconstruct"],
     input: "binary",
-    defaults: defaultOptions(schema),
     options: schema,
     references: [],
     create({ shape, options, init }) {
@@ -355,7 +354,6 @@ export const aeSpec: ModelSpec = {
   description: "deterministic conv autoencoder (vae-conv's network), reconstruction only",
   capabilities: ["reconstruct"],
   input: "binary",
-  defaults: defaultOptions(CONV_OPTIONS),
   options: CONV_OPTIONS,
   references: [],
   create({ shape, options, init }) {

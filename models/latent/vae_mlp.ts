@@ -10,7 +10,7 @@ import type { ElboTerms, GenerativeModel, ModelArgs, ModelSpec } from "../model.
 import { bernoulliLogLikelihood, Dense, layerVariables, normalTensor } from "../layers/nn.ts";
 import { Trainable } from "../trainable.ts";
 import { dimOf } from "../../datasets/dataset.ts";
-import { defaultOptions, type OptionSchema, readOptions, trainingOptions } from "../options.ts";
+import { type OptionSchema, readOptions, trainingOptions } from "../options.ts";
 import type { Stream } from "../../core/rng.ts";
 
 const LOG_2PI = Math.log(2 * Math.PI);
@@ -176,7 +176,6 @@ export const vaeMlp: ModelSpec = {
   description: "VAE of the IWAE paper: D-200-200 tanh → z=50 Gaussian → 200-200-D Bernoulli",
   capabilities: ["sample", "elbo", "reconstruct"],
   input: "binary",
-  defaults: defaultOptions(VAE_MLP_OPTIONS),
   options: VAE_MLP_OPTIONS,
   references: [
     {

@@ -19,6 +19,7 @@ import { aisEvaluation } from "../../benchmarks/evaluations/ais.ts";
 import type { RunConfig } from "../../benchmarks/record.ts";
 import { freshStreams } from "../../benchmarks/train_state.ts";
 import { METRICS } from "../../metrics/metric.ts";
+import { defaultOptions } from "../../models/options.ts";
 
 await selectBackend("cpu");
 
@@ -26,7 +27,7 @@ function build(name: string, shape: { height: number; width: number; channels: n
   const spec = getModel(name);
   const model = spec.create({
     shape,
-    options: { ...spec.defaults, batchSize: 16 },
+    options: { ...defaultOptions(spec.options), batchSize: 16 },
     init: Stream.derive(1, "init"),
   });
   return { spec, model };
@@ -72,7 +73,7 @@ function contextOf(
     spec: built.spec as ModelSpec,
     model: built.model,
     dataset,
-    kind: inputKindOf(built.spec, built.spec.defaults),
+    kind: inputKindOf(built.spec, defaultOptions(built.spec.options)),
     config: { ...PROTOCOL, ...protocol },
     streams,
     noise: (name) => streams.evaluation.child("extras").child(name),

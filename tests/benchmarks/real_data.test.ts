@@ -21,6 +21,7 @@ import { featureReference } from "../../benchmarks/evaluations/features.ts";
 import { parseMetricsFile, parseRunRecord, type RunConfig } from "../../benchmarks/record.ts";
 import { freshStreams } from "../../benchmarks/train_state.ts";
 import { collectRun } from "../../reports/collect.ts";
+import { defaultOptions } from "../../models/options.ts";
 
 const backend = await selectBackend("cpu");
 
@@ -49,7 +50,7 @@ async function runContext(
   const spec = getModel(name) as ModelSpec;
   const model = spec.create({
     shape: dataset.shape,
-    options: { ...spec.defaults, batchSize: 16 },
+    options: { ...defaultOptions(spec.options), batchSize: 16 },
     init: Stream.derive(1, "init"),
     train: dataset.train,
   });
@@ -77,7 +78,7 @@ async function runContext(
     spec,
     model,
     dataset,
-    kind: inputKindOf(spec, spec.defaults),
+    kind: inputKindOf(spec, defaultOptions(spec.options)),
     config: { ...PROTOCOL, ...protocol },
     streams,
     noise: (n) => streams.evaluation.child("extras").child(n),

@@ -24,6 +24,7 @@ import {
   renderTable,
   spliceReadme,
 } from "../../benchmarks/reproduction_table.ts";
+import { batchSizeOption } from "../../models/options.ts";
 
 const REFERENCE: PublishedReference = {
   paper: "Germain et al. 2015, MADE",
@@ -235,7 +236,7 @@ Deno.test("the table: a record's row, a not-yet-run row with its hours, the READ
   );
   // A reference without a budget is sized by the paper suite (made: 39,000 steps at batch 128).
   const unsized = { ...REFERENCE, protocol: { binarization: "static" as const } };
-  const withDefaults = { ...SPEC, defaults: { batchSize: 128 } } as ModelSpec;
+  const withDefaults = { ...SPEC, options: { batchSize: batchSizeOption(128) } } as ModelSpec;
   assert.match(
     notYetRun(withDefaults, unsized),
     /^not yet run: the paper suite's 99\.8 epochs \(the reference states no budget\) need ~0\.41 CPU-hours/,
@@ -243,7 +244,7 @@ Deno.test("the table: a record's row, a not-yet-run row with its hours, the READ
   // A reference without a budget: the run is measured against the paper suite's, said so.
   const unsizedSpec = {
     ...SPEC,
-    defaults: { batchSize: 128 },
+    options: { batchSize: batchSizeOption(128) },
     references: [{ ...REFERENCE, protocol: { binarization: "static" } }],
   } as ModelSpec;
   const unsizedRecord = await recordFromRun(await runFolder(500, 95.04), {

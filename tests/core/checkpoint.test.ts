@@ -18,6 +18,7 @@ import { inputBatch } from "../../datasets/batch.ts";
 import { dimOf } from "../../datasets/dataset.ts";
 import { getModel, MODELS } from "../../models/registry.ts";
 import { type GenerativeModel, inputKindOf, type ModelOptions } from "../../models/model.ts";
+import { defaultOptions } from "../../models/options.ts";
 
 await tf.setBackend("cpu");
 const data = syntheticDataset({ trainCount: 120, testCount: 10 });
@@ -27,7 +28,7 @@ function create(name: string, options: ModelOptions = {}): GenerativeModel {
   const spec = getModel(name);
   return spec.create({
     shape: data.shape,
-    options: { ...spec.defaults, batchSize: 8, ...options },
+    options: { ...defaultOptions(spec.options), batchSize: 8, ...options },
     init: Stream.derive(5, "init"),
   });
 }
@@ -35,7 +36,7 @@ function create(name: string, options: ModelOptions = {}): GenerativeModel {
 /** `steps` training steps on fixed rows, drawing binarization and noise from `streams`. */
 function train(name: string, model: GenerativeModel, streams: Stream[], steps: number, from = 0) {
   const spec = getModel(name);
-  const kind = inputKindOf(spec, spec.defaults);
+  const kind = inputKindOf(spec, defaultOptions(spec.options));
   const conditional = spec.capabilities.includes("conditional");
   for (let step = from; step < steps + from; step++) {
     const rows = Array.from({ length: 8 }, (_, i) => (step * 8 + i) % data.train.count);
@@ -51,7 +52,7 @@ function train(name: string, model: GenerativeModel, streams: Stream[], steps: n
 /** Narrow sizes for the options a model has, so that every model trains fast here. */
 function small(name: string): ModelOptions {
   const narrow: ModelOptions = { hidden: 16, channels: 8, blocks: 2, layers: 2 };
-  const defaults = getModel(name).defaults;
+  const defaults = defaultOptions(getModel(name).options);
   return Object.fromEntries(Object.entries(narrow).filter(([key]) => key in defaults));
 }
 

@@ -10,6 +10,7 @@ import { bernoulli } from "../../models/autoregressive/bernoulli.ts";
 import { vaeMlp } from "../../models/latent/vae_mlp.ts";
 import { build, DIMS, SYNTH, train } from "../models/latent/_helpers.ts";
 import { LinearGaussian } from "./_linear_gaussian.ts";
+import { defaultOptions } from "../../models/options.ts";
 
 await selectBackend("cpu");
 
@@ -48,7 +49,7 @@ Deno.test("latentBounds: the ELBO and each IWAE-k do not depend on the other ks 
 Deno.test("evaluate: a subsample is one seeded random subset, recorded, not the first n", async () => {
   const model = bernoulli.create({
     shape: SYNTH.shape,
-    options: bernoulli.defaults,
+    options: defaultOptions(bernoulli.options),
     init: Stream.derive(1, "init"),
     train: SYNTH.train,
   });

@@ -7,6 +7,7 @@ import { vaeMlp } from "../../models/latent/vae_mlp.ts";
 import { ganMlp } from "../../models/adversarial/gan_mlp.ts";
 import { type ModelSpec, parameterCount } from "../../models/model.ts";
 import { loadWeights, saveWeights } from "../../core/checkpoint.ts";
+import { defaultOptions } from "../../models/options.ts";
 
 await selectBackend("cpu");
 const MNIST = { height: 28, width: 28, channels: 1 };
@@ -14,7 +15,7 @@ const MNIST = { height: 28, width: 28, channels: 1 };
 function build(spec: ModelSpec, shape = MNIST, options = {}, seed = 1) {
   return spec.create({
     shape,
-    options: { ...spec.defaults, ...options },
+    options: { ...defaultOptions(spec.options), ...options },
     init: Stream.derive(seed, "init"),
   });
 }

@@ -7,6 +7,7 @@ import { infogan } from "../../models/adversarial/infogan.ts";
 import { vaeMlp } from "../../models/latent/vae_mlp.ts";
 import type { ModelSpec } from "../../models/model.ts";
 import { ganViews, slerp } from "../../reports/gan_views.ts";
+import { defaultOptions } from "../../models/options.ts";
 
 await selectBackend("cpu");
 const TINY = { height: 8, width: 8, channels: 1 };
@@ -14,7 +15,14 @@ const TINY = { height: 8, width: 8, channels: 1 };
 function build(spec: ModelSpec, options = {}) {
   return spec.create({
     shape: TINY,
-    options: { ...spec.defaults, width: 4, latent: 6, noise: 6, bnReference: 16, ...options },
+    options: {
+      ...defaultOptions(spec.options),
+      width: 4,
+      latent: 6,
+      noise: 6,
+      bnReference: 16,
+      ...options,
+    },
     init: Stream.derive(1, "init"),
   });
 }
@@ -62,7 +70,7 @@ Deno.test("GAN views: interpolation strips, class rows, InfoGAN code grids as PN
 
   const vae = vaeMlp.create({
     shape: TINY,
-    options: { ...vaeMlp.defaults, hidden: 4, latent: 2 },
+    options: { ...defaultOptions(vaeMlp.options), hidden: 4, latent: 2 },
     init: Stream.derive(1, "init"),
   });
   assert.deepEqual(await ganViews(vae, TINY, Stream.derive(1, "v")), {});

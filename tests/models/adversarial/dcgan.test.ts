@@ -4,6 +4,7 @@ import { selectBackend } from "../../../core/backend.ts";
 import { Stream } from "../../../core/rng.ts";
 import { cgan, dcgan } from "../../../models/adversarial/dcgan.ts";
 import { type ModelSpec, parameterCount } from "../../../models/model.ts";
+import { defaultOptions } from "../../../models/options.ts";
 
 await selectBackend("cpu");
 const MNIST = { height: 28, width: 28, channels: 1 };
@@ -13,7 +14,7 @@ const SMALL = { width: 4, latent: 6, bnReference: 32 };
 function build(spec: ModelSpec, shape = TINY, options = {}, seed = 1) {
   return spec.create({
     shape,
-    options: { ...spec.defaults, ...SMALL, ...options },
+    options: { ...defaultOptions(spec.options), ...SMALL, ...options },
     init: Stream.derive(seed, "init"),
   });
 }

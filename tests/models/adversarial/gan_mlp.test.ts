@@ -3,6 +3,7 @@ import * as tf from "@tensorflow/tfjs-core";
 import { selectBackend } from "../../../core/backend.ts";
 import { Stream } from "../../../core/rng.ts";
 import { ganMlp } from "../../../models/adversarial/gan_mlp.ts";
+import { defaultOptions } from "../../../models/options.ts";
 
 await selectBackend("cpu");
 const SHAPE = { height: 4, width: 4, channels: 1 };
@@ -13,7 +14,7 @@ Deno.test("gan-mlp returns its training diagnostics under both losses", async ()
   for (const loss of ["non-saturating", "minimax"]) {
     const gan = ganMlp.create({
       shape: SHAPE,
-      options: { ...ganMlp.defaults, latent: 4, loss },
+      options: { ...defaultOptions(ganMlp.options), latent: 4, loss },
       init: Stream.derive(1, "init"),
     });
     const out = gan.trainStep(x, Stream.derive(1, "t"));

@@ -4,6 +4,7 @@ import { selectBackend } from "../../../core/backend.ts";
 import { Stream } from "../../../core/rng.ts";
 import { hasCodes, infogan } from "../../../models/adversarial/infogan.ts";
 import { parameterCount } from "../../../models/model.ts";
+import { defaultOptions } from "../../../models/options.ts";
 
 await selectBackend("cpu");
 const TINY = { height: 8, width: 8, channels: 1 };
@@ -11,7 +12,13 @@ const TINY = { height: 8, width: 8, channels: 1 };
 function build(shape = TINY, options = {}) {
   return infogan.create({
     shape,
-    options: { ...infogan.defaults, width: 4, noise: 6, bnReference: 32, ...options },
+    options: {
+      ...defaultOptions(infogan.options),
+      width: 4,
+      noise: 6,
+      bnReference: 32,
+      ...options,
+    },
     init: Stream.derive(1, "init"),
   });
 }

@@ -4,6 +4,7 @@ import { UsageError } from "../../../core/errors.ts";
 import { Stream } from "../../../core/rng.ts";
 import type { GenerativeModel, ModelOptions, ModelSpec } from "../../../models/model.ts";
 import { prototypeBatch, trainFor } from "./_helpers.ts";
+import { defaultOptions } from "../../../models/options.ts";
 
 /** A model of a registered spec on h×w grey images, options over its defaults, fixed init. */
 export function buildModel<T extends GenerativeModel>(
@@ -14,7 +15,7 @@ export function buildModel<T extends GenerativeModel>(
 ): T {
   return spec.create({
     shape: { height, width, channels: 1 },
-    options: { ...spec.defaults, ...options },
+    options: { ...defaultOptions(spec.options), ...options },
     init: Stream.derive(7, "init"),
   }) as T;
 }

@@ -5,7 +5,7 @@ import { loadMnist } from "../../../datasets/mnist.ts";
 import { inputBatch } from "../../../datasets/batch.ts";
 import { dimOf } from "../../../datasets/dataset.ts";
 import { bernoulli, closedFormLogits } from "../../../models/autoregressive/bernoulli.ts";
-import { resolveOptions } from "../../../models/options.ts";
+import { defaultOptions, resolveOptions } from "../../../models/options.ts";
 import { SUITES } from "../../../benchmarks/suites.ts";
 import { useCpu } from "./_helpers.ts";
 
@@ -108,7 +108,7 @@ Deno.test("bernoulli from logit 0 with Adam (the old fit) stays above the floor"
   // ends ~2 nats above the optimum. Fewer steps here keep the test short; the gap only grows.
   const model = bernoulli.create({
     shape: mnist.shape,
-    options: { ...bernoulli.defaults, learningRate: 0.05 },
+    options: { ...defaultOptions(bernoulli.options), learningRate: 0.05 },
     init: Stream.derive(1, "init"),
   });
   const binarizer = Stream.derive(1, "train-binarization");

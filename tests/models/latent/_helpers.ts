@@ -5,6 +5,7 @@ import { Stream } from "../../../core/rng.ts";
 import { syntheticDataset } from "../../../datasets/synthetic.ts";
 import { inputBatch } from "../../../datasets/batch.ts";
 import type { GenerativeModel, ModelSpec } from "../../../models/model.ts";
+import { defaultOptions } from "../../../models/options.ts";
 
 /** The 12×12 synthetic data set (fits the conv nets: 12 → 6 → 3). */
 export const SYNTH = syntheticDataset();
@@ -14,7 +15,7 @@ export const DIMS = SHAPE.height * SHAPE.width * SHAPE.channels;
 export function build(spec: ModelSpec, options = {}, seed = 1, shape = SHAPE): GenerativeModel {
   return spec.create({
     shape,
-    options: { ...spec.defaults, ...options },
+    options: { ...defaultOptions(spec.options), ...options },
     init: Stream.derive(seed, "init"),
   });
 }
