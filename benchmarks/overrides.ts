@@ -8,7 +8,7 @@
  */
 import { UsageError } from "../core/errors.ts";
 import type { ModelOptions, ModelSpec } from "../models/model.ts";
-import { checkOption, resolveOptions } from "../models/options.ts";
+import { checkOption, defaultOptions, resolveOptions } from "../models/options.ts";
 import { getModel } from "../models/registry.ts";
 import type { Budget } from "./record.ts";
 import type { Suite, SuiteEntry } from "./suites.ts";
@@ -102,13 +102,13 @@ export function validateOverrides(suite: Suite, entries: SuiteEntry[], overrides
 
 /** A value of a model without an option schema, converted to the type of its default. */
 function permissiveOption(spec: ModelSpec, key: string, raw: string, where: string) {
-  const known = Object.keys(spec.defaults);
-  if (!(key in spec.defaults)) {
+  const known = Object.keys(defaultOptions(spec.options));
+  if (!(key in defaultOptions(spec.options))) {
     throw new UsageError(
       `${where}: ${spec.name} has no option "${key}" (expected one of steps, ${known.join(", ")})`,
     );
   }
-  const kind = typeof spec.defaults[key];
+  const kind = typeof defaultOptions(spec.options)[key];
   if (kind === "number") {
     const value = raw.trim() === "" ? NaN : Number(raw);
     if (!Number.isFinite(value)) throw new UsageError(`${where}: expected a number (got "${raw}")`);
@@ -165,7 +165,7 @@ export function resolveEntry(
     }
   } else {
     // Models without a schema yet keep the old behaviour: entry options are taken as they are.
-    options = { ...spec.defaults, ...entry.options };
+    options = { ...defaultOptions(spec.options), ...entry.options };
     for (const [key, raw] of Object.entries(set)) {
       options[key] = permissiveOption(spec, key, raw, `--set ${spec.name}.${key}`);
     }

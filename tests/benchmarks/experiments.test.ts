@@ -7,10 +7,8 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { bench, parseBenchArgs } from "../../cli/bench.ts";
 import { UsageError } from "../../core/errors.ts";
-import type { ModelSpec } from "../../models/model.ts";
-import { MODELS } from "../../models/registry.ts";
-import { parseSuite, SUITES } from "../../benchmarks/suites.ts";
-import { resolveEntry, validateOverrides } from "../../benchmarks/overrides.ts";
+import { SUITES } from "../../benchmarks/suites.ts";
+import { validateOverrides } from "../../benchmarks/overrides.ts";
 
 const MOD = fileURLToPath(new URL("../../mod.ts", import.meta.url));
 
@@ -258,31 +256,6 @@ Deno.test("the CLI: a bad --set is one line on stderr and exit 2, before any tra
   assert.equal(stderr.split("\n").length, 1, stderr);
   assert.match(stderr, /^genbench: --set vae-mlp\.latent: expected an integer ≥ 1 \(got "-3"\)$/);
   await Deno.remove(out, { recursive: true });
-});
-
-Deno.test("a model without an option schema keeps the old permissive options, typed by its defaults", () => {
-  const spec: ModelSpec = {
-    ...MODELS[0],
-    name: "legacy",
-    options: undefined,
-    defaults: { batchSize: 8, loss: "a", flag: false },
-  };
-  const suite = parseSuite(
-    { ...TWO_MODELS, entries: [{ model: "bernoulli", steps: 2 }] },
-    "s.json",
-  );
-  const entry = { model: "legacy", steps: 2, options: { anything: 1 } };
-  const set = { legacy: { batchSize: "4", loss: "b", flag: "true" } };
-  const resolved = resolveEntry(suite, entry, spec, { set });
-  assert.deepEqual(resolved.options, { batchSize: 4, loss: "b", flag: true, anything: 1 });
-  usageError(
-    () => resolveEntry(suite, entry, spec, { set: { legacy: { batchSize: "x" } } }),
-    /^--set legacy\.batchSize: expected a number/,
-  );
-  usageError(
-    () => resolveEntry(suite, entry, spec, { set: { legacy: { nope: "1" } } }),
-    /^--set legacy\.nope: legacy has no option "nope"/,
-  );
 });
 
 Deno.test("every built-in suite resolves against its models' option schemas", () => {
