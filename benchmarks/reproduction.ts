@@ -19,9 +19,13 @@ export const RECORD_FORMAT = "genbench-reproduction/1";
 export const RECORDS_DIR = "benchmarks/reproductions";
 /** A gap larger than this (nats) needs a one-line reason. */
 export const GAP_NEEDING_REASON = 1;
-/** Curve points kept from the start (for the re-run check) and from the end (for the slope). */
+/**
+ * Curve points kept from the start (for the re-run check) and from the end (for the slope): a
+ * run logs about 100 points, so the slope is fitted over its last quarter, which averages out
+ * the noise of single training batches.
+ */
 export const CURVE_HEAD = 5;
-export const CURVE_TAIL = 10;
+export const CURVE_TAIL = 25;
 
 /** One logged training step of `curves.jsonl`: step, epoch, images, seconds and the losses. */
 export type CurvePoint = Record<string, number>;
