@@ -115,7 +115,7 @@ type OptionValue<T extends OptionSpec> = T["type"] extends "int" | "number" ? nu
   : T["type"] extends "boolean" ? boolean
   : string;
 
-/** The values of a schema's options, typed by their specs (declare schemas `satisfies OptionSchema`). */
+/** A schema's option values, typed by their specs (declare schemas `satisfies OptionSchema`). */
 export type OptionValues<S extends OptionSchema> = { [K in keyof S]: OptionValue<S[K]> };
 
 /**

@@ -5,11 +5,11 @@
  * papers' MNIST number is a Parzen estimate (Goodfellow et al. 2014: 225 ± 2 nats, carried by
  * `gan-mlp`); these report genbench's own sample-quality metrics.
  *
- * Architecture of DESIGN.md: G: z=100 → dense 7·7·128 → BN → ReLU → deconv 64 4×4/2 → BN →
+ * Canonical architecture: G: z=100 → dense 7·7·128 → BN → ReLU → deconv 64 4×4/2 → BN →
  * ReLU → deconv 1 4×4/2 → tanh; D: conv 64 4×4/2 → LReLU 0.2 → conv 128 4×4/2 → BN → LReLU 0.2
  * → dense 1; Adam 2e-4, β1 = 0.5, DCGAN init N(0, 0.02²). On MNIST `dcgan` has 917,122
  * parameters (G 778,305 + D 138,817; the first BN is per feature over the 6,272 dense outputs,
- * as the PyTorch reference count implies), as in REFERENCE.md.
+ * as the PyTorch reference count implies).
  *
  * `cgan` feeds the one-hot label to G beside z and to D as constant input planes (one per class),
  * so D judges image and label together. Both train on grey levels scaled to [−1, 1] and sample
@@ -128,7 +128,7 @@ export class Dcgan extends DcganBase {
   }
 }
 
-/** `dcgan`: the DCGAN of DESIGN.md (917,122 parameters on MNIST at width 64). */
+/** `dcgan`: the canonical DCGAN (917,122 parameters on MNIST at width 64). */
 export const dcgan: ModelSpec = {
   name: "dcgan",
   family: "adversarial",

@@ -3,7 +3,7 @@
  * then G through the updated D, each with its gradient norm; an optional extra loss term per
  * player, e.g. InfoGAN's mutual-information term) and the weights/optimizer/dispose
  * bookkeeping; `gan-mlp` builds on it. {@link DcganBase} adds the DCGAN generator and
- * discriminator of DESIGN.md and the frozen-BN sampler: for sampling, G's batch-norm statistics
+ * discriminator (shared.ts) and the frozen-BN sampler: for sampling, G's batch-norm statistics
  * are re-estimated from a reference batch of prior draws (taken from the caller's stream) and
  * frozen ("precise BN", Wu & Johnson 2021), so that a sample never depends on which other
  * samples share its batch; `dcgan`, `cgan` and `infogan` build on it.
@@ -183,7 +183,7 @@ export interface FrozenGenerator {
 /** Samples generated per forward pass (bounds memory for large n). */
 const SAMPLE_CHUNK = 256;
 
-/** A GAN with the DCGAN generator and discriminator of DESIGN.md. */
+/** A GAN with genbench's DCGAN generator and discriminator (shared.ts). */
 export abstract class DcganBase extends GanBase {
   protected readonly g: DcganGenerator;
   protected readonly d: DcganDiscriminator;

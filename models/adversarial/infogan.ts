@@ -3,7 +3,7 @@
  * Representation Learning by Information Maximizing Generative Adversarial Nets"). The paper
  * reports no likelihood to reproduce; genbench reports `mi_cat` and its sample metrics.
  *
- * The DCGAN of DESIGN.md whose generator also takes a 10-way
+ * genbench's DCGAN (dcgan.ts) whose generator also takes a 10-way
  * categorical code c₁ ~ Cat(1/10) and two continuous codes c₂, c₃ ~ U(−1, 1) beside 62 noise
  * dimensions, and a Q head on D's trunk (dense 128 → BN → LReLU 0.2 → 10 logits + 2 means)
  * that recovers the codes from G's images. Both players also minimise

@@ -1,6 +1,6 @@
 /**
  * Parts of the GANs: the two players' losses, one player update that also returns its gradient
- * norm, and the DCGAN generator and discriminator trunk of DESIGN.md built from the shared
+ * norm, and genbench's canonical DCGAN generator and discriminator trunk built from the shared
  * layers with the DCGAN initialisation (Radford et al. 2016: weights N(0, 0.02²), batch-norm
  * scales N(1, 0.02²)). The bases that put them together are in gan.ts.
  */
@@ -66,7 +66,7 @@ export function playerStep(
 }
 
 /**
- * The DCGAN generator of DESIGN.md for `width` w (canonical 64): input → dense
+ * genbench's DCGAN generator for `width` w (canonical 64): input → dense
  * (H/4)(W/4)·2w → BN → ReLU → deconv w 4×4/2 → BN → ReLU → deconv C 4×4/2 → tanh. The first
  * batch norm is per feature over the dense outputs (PyTorch `BatchNorm1d(7·7·128)`), which is
  * what gives the reference count of 917,122 parameters for `dcgan`.

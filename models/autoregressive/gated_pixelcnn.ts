@@ -119,7 +119,7 @@ class GatedLayer {
   }
 }
 
-/** The Gated PixelCNN of DESIGN.md on single-channel images; `layers` gated layers. */
+/** The canonical Gated PixelCNN on single-channel images; `layers` gated layers. */
 export class GatedPixelCnn extends PixelCnnBase {
   readonly layers: GatedLayer[];
 

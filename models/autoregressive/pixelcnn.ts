@@ -2,8 +2,8 @@
  * PixelCNN (van den Oord, Kalchbrenner & Kavukcuoglu, ICML 2016, "Pixel Recurrent Neural
  * Networks"), reproducing its binarized-MNIST test NLL of 81.30 nats (`references` below).
  *
- * Architecture (DESIGN.md): a masked 7×7 type-A convolution (64 channels) → 7 residual blocks
- * `h + conv3x3_B(relu(h))` (64) → ReLU, 1×1 (64), ReLU, 1×1 (64), ReLU, 1×1 → one logit per pixel
+ * genbench's canonical architecture: a masked 7×7 type-A convolution (64 channels) → 7
+ * residual blocks `h + conv3x3_B(relu(h))` (64) → ReLU, 1×1 (64), ReLU, 1×1 (64), ReLU, 1×1 → one logit per pixel
  * (`bits: 1`, 270,081 parameters at 28×28) or a 256-way softmax per pixel (`bits: 8`, 286,656
  * parameters; input pixel/255, NLL also reported in bits/dim). The masks zero every kernel
  * entry at or below-right of the centre (type A) or strictly below-right (type B); the rows
@@ -31,7 +31,7 @@ function causalPadding(k: number): [number, number, number, number] {
 
 type Pad4 = [[number, number], [number, number], [number, number], [number, number]];
 
-/** The PixelCNN of DESIGN.md on single-channel images; `blocks` residual blocks. */
+/** The canonical PixelCNN on single-channel images; `blocks` residual blocks. */
 export class PixelCnn extends PixelCnnBase {
   readonly input: MaskedConv2d;
   readonly blocks: MaskedConv2d[];

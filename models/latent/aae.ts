@@ -3,9 +3,9 @@
  * "Adversarial Autoencoders"). The paper's MNIST number is a Parzen estimate of a different
  * (MLP) architecture, so genbench carries no reference for this conv variant.
  *
- * A deterministic encoder z = enc(x) and a Bernoulli decoder (the `vae-conv` network), trained on reconstruction, while a
- * discriminator on z (MLP z-256-256-1, LeakyReLU 0.2) pushes the aggregate posterior q(z)
- * towards the prior N(0, I) in place of the VAE's KL term. Each step has the paper's three
+ * A deterministic encoder z = enc(x) and a Bernoulli decoder (the `vae-conv` network), trained
+ * on reconstruction, while a discriminator on z (MLP z-256-256-1, LeakyReLU 0.2) pushes the
+ * aggregate posterior q(z) towards the prior N(0, I) in place of the VAE's KL term. Each step has the paper's three
  * phases: reconstruction (encoder + decoder), discriminator (prior codes vs encoded codes),
  * and regularisation (the encoder fools the discriminator; non-saturating loss).
  *

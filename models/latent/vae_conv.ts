@@ -1,13 +1,13 @@
 /**
  * The convolutional latent-variable models: `vae-conv` (Kingma & Welling 2014, "Auto-Encoding
- * Variational Bayes", with the DESIGN.md conv encoder/decoder), `beta-vae` (Higgins et al. 2017,
+ * Variational Bayes", with genbench's conv encoder/decoder), `beta-vae` (Higgins et al. 2017,
  * "β-VAE": β on the KL term) and `ae` (the same network made deterministic: reconstruction
  * only, no likelihood). No paper reports a binarized-MNIST number for this network, so they
  * carry no published reference; the IWAE paper's MLP VAE (`vae-mlp`) is the one reproduced.
  *
  * Encoder: conv 32 4×4/2 → conv 64 4×4/2 → dense 2·z (mean, log-variance); decoder: dense
  * 7·7·64 → deconv 32 4×4/2 → deconv C 4×4/2 (Bernoulli logits); ReLU between layers. With
- * z = 32 on 28×28×1 images `vae-conv` has 370,945 parameters, as in REFERENCE.md.
+ * z = 32 on 28×28×1 images `vae-conv` has 370,945 parameters.
  * The shared building blocks here are reused by `aae` and `cvae`.
  */
 import * as tf from "@tensorflow/tfjs-core";
@@ -46,7 +46,7 @@ export function checkConvShape(model: string, shape: ImageShape, latent: number)
   }
 }
 
-/** The conv encoder/decoder pair of DESIGN.md, optionally class-conditional. */
+/** The conv encoder/decoder pair, optionally class-conditional. */
 export class ConvNet {
   readonly conv1: DownConv;
   readonly conv2: DownConv;
@@ -333,7 +333,7 @@ function vaeSpec(name: string, beta: number, description: string): ModelSpec {
   };
 }
 
-/** `vae-conv`: the conv VAE of DESIGN.md (z = 32, 370,945 parameters on MNIST). */
+/** `vae-conv`: the canonical conv VAE (z = 32, 370,945 parameters on MNIST). */
 export const vaeConvSpec: ModelSpec = vaeSpec(
   "vae-conv",
   1,

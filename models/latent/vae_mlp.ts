@@ -200,7 +200,7 @@ export const vaeMlp: ModelSpec = {
       protocol: { ...BURDA_PROTOCOL, binarization: "static" },
       status: "unconfirmed",
       note: "appendix, fixed binarization (Larochelle & Murray), VAE k = 1, one stochastic " +
-        "layer; listed in REFERENCE.md, not read in a source here",
+        "layer; listed in genbench's reference notes, not read in a source here",
     },
   ],
   create: (args) => new VaeMlp(args),

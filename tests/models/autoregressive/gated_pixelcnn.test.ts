@@ -48,7 +48,7 @@ function structuralField(height: number, width: number, layers: number): boolean
   return h.map((set) => Array.from({ length: dims }, (_, j) => set.has(j)));
 }
 
-Deno.test("gated-pixelcnn: gradients are zero for j ≥ i and non-zero over the whole field (no blind spot)", () => {
+Deno.test("gated-pixelcnn: zero gradient for j ≥ i, non-zero over the whole field (no blind spot)", () => {
   const [height, width] = [8, 8];
   const dims = height * width;
   for (const bits of [1, 8]) {
