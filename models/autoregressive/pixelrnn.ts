@@ -86,24 +86,39 @@ export function lstmCell(
   });
 }
 
-/** Row r of image-shaped [B, H, W, C] moved right by r: [B, H, W + H − 1, C]. */
+/**
+ * Row r of image-shaped [B, H, W, C] moved right by r: [B, H, W + H − 1, C]. Rows padded to
+ * W + H and read back H·(W + H − 1) values at a time: each row then starts one further right.
+ */
 function skew(x: tf.Tensor4D): tf.Tensor4D {
-  const height = x.shape[1];
-  const rows = tf.unstack(x, 1) as tf.Tensor3D[];
-  return tf.stack(
-    rows.map((row, r) => tf.pad(row, [[0, 0], [r, height - 1 - r], [0, 0]])),
-    1,
-  ) as tf.Tensor4D;
+  const [batch, height, width, channels] = x.shape;
+  const padded = tf.pad(x, [[0, 0], [0, 0], [0, height], [0, 0]]);
+  const flat = tf.reshape(padded, [batch, height * (width + height), channels]);
+  const kept = tf.slice(flat, [0, 0, 0], [batch, height * (width + height - 1), channels]);
+  return tf.reshape(kept, [batch, height, width + height - 1, channels]);
 }
 
-/** The inverse of {@link skew}: [B, H, W + H − 1, C] → [B, H, W, C]. */
+/** The inverse of {@link skew}: [B, H, W + H − 1, C] → [B, H, W, C], by the same reshaping. */
 function unskew(x: tf.Tensor4D, width: number): tf.Tensor4D {
-  const [batch, , , channels] = x.shape;
-  const rows = tf.unstack(x, 1) as tf.Tensor3D[];
-  return tf.stack(
-    rows.map((row, r) => tf.slice(row, [0, r, 0], [batch, width, channels])),
-    1,
-  ) as tf.Tensor4D;
+  const [batch, height, span, channels] = x.shape;
+  const flat = tf.pad(tf.reshape(x, [batch, height * span, channels]), [[0, 0], [0, height], [
+    0,
+    0,
+  ]]);
+  const rows = tf.reshape(flat, [batch, height, span + 1, channels]);
+  return tf.slice(rows, [0, 0, 0, 0], [batch, height, width, channels]) as tf.Tensor4D;
+}
+
+/**
+ * x [N, …] as N tensors [...] (`tf.unstack`), by halving: wasm's slice copies its whole input
+ * for every piece, so N pieces at once cost N·|x|, halving 2·|x|·log₂N.
+ */
+function leadingSlices(x: tf.Tensor4D): tf.Tensor3D[] {
+  const [n, a, b, c] = x.shape;
+  if (n === 1) return [tf.reshape(x, [a, b, c])];
+  const half = n >> 1;
+  const [first, second] = tf.split(x, [half, n - half], 0) as tf.Tensor4D[];
+  return [...leadingSlices(first), ...leadingSlices(second)];
 }
 
 /** [B, H, W, C] through a 1×1 layer with kernel [C, C'] and bias [C']. */
@@ -128,7 +143,8 @@ export function rowLayer(u: tf.Tensor4D, weights: tf.Tensor[], mask: tf.Tensor):
     tf.conv2d(u, tf.mul(inKernel, mask) as tf.Tensor4D, 1, [[0, 0], [0, 0], [1, 1], [0, 0]]),
     inBias,
   );
-  const rows = tf.unstack(pre, 1) as tf.Tensor3D[];
+  // Rows leading, so that each step reads and writes contiguous memory.
+  const rows = leadingSlices(tf.transpose(pre, [1, 0, 2, 3]) as tf.Tensor4D);
   let state: tf.Tensor4D | null = null;
   let cell: tf.Tensor2D | null = null;
   const out: tf.Tensor3D[] = [];
@@ -144,7 +160,8 @@ export function rowLayer(u: tf.Tensor4D, weights: tf.Tensor[], mask: tf.Tensor):
     state = tf.reshape(next.h, [batch, 1, width, h]) as tf.Tensor4D;
     out.push(tf.reshape(next.h, [batch, width, h]) as tf.Tensor3D);
   }
-  return tf.add(u, pointwise(tf.stack(out, 1) as tf.Tensor4D, outKernel, outBias));
+  const hidden = tf.transpose(tf.stack(out), [1, 0, 2, 3]) as tf.Tensor4D;
+  return tf.add(u, pointwise(hidden, outKernel, outBias));
 }
 
 /** One direction's scan over the skewed map: hidden states [B, H, W, h] from u [B, H, W, 2h]. */
@@ -156,27 +173,29 @@ function diagonalScan(
 ): tf.Tensor4D {
   const [batch, height, width] = u.shape;
   const h = stateKernel.shape[0]! / 2;
-  const columns = tf.unstack(skew(pointwise(u, inKernel, inBias)), 2) as tf.Tensor3D[];
+  // Skewed columns leading and rows next ([S, H, B, 4h]): contiguous slices per step.
+  const skewed = tf.transpose(skew(pointwise(u, inKernel, inBias)), [2, 1, 0, 3]);
+  const columns = leadingSlices(skewed as tf.Tensor4D);
   let state: tf.Tensor3D | null = null;
   let cell: tf.Tensor2D | null = null;
   const out: tf.Tensor3D[] = [];
   for (const column of columns) {
-    let gates = tf.reshape(column, [batch * height, 4 * h]) as tf.Tensor2D;
+    let gates = tf.reshape(column, [height * batch, 4 * h]) as tf.Tensor2D;
     if (state) {
       // The state one row up in the previous skewed column is the cell above in the image.
-      const above = tf.pad(tf.slice(state, [0, 0, 0], [batch, height - 1, h]), [[0, 0], [1, 0], [
+      const above = tf.pad(tf.slice(state, [0, 0, 0], [height - 1, batch, h]), [[1, 0], [0, 0], [
         0,
         0,
       ]]);
-      const both = tf.reshape(tf.concat([above, state], 2), [batch * height, 2 * h]);
+      const both = tf.reshape(tf.concat([above, state], 2), [height * batch, 2 * h]);
       gates = tf.add(gates, tf.matMul(both, stateKernel as tf.Tensor2D));
     }
     const next = lstmCell(gates, cell);
     cell = next.c;
-    state = tf.reshape(next.h, [batch, height, h]) as tf.Tensor3D;
+    state = tf.reshape(next.h, [height, batch, h]) as tf.Tensor3D;
     out.push(state);
   }
-  return unskew(tf.stack(out, 2) as tf.Tensor4D, width);
+  return unskew(tf.transpose(tf.stack(out), [2, 1, 0, 3]) as tf.Tensor4D, width);
 }
 
 /**
@@ -215,7 +234,8 @@ export function recomputed(
       const inputs = args as tf.Tensor[];
       save(inputs);
       return {
-        value: layer(inputs[0] as tf.Tensor4D, inputs.slice(1)),
+        // Only the output survives the forward pass; the backward pass recomputes the rest.
+        value: tf.tidy(() => layer(inputs[0] as tf.Tensor4D, inputs.slice(1))),
         gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
           // A gradient taken inside a backward pass replaces the engine's tape and clears it
           // when done; the outer pass still needs its own, so it is put back.
