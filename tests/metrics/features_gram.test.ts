@@ -1,6 +1,8 @@
 import assert from "node:assert/strict";
 import { Stream } from "../../core/rng.ts";
 import { forEachProductBlock, rowProducts, squaredNorms } from "../../metrics/features/gram.ts";
+import { nearestDistances } from "../../metrics/features/memorization.ts";
+import { coverage, kthNeighbourRadii } from "../../metrics/features/precision_recall.ts";
 
 /** `count` rows of `dim` features, about half of them exactly zero (the kernel skips those). */
 function sparseRows(count: number, dim: number, seed: number) {
@@ -48,4 +50,55 @@ Deno.test("gram: upper-triangle products and row blocks give the same entries", 
     rows += i1 - i0;
   }, { rows: 8 });
   assert.equal(rows, 53);
+});
+
+Deno.test("screened distances equal plain sequential scans, ties and duplicates included", () => {
+  // Pixel-like rows (many exact zeros, repeated values) with duplicated rows: exact ties at
+  // distance 0 and at equal radii, where the fast Gram-based value is only within the slack.
+  const s = Stream.derive(5, "screen");
+  const base = Array.from(
+    { length: 40 },
+    () =>
+      Array.from(
+        { length: 30 },
+        () => (s.uniform() < 0.6 ? 0 : Math.round(s.uniform() * 255) / 255),
+      ),
+  );
+  const rowsOf = (list: number[][]) => ({
+    count: list.length,
+    dim: 30,
+    features: Float64Array.from(list.flat()),
+  });
+  const real = rowsOf([...base, ...base.slice(0, 10)]);
+  const fake = rowsOf([...base.slice(5, 35), ...base.slice(0, 5)]);
+  const d2 = (a: Float64Array, i: number, b: Float64Array, j: number) => {
+    let sum = 0;
+    for (let t = 0; t < 30; t++) sum += (a[i * 30 + t] - b[j * 30 + t]) ** 2;
+    return sum;
+  };
+  const k = 3;
+  const radii = kthNeighbourRadii(real, k);
+  for (let i = 0; i < real.count; i++) {
+    const all = Array.from(
+      { length: real.count },
+      (_, j) => d2(real.features, i, real.features, j),
+    );
+    assert.equal(radii[i], all.sort((a, b) => a - b)[k]);
+  }
+  const near = nearestDistances(fake, real);
+  for (let i = 0; i < fake.count; i++) {
+    let best = Infinity;
+    for (let j = 0; j < real.count; j++) {
+      best = Math.min(best, d2(fake.features, i, real.features, j));
+    }
+    assert.equal(near[i], Math.sqrt(best));
+  }
+  const inside = Array.from(
+    { length: fake.count },
+    (_, i) =>
+      Array.from({ length: real.count }, (_, j) => j).some((j) =>
+        d2(fake.features, i, real.features, j) <= radii[j]
+      ),
+  ).filter(Boolean).length;
+  assert.equal(coverage(fake, real, radii), inside / fake.count);
 });
