@@ -3,12 +3,11 @@
  * special key `steps`), `--steps N` / `--epochs N` for every model of the run, and `--budget`
  * (`images=N`: every model sees the same number of training images, steps = ⌈N / batch size⌉;
  * `seconds=S`: every model trains for the same wall time). Options are checked against the
- * model's option schema (models/options.ts) where it declares one; a model that does not yet
- * falls back to its `defaults`, each value converted to the type of its default.
+ * model's option schema (models/options.ts).
  */
 import { UsageError } from "../core/errors.ts";
 import type { ModelOptions, ModelSpec } from "../models/model.ts";
-import { checkOption, defaultOptions, resolveOptions } from "../models/options.ts";
+import { checkOption, resolveOptions } from "../models/options.ts";
 import { getModel } from "../models/registry.ts";
 import type { Budget } from "./record.ts";
 import type { Suite, SuiteEntry } from "./suites.ts";
@@ -100,29 +99,6 @@ export function validateOverrides(suite: Suite, entries: SuiteEntry[], overrides
   for (const entry of entries) resolveEntry(suite, entry, getModel(entry.model), overrides, 60_000);
 }
 
-/** A value of a model without an option schema, converted to the type of its default. */
-function permissiveOption(spec: ModelSpec, key: string, raw: string, where: string) {
-  const known = Object.keys(defaultOptions(spec.options));
-  if (!(key in defaultOptions(spec.options))) {
-    throw new UsageError(
-      `${where}: ${spec.name} has no option "${key}" (expected one of steps, ${known.join(", ")})`,
-    );
-  }
-  const kind = typeof defaultOptions(spec.options)[key];
-  if (kind === "number") {
-    const value = raw.trim() === "" ? NaN : Number(raw);
-    if (!Number.isFinite(value)) throw new UsageError(`${where}: expected a number (got "${raw}")`);
-    return value;
-  }
-  if (kind === "boolean") {
-    if (raw !== "true" && raw !== "false") {
-      throw new UsageError(`${where}: expected true or false (got "${raw}")`);
-    }
-    return raw === "true";
-  }
-  return raw;
-}
-
 /** A positive integer step count from `--set model.steps`. */
 function stepsValue(raw: string, where: string): number {
   const value = Number(raw);
@@ -149,26 +125,22 @@ export function resolveEntry(
   const set = { ...overrides.set?.[spec.name] };
   const setSteps = set.steps;
   delete set.steps;
-  let options: ModelOptions;
-  if (spec.options) {
-    options = resolveOptions(spec.name, spec.options, entry.options ?? {}, source);
-    for (const [key, raw] of Object.entries(set)) {
-      const where = `--set ${spec.name}.${key}`;
-      if (!spec.options[key]) {
-        throw new UsageError(
-          `${where}: ${spec.name} has no option "${key}" (expected one of steps, ${
-            Object.keys(spec.options).join(", ")
-          })`,
-        );
-      }
-      options[key] = checkOption(spec.options[key], raw, where);
+  const options: ModelOptions = resolveOptions(
+    spec.name,
+    spec.options,
+    entry.options ?? {},
+    source,
+  );
+  for (const [key, raw] of Object.entries(set)) {
+    const where = `--set ${spec.name}.${key}`;
+    if (!spec.options[key]) {
+      throw new UsageError(
+        `${where}: ${spec.name} has no option "${key}" (expected one of steps, ${
+          Object.keys(spec.options).join(", ")
+        })`,
+      );
     }
-  } else {
-    // Models without a schema yet keep the old behaviour: entry options are taken as they are.
-    options = { ...defaultOptions(spec.options), ...entry.options };
-    for (const [key, raw] of Object.entries(set)) {
-      options[key] = permissiveOption(spec, key, raw, `--set ${spec.name}.${key}`);
-    }
+    options[key] = checkOption(spec.options[key], raw, where);
   }
   const batch = () => {
     if (trainCount === undefined) {
