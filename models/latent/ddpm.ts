@@ -11,8 +11,9 @@
  * L_simple = E_{t, ε}‖ε − ε̂(x_t, t)‖² with t uniform on 1..T.
  *
  * Likelihood: the full variational bound, all T terms evaluated (not sampled over t), with a
- * Bernoulli decoder on binarized pixels (the two-level discretized Gaussian), reported through
- * the `elbo` capability in nats like the VAEs' ELBO. It costs T network passes per image.
+ * Bernoulli decoder on binarized pixels (the two-level discretized Gaussian; `bits: 1`) or Ho et
+ * al.'s 256-level discretized Gaussian on 8-bit pixels (`bits: 8`, so also bits/dim), reported
+ * through the `elbo` capability in nats like the VAEs' ELBO. It costs T network passes per image.
  * Sampling is ancestral: T network passes per batch of samples — slow next to every other model.
  */
 import * as tf from "@tensorflow/tfjs-core";
@@ -362,7 +363,7 @@ export const ddpmSpec: ModelSpec = {
   name: "ddpm",
   family: "latent-variable",
   description:
-    "DDPM (Ho et al. 2020): small U-Net ε-predictor, linear β, full T-term bound, Bernoulli decoder",
+    "DDPM (Ho et al. 2020): small U-Net ε-predictor, linear β, full T-term bound, discretized decoder",
   capabilities: ["sample", "elbo"],
   input: inputKindForBits,
   options: OPTIONS,
