@@ -11,14 +11,9 @@
  */
 import { EigenvalueDecomposition, Matrix } from "ml-matrix";
 import { UsageError } from "../../core/errors.ts";
-import { rowProducts } from "./gram.ts";
+import { type FeatureRows, rowProducts } from "./gram.ts";
 
-/** `count` feature vectors of width `dim`, row-major. */
-export interface FeatureRows {
-  count: number;
-  dim: number;
-  features: Float64Array;
-}
+export type { FeatureRows } from "./gram.ts";
 
 /** A Gaussian fitted to features: mean and unbiased covariance (row-major dim × dim). */
 export interface GaussianStats {

@@ -6,7 +6,13 @@
  * memorization, covariances for FID) build on it.
  */
 import { wasmBase64 } from "./kernels/gram_wasm.ts";
-import type { FeatureRows } from "./fid.ts";
+
+/** `count` feature vectors of width `dim`, row-major. */
+export interface FeatureRows {
+  count: number;
+  dim: number;
+  features: Float64Array;
+}
 
 interface GramExports {
   memory: WebAssembly.Memory;
