@@ -44,6 +44,8 @@ export interface Cell {
   k: number | null;
   /** Test images averaged, where fewer than the full test set. */
   subset: number | null;
+  /** The seed of that subset (datasets/subset.ts); absent in older results, which used the first n. */
+  subsetSeed?: number | null;
 }
 
 /** One row of a table: a (model, variant, backend) group. */
@@ -184,12 +186,14 @@ function makeCell(runs: CollectedRun[], metric: string, full: number | null): Ce
   const same = values.filter((v) => (v.kind ?? null) === kind && (v.k ?? null) === k);
   const counts = same.map((v) => v.n).filter((n): n is number => typeof n === "number");
   const n = counts.length ? Math.min(...counts) : null;
+  const subset = n !== null && full !== null && n < full ? n : null;
   return {
     stats: seedStats(same.map((v) => v.value)),
     best: false,
     kind,
     k,
-    subset: n !== null && full !== null && n < full ? n : null,
+    subset,
+    subsetSeed: subset === null ? null : (same[0].subset_seed ?? null),
   };
 }
 
@@ -263,9 +267,17 @@ function floorRow(
   columns: Column[],
   realGroups: Row[],
 ): FloorRow | null {
-  const real = realGroups.find((r) => columns.some((c) => r.cells[c.id]?.stats));
+  // Each reference has its own real-data group (test-grey, test-binary): per column, the one that
+  // has the metric.
+  const reals = realGroups.filter((r) => columns.some((c) => r.cells[c.id]?.stats));
   const label = question === "samples" ? "real vs real (floor)" : "real data (reference)";
-  if (real) return { label, cells: real.cells };
+  if (reals.length) {
+    const cells = Object.fromEntries(columns.map((c) => {
+      const real = reals.find((r) => r.cells[c.id]?.stats) ?? reals[0];
+      return [c.id, real.cells[c.id]];
+    }));
+    return { label, cells };
+  }
   if (question !== "samples") return null;
   const cells: Record<string, Cell> = {};
   let found = false;
@@ -399,13 +411,17 @@ export function cellParts(
   return { mean: f(mean), std: f(std), low: f(mean - ci95), high: f(mean + ci95) };
 }
 
-/** The subset note of a cell, e.g. `first 2,000 of 10,000 test images`. */
+/**
+ * The subset note of a cell, e.g. `2,000 of 10,000 test images (seeded random subset, seed 1)`;
+ * results from before seeded subsets say `first 2,000 of 10,000 test images`.
+ */
 export function subsetNote(cell: Cell, table: Table): string | null {
   if (cell.subset === null) return null;
   const count = (n: number) => n.toLocaleString("en-US");
-  return `first ${count(cell.subset)}${
-    table.testCount ? ` of ${count(table.testCount)}` : ""
-  } test images`;
+  const of = table.testCount ? ` of ${count(table.testCount)}` : "";
+  return cell.subsetSeed != null
+    ? `${count(cell.subset)}${of} test images (seeded random subset, seed ${cell.subsetSeed})`
+    : `first ${count(cell.subset)}${of} test images`;
 }
 
 /** The heading of a table, e.g. `ci suite on synthetic (backend cpu)`. */
