@@ -389,9 +389,12 @@ export function baselineFromSpread(
           "from finished runs only",
       );
     }
-    const reference = group.finished.find((r) => r.seed === seed);
+    // A row computed from the data alone (family "real-data": a Parzen or FID reference) is
+    // not trained and not seeded: one run, whose values only a change of the code moves.
+    const fromData = group.finished.length === 1 && group.finished[0].record.family === "real-data";
+    const reference = fromData ? group.finished[0] : group.finished.find((r) => r.seed === seed);
     const seeds = group.finished.map((r) => r.seed);
-    if (!reference || seeds.length < 2) {
+    if (!reference || (seeds.length < 2 && !fromData)) {
       throw new UsageError(
         `${groupLabel(group)}: needs seed ${seed} and at least one other seed (has ${seeds})`,
       );
@@ -410,16 +413,18 @@ export function baselineFromSpread(
       const seedList = seeds.join(", ");
       metrics[metric] = {
         expected: value.value,
-        tolerance: ceilTwoDigits(factor * std),
+        tolerance: fromData ? 0 : ceilTwoDigits(factor * std),
         better: value.better,
         ...(value.kind ? { kind: value.kind } : {}),
         ...(value.k ? { k: value.k } : {}),
-        why: std === 0
+        why: fromData
+          ? "computed from the data, not trained: only a change of the code moves it"
+          : std === 0
           ? `identical over seeds ${seedList}: only a change of the code moves it`
           : `${factor} x std over seeds ${seedList} (${Number(std.toPrecision(3))}), rounded up`,
       };
     }
-    entries.push({ model: group.model, variant: group.variant, seed, metrics });
+    entries.push({ model: group.model, variant: group.variant, seed: reference.seed, metrics });
   }
   if (entries.length === 0) {
     throw new UsageError(

@@ -188,12 +188,12 @@ Deno.test({
         "--quiet",
       ]);
       assert.equal(bench.code, 0, bench.stderr);
-      assert.match(bench.stdout, /wrote .*report-ci[\\/]index\.html/);
+      assert.match(bench.stdout, /wrote .*report[\\/]index\.html/);
       let out = await cli(["check", "--baseline", baseline, "--results", real]);
       assert.equal(out.code, 0, out.stdout + out.stderr);
       assert.doesNotMatch(out.stdout, / {2}(worse|missing)( {2}|$)/m);
 
-      // Plant a regression in a copy: vae-mlp's IWAE bound 5 nats worse (tolerance 1.6).
+      // Plant a regression in a copy: vae-mlp's IWAE bound 5 nats worse (tolerance 1.3).
       const copy = join(dir, "copy");
       await new Deno.Command("cp", { args: ["-r", real, copy] }).output();
       const runs = join(copy, "runs");
@@ -227,11 +227,25 @@ Deno.test("baselineFromSpread: seed 1's values, tolerance 2 × the sample std ov
       vaeRun(40, 5),
       vaeRun(41, 5, { seed: 2 }),
       vaeRun(43, 6, { seed: 3 }),
+      // A reference row computed from the data: one unseeded run, kept with tolerance 0.
+      {
+        model: "real-data",
+        variant: "test-grey",
+        seed: 0,
+        family: "real-data",
+        metrics: { parzen_ll: mv(88, "higher") },
+      },
     ]);
     const { runs } = await collectRuns(dir);
     const baseline = baselineFromSpread(runs, { ...BASELINE, runs: [] }, 1);
-    assert.equal(baseline.runs.length, 1);
-    const [run] = baseline.runs;
+    assert.equal(baseline.runs.length, 2);
+    const [reference] = baseline.runs.filter((r) => r.model === "real-data");
+    assert.equal(reference.seed, 0);
+    assert.deepEqual(
+      [reference.metrics.parzen_ll.expected, reference.metrics.parzen_ll.tolerance],
+      [88, 0],
+    );
+    const [run] = baseline.runs.filter((r) => r.model === "vae");
     assert.equal(run.seed, 1);
     assert.equal(run.metrics.nll_nats.expected, 40);
     assert.equal(run.metrics.nll_nats.tolerance, 3.1);
@@ -243,7 +257,11 @@ Deno.test("baselineFromSpread: seed 1's values, tolerance 2 × the sample std ov
     assert.match(run.metrics.params.why!, /identical over seeds/);
     assert.equal(run.metrics.train_seconds, undefined); // timing: never in a baseline
     assert.throws(
-      () => baselineFromSpread(runs.filter((r) => r.seed === 1), { ...BASELINE, runs: [] }, 1),
+      () =>
+        baselineFromSpread(runs.filter((r) => r.model === "vae" && r.seed === 1), {
+          ...BASELINE,
+          runs: [],
+        }, 1),
       /needs seed 1 and at least one other seed/,
     );
   } finally {
