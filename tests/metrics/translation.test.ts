@@ -8,7 +8,6 @@ import { loadDomainClassifiers } from "../../metrics/domains/classifiers.ts";
 import {
   evaluateTranslator,
   meanAbsoluteError,
-  predictClasses,
   PSNR_CAP,
   translationScores,
   type Translator,
@@ -86,7 +85,12 @@ Deno.test("translation: a constant translator gets chance-level label preservati
   const to = index("rotated");
   const s = await evaluateTranslator(constant(mnist.test), mnist.test, from, to, classifiers, N);
   const y = await constant(mnist.test)(new Float32Array(D), 1, from, to, new Uint32Array(1));
-  const [predicted] = await predictClasses(classifiers.digit, y, 1);
+  // The digit the reader sees in that one image, found with the reader's own accuracy.
+  const bytes = Uint8Array.from(y, (v) => Math.round(v * 255));
+  let predicted = -1;
+  for (let digit = 0; digit < 10; digit++) {
+    if (await classifierAccuracy(classifiers.digit, bytes, [digit], 1) === 1) predicted = digit;
+  }
   const share = mnist.test.labels.subarray(0, N).filter((l) => l === predicted).length / N;
   // Exactly the share of the one digit it always shows: about 1 in 10.
   assert.equal(s.labelPreservation, share);
