@@ -5,7 +5,7 @@
  * writes metrics/domains/{digit,domain}.weights.json.
  *
  *   deno run --allow-read=. --allow-write=metrics/domains --allow-env scripts/train_domain_classifiers.ts \
- *     [--epochs 2] [--seed 1] [--limit N]
+ *     [--epochs 4] [--seed 1] [--limit N]
  *   ... scripts/train_domain_classifiers.ts --eval   (accuracies of the committed weights)
  *
  * Both nets use the LeNet of metrics/features/classifier.ts (the digit reader at the canonical
@@ -116,7 +116,7 @@ async function main(): Promise<void> {
   const { values } = parseArgs({
     args: Deno.args,
     options: {
-      epochs: { type: "string", default: "2" },
+      epochs: { type: "string", default: "4" },
       seed: { type: "string", default: "1" },
       batch: { type: "string", default: "128" },
       lr: { type: "string", default: "0.002" },

@@ -71,12 +71,12 @@ Deno.test("translation: the ground-truth translator gets a perfect score", async
     }
     const direct = await classifierAccuracy(classifiers.digit, truth, mnist.test.labels, N);
     assert.equal(s.truthLabelAccuracy, direct, what);
-    assert.ok(direct > 0.9, `${what}: digit reader ${direct}`);
+    assert.ok(direct > 0.94, `${what}: digit reader ${direct}`);
     // ...and target-domain accuracy the domain namer's on them.
     const domains = new Uint8Array(N).fill(index(to));
     const named = await classifierAccuracy(classifiers.domain, truth, domains, N);
     assert.equal(s.targetDomainAccuracy, named, what);
-    assert.ok(named > 0.9, `${what}: domain namer ${named}`);
+    assert.ok(named > 0.92, `${what}: domain namer ${named}`);
   }
 });
 
