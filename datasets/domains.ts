@@ -283,3 +283,16 @@ export function pairedTranslation(
     count: n,
   };
 }
+
+/**
+ * Translates `count` images ([count × H·W] in [0, 1]) from domain `from` to domain `to`
+ * (DOMAINS indices). `rows` are the test rows the images came from: a model must ignore them;
+ * only the ground-truth oracle of the tests reads them.
+ */
+export type Translator = (
+  images: Float32Array,
+  count: number,
+  from: number,
+  to: number,
+  rows: Uint32Array,
+) => Promise<Float32Array>;

@@ -14,21 +14,14 @@ import * as tf from "@tensorflow/tfjs-core";
 import { UsageError } from "../core/errors.ts";
 import type { Stream } from "../core/rng.ts";
 import type { GenerativeModel } from "../models/model.ts";
+import { checkK, DEFAULT_CHUNK_ROWS, samplesPerChunk } from "../models/layers/iwae.ts";
 
-/** Rows (examples × samples) one chunk may decode at once, by default. */
-export const DEFAULT_CHUNK_ROWS = 2048;
-
-/** Fail in one line unless k is an integer ≥ 1. */
-export function checkK(k: number): void {
-  if (!Number.isInteger(k) || k < 1) {
-    throw new UsageError(`iwae: k must be an integer ≥ 1 (got ${k})`);
-  }
-}
-
-/** Samples per chunk for a batch of `batch` examples: as many as fit in `maxRows` rows. */
-export function samplesPerChunk(batch: number, k: number, maxRows = DEFAULT_CHUNK_ROWS): number {
-  return Math.max(1, Math.min(k, Math.floor(maxRows / Math.max(1, batch))));
-}
+export {
+  checkK,
+  DEFAULT_CHUNK_ROWS,
+  iwaeFromLogWeights,
+  samplesPerChunk,
+} from "../models/layers/iwae.ts";
 
 /**
  * A running log-sum-exp per example, in float64: `add` folds in one chunk of log-values,
@@ -63,34 +56,6 @@ export class RunningLogSumExp {
   value(): Float64Array {
     return this.#max.map((max, i) => max + Math.log(this.#sum[i]));
   }
-}
-
-/**
- * The IWAE-k bound per example from a function that returns log importance weights
- * [B, c] for c fresh samples, evaluated `chunk` samples at a time with the running
- * log-sum-exp on the device (no host sync: this is what a model's own `iwae` uses).
- */
-export function iwaeFromLogWeights(
-  batch: number,
-  k: number,
-  logWeights: (samples: number) => tf.Tensor2D,
-  maxRows = DEFAULT_CHUNK_ROWS,
-): tf.Tensor1D {
-  checkK(k);
-  const chunk = samplesPerChunk(batch, k, maxRows);
-  let total: tf.Tensor1D | null = null;
-  for (let done = 0; done < k; done += chunk) {
-    const c = Math.min(chunk, k - done);
-    const next: tf.Tensor1D = tf.tidy(() => {
-      const part = tf.logSumExp(logWeights(c), 1) as tf.Tensor1D;
-      return total === null ? part : tf.logSumExp(tf.stack([total, part]), 0) as tf.Tensor1D;
-    });
-    total?.dispose();
-    total = next;
-  }
-  const bound = tf.sub(total!, Math.log(k)) as tf.Tensor1D;
-  total!.dispose();
-  return bound;
 }
 
 /** What {@link iwaeBound} and {@link latentBounds} may be told. */

@@ -18,7 +18,9 @@
  */
 import { UsageError } from "../core/errors.ts";
 import type { Split } from "../datasets/dataset.ts";
-import { DOMAINS, pairedTranslation } from "../datasets/domains.ts";
+import { DOMAINS, pairedTranslation, type Translator } from "../datasets/domains.ts";
+
+export type { Translator } from "../datasets/domains.ts";
 import { extractFeatures, type FeatureExtractor } from "./features/classifier.ts";
 import { fid } from "./features/fid.ts";
 import { psnrPerImage, ssimPerImage } from "./reconstruction.ts";
@@ -150,19 +152,6 @@ export async function translationScores(
     fid: fidValue,
   };
 }
-
-/**
- * Translates `count` images ([count × H·W] in [0, 1]) from domain `from` to domain `to`
- * (DOMAINS indices). `rows` are the test rows the images came from: a model must ignore them;
- * only the ground-truth oracle of the tests reads them.
- */
-export type Translator = (
-  images: Float32Array,
-  count: number,
-  from: number,
-  to: number,
-  rows: Uint32Array,
-) => Promise<Float32Array>;
 
 /** 0..255 bytes to [0, 1]. */
 function toUnit(bytes: Uint8Array): Float32Array {

@@ -19,9 +19,6 @@ const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
  * longer occur); add none.
  */
 const ALLOWED_UPWARD = [
-  // The VAE's IWAE bound uses the log-mean-exp of metrics/bounds.ts; the helper belongs in
-  // models/ (or core/) with metrics/bounds.ts importing it.
-  "models/latent/vae_conv.ts → metrics/bounds.ts",
   // Evaluations write sample grids, latent views and GAN views with the report's image code;
   // that code belongs below benchmarks/ (it renders images, it reads no results folder).
   "benchmarks/ → reports/grid.ts",
@@ -34,15 +31,9 @@ const ALLOWED_UPWARD = [
  * or a folder ("x/") for any loop wholly inside it.
  */
 const ALLOWED_CYCLES = [
-  // The sampler needs the LSTM cell and the model needs the sampler: one file, or the cell in
-  // its own file.
-  "models/autoregressive/pixelrnn.ts ↔ models/autoregressive/pixelrnn_sample.ts",
   // The runner's split (plan, train state, evaluations) is in progress: RunPlan and the
   // evaluation context belong in a file that the others import. Any loop inside benchmarks/.
   "benchmarks/",
-  // A type-only loop: gram.ts takes FeatureRows from fid.ts, which calls gram.ts; the type
-  // belongs in gram.ts (or a file of its own).
-  "metrics/features/fid.ts ↔ metrics/features/gram.ts",
 ];
 
 /** Whether `loop` ("a ↔ b ↔ …") is on `allowed`. */

@@ -18,7 +18,7 @@ import * as tf from "@tensorflow/tfjs-core";
 import type { Stream } from "../../core/rng.ts";
 import { DownConv, UpConv } from "../layers/conv.ts";
 import { kernelVariable, zerosVariable } from "../layers/nn.ts";
-import type { Translator } from "../../metrics/translation.ts";
+import type { Translator } from "../../datasets/domains.ts";
 
 /** The settings of one CycleGAN. */
 export interface CycleGanOptions {

@@ -40,51 +40,23 @@ import {
   positiveOption,
 } from "./shared.ts";
 import { samplePixelRnn } from "./pixelrnn_sample.ts";
+import {
+  type DiagonalLayer,
+  type Direction,
+  lstmCell,
+  type PixelRnnConfig,
+  type PixelRnnKind,
+  type RowLayer,
+  type SampledPixelRnn,
+} from "./pixelrnn_cell.ts";
 
-export type PixelRnnKind = "row" | "diagonal";
-
-/** Sizes of a PixelRNN: LSTM layers, units h per layer, 2 (binary) or 256 levels per pixel. */
-export interface PixelRnnConfig {
-  kind: PixelRnnKind;
-  layers: number;
-  units: number;
-  levels: number;
-  learningRate: number;
-}
-
-/** One Row LSTM layer: masked 1×3 input-to-state, 1×3 state-to-state, 1×1 residual output. */
-export interface RowLayer {
-  input: MaskedConv2d;
-  state: tf.Variable;
-  out: Dense;
-}
-
-/** One direction of a Diagonal BiLSTM layer: 1×1 input-to-state, 2×1 state-to-state ([2h, 4h]). */
-export interface Direction {
-  input: Dense;
-  /** Rows 0..h−1 weigh the state above, rows h..2h−1 the state to the left (in scan order). */
-  state: tf.Variable;
-}
-
-/** One Diagonal BiLSTM layer: two directions and the 1×1 residual output. */
-export interface DiagonalLayer {
-  left: Direction;
-  right: Direction;
-  out: Dense;
-}
-
-/** One LSTM cell on gates [N, 4h] (i, f, o, g) and the previous cell state [N, h] (null: zero). */
-export function lstmCell(
-  gates: tf.Tensor2D,
-  previous: tf.Tensor2D | null,
-): { h: tf.Tensor2D; c: tf.Tensor2D } {
-  return tf.tidy(() => {
-    const [i, f, o, g] = tf.split(gates, 4, 1) as tf.Tensor2D[];
-    const fresh = tf.mul(tf.sigmoid(i), tf.tanh(g));
-    const c = (previous ? tf.add(tf.mul(tf.sigmoid(f), previous), fresh) : fresh) as tf.Tensor2D;
-    return { h: tf.mul(tf.sigmoid(o), tf.tanh(c)) as tf.Tensor2D, c };
-  });
-}
+export type {
+  DiagonalLayer,
+  Direction,
+  PixelRnnConfig,
+  PixelRnnKind,
+  RowLayer,
+} from "./pixelrnn_cell.ts";
 
 /**
  * Row r of image-shaped [B, H, W, C] moved right by r: [B, H, W + H − 1, C]. Rows padded to
@@ -257,7 +229,7 @@ export function recomputed(
 }
 
 /** The PixelRNN of DESIGN.md on single-channel images. */
-export class PixelRnn implements GenerativeModel {
+export class PixelRnn implements GenerativeModel, SampledPixelRnn {
   readonly input: MaskedConv2d;
   readonly rowLayers: RowLayer[] = [];
   readonly diagonalLayers: DiagonalLayer[] = [];

@@ -12,14 +12,14 @@
  */
 import * as tf from "@tensorflow/tfjs-core";
 import type { Stream } from "../../core/rng.ts";
-import { lstmCell, type PixelRnn } from "./pixelrnn.ts";
+import { lstmCell, type SampledPixelRnn } from "./pixelrnn_cell.ts";
 import { drawPixel, pixelUniforms } from "./shared.ts";
 
 type Matrix = tf.Tensor2D;
 
 /** n samples of `model` as a [n, D] array (0/1 or 0..255), driven by uniforms from `noise`. */
 export async function samplePixelRnn(
-  model: PixelRnn,
+  model: SampledPixelRnn,
   n: number,
   noise: Stream,
 ): Promise<Float32Array> {

@@ -14,7 +14,7 @@ import * as tf from "@tensorflow/tfjs-core";
 import type { Stream } from "../../core/rng.ts";
 import { UsageError } from "../../core/errors.ts";
 import type { ImageShape } from "../../datasets/dataset.ts";
-import { iwaeFromLogWeights } from "../../metrics/bounds.ts";
+import { iwaeFromLogWeights } from "../layers/iwae.ts";
 import type { ElboTerms, GenerativeModel, ModelSpec } from "../model.ts";
 import { type OptionSchema, readOptions, trainingOptions } from "../options.ts";
 import { bernoulliLogLikelihood, Dense, type Layer, normalTensor } from "../layers/nn.ts";
