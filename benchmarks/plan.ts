@@ -9,9 +9,8 @@ import type { BackendInfo } from "../core/backend.ts";
 import { UsageError } from "../core/errors.ts";
 import { checkModelFits, readCheckpoint, type TrainingCheckpoint } from "../core/checkpoint.ts";
 import type { Dataset } from "../datasets/dataset.ts";
-import { inputKindOf, type ModelOptions, type ModelSpec } from "../models/model.ts";
+import { inputKindOf, type ModelSpec } from "../models/model.ts";
 import {
-  type Budget,
   type MetricsFile,
   readMetricsFile,
   readRunRecord,
@@ -20,23 +19,12 @@ import {
   type RunConfig,
   type RunRecord,
 } from "./record.ts";
-import { evalCountOf, type Suite, type SuiteEntry } from "./suites.ts";
+import { evalCountOf, type RunPlan, type Suite, type SuiteEntry } from "./suites.ts";
 import { resolveEntry, type RunOverrides, validateOverrides } from "./overrides.ts";
 import { getModel } from "../models/registry.ts";
 import { checkRunState, createModel } from "./train_state.ts";
 
-/** Everything that determines one run. */
-export interface RunPlan {
-  suite: Suite;
-  entry: SuiteEntry;
-  spec: ModelSpec;
-  seed: number;
-  /** The model's defaults, overridden by the suite entry, then by `--set`. */
-  options: ModelOptions;
-  /** Training steps; `null` under a seconds budget. */
-  steps: number | null;
-  budget: Budget | null;
-}
+export type { RunPlan } from "./suites.ts";
 
 /**
  * Resolve a suite entry into a plan. `overrides` are the command line's changes; `trainCount`

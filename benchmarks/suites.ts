@@ -8,7 +8,8 @@
  */
 import { UsageError } from "../core/errors.ts";
 import { MAX_BYTES } from "../core/files.ts";
-import type { ModelOptions } from "../models/model.ts";
+import type { ModelOptions, ModelSpec } from "../models/model.ts";
+import type { Budget } from "./record.ts";
 import { getModel, MODELS } from "../models/registry.ts";
 import ciSuite from "./suites/ci.json" with { type: "json" };
 import quickSuite from "./suites/quick.json" with { type: "json" };
@@ -31,6 +32,19 @@ export interface SuiteEntry {
   featureSamples?: number;
   /** Why this budget and these options (free text, for the reader of the file). */
   why?: string;
+}
+
+/** Everything that determines one run. */
+export interface RunPlan {
+  suite: Suite;
+  entry: SuiteEntry;
+  spec: ModelSpec;
+  seed: number;
+  /** The model's defaults, overridden by the suite entry, then by `--set`. */
+  options: ModelOptions;
+  /** Training steps; `null` under a seconds budget. */
+  steps: number | null;
+  budget: Budget | null;
 }
 
 /** A named list of models with their budgets and the evaluation protocol. */

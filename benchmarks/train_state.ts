@@ -11,7 +11,7 @@ import { captureModel, encodeCheckpoint, type TrainingCheckpoint } from "../core
 import type { Dataset } from "../datasets/dataset.ts";
 import type { GenerativeModel } from "../models/model.ts";
 import { RUN_FILES, saveRunFile } from "./record.ts";
-import type { RunPlan } from "./plan.ts";
+import type { RunPlan } from "./suites.ts";
 
 /** The run's streams that live through training; `init` is used once, at creation. */
 export const STREAM_NAMES = ["data", "binarize", "train", "evaluation", "sample"] as const;

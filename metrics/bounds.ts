@@ -14,7 +14,7 @@ import * as tf from "@tensorflow/tfjs-core";
 import { UsageError } from "../core/errors.ts";
 import type { Stream } from "../core/rng.ts";
 import type { GenerativeModel } from "../models/model.ts";
-import { checkK, DEFAULT_CHUNK_ROWS, samplesPerChunk } from "../models/layers/iwae.ts";
+import { checkK, samplesPerChunk } from "../models/layers/iwae.ts";
 
 export {
   checkK,

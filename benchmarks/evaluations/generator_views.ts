@@ -1,9 +1,9 @@
 /**
- * Interpolation strips and code grids of a generator model (reports/gan_views.ts): PNGs only,
+ * Interpolation strips and code grids of a generator model (benchmarks/views/generator.ts): PNGs only,
  * no metric.
  */
 import { join } from "node:path";
-import { ganViews } from "../../reports/gan_views.ts";
+import { ganViews } from "../views/generator.ts";
 import type { Evaluation } from "./context.ts";
 
 export const generatorViewsEvaluation: Evaluation = {

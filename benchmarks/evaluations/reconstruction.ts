@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { dimOf } from "../../datasets/dataset.ts";
 import { type MetricValue, metricValue } from "../../metrics/metric.ts";
 import { collectPosterior, summarizeReconstruction } from "../../metrics/reconstruction.ts";
-import { writeLatentViews } from "../../reports/latent.ts";
+import { writeLatentViews } from "../views/latent.ts";
 import { RUN_FILES } from "../record.ts";
 import { type Evaluation, jsonBytes, subsetFields, testImages } from "./context.ts";
 

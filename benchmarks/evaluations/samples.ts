@@ -1,7 +1,7 @@
 /** A grid of samples (`samples.png`) and the sampling speed of every sampler. */
 import { join } from "node:path";
 import { metricValue } from "../../metrics/metric.ts";
-import { gridPng } from "../../reports/grid.ts";
+import { gridPng } from "../views/grid.ts";
 import { RUN_FILES } from "../record.ts";
 import type { Evaluation } from "./context.ts";
 

@@ -169,7 +169,7 @@ Deno.test("encoder–decoder models get reconstruction metrics and latent views"
   const dataset = syntheticDataset();
   const built = build("vae-mlp", dataset.shape);
   const { files, save } = memorySave();
-  const dir = await Deno.makeTempDir(); // the latent views are written there by reports/latent.ts
+  const dir = await Deno.makeTempDir(); // the latent views are written there by benchmarks/views/latent.ts
   const context = contextOf(built, dataset, { recon_count: 40 }, save, dir);
   const metrics = (await runIfApplies(reconstructionEvaluation, context))!;
   assert.ok(metrics.recon_psnr.value > 0);

@@ -1,6 +1,6 @@
 /** Fabricated results folders for the report tests: real file layouts, values chosen by hand. */
 import { join } from "node:path";
-import { gridPng } from "../../reports/grid.ts";
+import { gridPng } from "../../benchmarks/views/grid.ts";
 import type { MetricValue } from "../../metrics/metric.ts";
 
 /** One fabricated run. */

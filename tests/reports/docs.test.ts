@@ -9,8 +9,8 @@ import { runId, type RunPlan } from "../../benchmarks/plan.ts";
 import type { Dataset } from "../../datasets/dataset.ts";
 import { USAGE } from "../../cli/usage.ts";
 import { REPORT_USAGE } from "../../cli/report.ts";
-import { LATENT_VIEWS } from "../../reports/latent.ts";
-import { GENERATOR_VIEWS } from "../../reports/gan_views.ts";
+import { LATENT_VIEWS } from "../../benchmarks/views/latent.ts";
+import { GENERATOR_VIEWS } from "../../benchmarks/views/generator.ts";
 import { defaultReportDir, REPORT_DIR } from "../../reports/report.ts";
 
 const ROOT = new URL("../../", import.meta.url);

@@ -1,6 +1,6 @@
 /** Image grids as PNG files (greyscale, via the `fast-png` encoder). */
 import { encode } from "fast-png";
-import type { ImageShape } from "../datasets/dataset.ts";
+import type { ImageShape } from "../../datasets/dataset.ts";
 
 /**
  * A 3×5 pixel font for row labels such as `z12`: each glyph is five rows of three bits, most

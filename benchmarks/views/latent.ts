@@ -15,11 +15,11 @@
  */
 import * as tf from "@tensorflow/tfjs-core";
 import { join } from "node:path";
-import { dimOf, type ImageShape } from "../datasets/dataset.ts";
-import type { GenerativeModel } from "../models/model.ts";
+import { dimOf, type ImageShape } from "../../datasets/dataset.ts";
+import type { GenerativeModel } from "../../models/model.ts";
 import { gridPng } from "./grid.ts";
-import { writeFileAtomic } from "../core/files.ts";
-import type { Stream } from "../core/rng.ts";
+import { writeFileAtomic } from "../../core/files.ts";
+import type { Stream } from "../../core/rng.ts";
 
 /** The files `writeLatentViews` may write into a run's folder. */
 export const LATENT_VIEWS = [

@@ -2,9 +2,9 @@ import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs-core";
 import { decode } from "fast-png";
 import { join } from "node:path";
-import { selectBackend } from "../../core/backend.ts";
-import { vaeConvSpec } from "../../models/latent/vae_conv.ts";
-import { cvaeSpec } from "../../models/latent/cvae.ts";
+import { selectBackend } from "../../../core/backend.ts";
+import { vaeConvSpec } from "../../../models/latent/vae_conv.ts";
+import { cvaeSpec } from "../../../models/latent/cvae.ts";
 import {
   interpolationImages,
   mostActive,
@@ -12,10 +12,10 @@ import {
   reconstructionImages,
   traversalImages,
   writeLatentViews,
-} from "../../reports/latent.ts";
-import { gridPng } from "../../reports/grid.ts";
-import { Stream } from "../../core/rng.ts";
-import { build, DIMS, SHAPE, testBatch } from "../models/latent/_helpers.ts";
+} from "../../../benchmarks/views/latent.ts";
+import { gridPng } from "../../../benchmarks/views/grid.ts";
+import { Stream } from "../../../core/rng.ts";
+import { build, DIMS, SHAPE, testBatch } from "../../models/latent/_helpers.ts";
 
 await selectBackend("cpu");
 

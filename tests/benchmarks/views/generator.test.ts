@@ -1,13 +1,13 @@
 import assert from "node:assert/strict";
 import { decode } from "fast-png";
-import { selectBackend } from "../../core/backend.ts";
-import { Stream } from "../../core/rng.ts";
-import { cgan, dcgan } from "../../models/adversarial/dcgan.ts";
-import { infogan } from "../../models/adversarial/infogan.ts";
-import { vaeMlp } from "../../models/latent/vae_mlp.ts";
-import type { ModelSpec } from "../../models/model.ts";
-import { ganViews, slerp } from "../../reports/gan_views.ts";
-import { defaultOptions } from "../../models/options.ts";
+import { selectBackend } from "../../../core/backend.ts";
+import { Stream } from "../../../core/rng.ts";
+import { cgan, dcgan } from "../../../models/adversarial/dcgan.ts";
+import { infogan } from "../../../models/adversarial/infogan.ts";
+import { vaeMlp } from "../../../models/latent/vae_mlp.ts";
+import type { ModelSpec } from "../../../models/model.ts";
+import { ganViews, slerp } from "../../../benchmarks/views/generator.ts";
+import { defaultOptions } from "../../../models/options.ts";
 
 await selectBackend("cpu");
 const TINY = { height: 8, width: 8, channels: 1 };

@@ -7,10 +7,10 @@
  * −2 to 2 (beyond its training range U(−1, 1), as in the paper) with the others at 0.
  */
 import * as tf from "@tensorflow/tfjs-core";
-import type { Stream } from "../core/rng.ts";
-import type { ImageShape } from "../datasets/dataset.ts";
-import type { GenerativeModel } from "../models/model.ts";
-import { type CodeDecoder, hasCodes } from "../models/adversarial/infogan.ts";
+import type { Stream } from "../../core/rng.ts";
+import type { ImageShape } from "../../datasets/dataset.ts";
+import type { GenerativeModel } from "../../models/model.ts";
+import { type CodeDecoder, hasCodes } from "../../models/adversarial/infogan.ts";
 import { gridPng } from "./grid.ts";
 
 /** The files the generator views may write into a run's folder (`<j>`: 1, 2, …). */
