@@ -324,7 +324,7 @@ function measuredReasons(record: Omit<ReproductionRecord, "gap">): string[] {
 }
 
 export function formatEpochs(epochs: number): string {
-  return epochs >= 10 ? epochs.toFixed(0) : epochs >= 1 ? epochs.toFixed(1) : epochs.toFixed(3);
+  return epochs >= 100 ? epochs.toFixed(0) : epochs >= 1 ? epochs.toFixed(1) : epochs.toFixed(3);
 }
 
 /** The record of the finished run in `runDir`. */
