@@ -234,7 +234,11 @@ export function renderTable(
     "hardware",
     "gap",
   ];
-  const list = notes.map((text, i) => wrap(`${i + 1}. ${cell(text)}`, 100, "   ")).join("\n");
+  // Continuation lines line up under the text, as deno fmt indents them ("10. " needs four).
+  const list = notes.map((text, i) => {
+    const label = `${i + 1}. `;
+    return wrap(`${label}${cell(text)}`, 100, " ".repeat(label.length));
+  }).join("\n");
   return alignedTable([header, ...rows.map((r) => r.map(cell))]) +
     (list ? `\nProtocols and commands:\n\n${list}\n` : "");
 }
