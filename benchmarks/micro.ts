@@ -11,7 +11,15 @@ import { type BackendInfo, type BackendName, selectBackend } from "../core/backe
 import { oneLine, UsageError } from "../core/errors.ts";
 import { Stream } from "../core/rng.ts";
 import { installWebGpuKernels, uninstallWebGpuKernels } from "../core/webgpu/install.ts";
-import { compareWithCpu, convCases, denseCases, matMulCases } from "../core/webgpu/check.ts";
+import {
+  compareWithCpu,
+  conv2dBackpropFilter,
+  conv2dBackpropInput,
+  convCases,
+  type ConvPad,
+  denseCases,
+  matMulCases,
+} from "../core/webgpu/check.ts";
 import { getTileMode } from "../core/webgpu/gemm.ts";
 import { countDispatches } from "../core/webgpu/dispatch.ts";
 import { MODELS } from "../models/registry.ts";
@@ -142,7 +150,7 @@ function conv(
   k: number | [number, number],
   f: number,
   stride: number,
-  pad: "same" | "valid" | [[number, number], [number, number], [number, number], [number, number]],
+  pad: ConvPad,
   which: ("fwd" | "dx" | "dw")[] = ["fwd", "dx", "dw"],
 ): OpCase[] {
   const [kh, kw] = typeof k === "number" ? [k, k] : k;
@@ -165,14 +173,7 @@ function conv(
       name: `conv2dBackpropInput ${label}`,
       shapes: [out, filter],
       gflop,
-      run: ([dy, wi]) =>
-        tf.conv2dTranspose(
-          dy as tf.Tensor4D,
-          wi as tf.Tensor4D,
-          x as [number, number, number, number],
-          stride,
-          pad,
-        ),
+      run: ([dy, wi]) => conv2dBackpropInput(dy, wi, x, stride, pad),
     });
   }
   if (which.includes("dw")) {
@@ -180,14 +181,7 @@ function conv(
       name: `conv2dBackpropFilter ${label}`,
       shapes: [x, out],
       gflop,
-      run: ([xi, dy]) =>
-        tf.engine().runKernel("Conv2DBackpropFilter", { x: xi, dy }, {
-          strides: [stride, stride],
-          pad,
-          dataFormat: "NHWC",
-          dimRoundingMode: undefined,
-          filterShape: filter,
-        } as unknown as tf.NamedAttrMap) as tf.Tensor,
+      run: ([xi, dy]) => conv2dBackpropFilter(xi, dy, filter, stride, pad),
     });
   }
   return cases;
@@ -591,66 +585,42 @@ export async function runMicro(options: MicroOptions): Promise<MicroReport> {
   const write = async () => {
     if (options.out) await Deno.writeTextFile(options.out, JSON.stringify(report, null, 2) + "\n");
   };
+  // Times one row; a failure becomes a row with its error, so one broken case
+  // does not hide the others (a usage error still stops the run).
+  const measure = async (
+    kind: MicroRow["kind"],
+    name: string,
+    time: () => Promise<MicroRow>,
+  ) => {
+    let row: MicroRow;
+    try {
+      row = await time();
+    } catch (error) {
+      if (error instanceof UsageError) throw error;
+      row = { kind, name, ms: NaN, meanMs: NaN, samples: 0, error: oneLine(error) };
+    }
+    report.rows.push(row);
+    console.log(formatTable([row]).split("\n")[2]);
+    await write();
+  };
   if (!options.noOps) {
     for (const op of opCases()) {
       if (only && !only.test(op.name)) continue;
-      let row: MicroRow;
-      try {
-        row = await timeOp(op, stream, timeMs, report.syncMs);
-      } catch (error) {
-        row = {
-          kind: "op",
-          name: op.name,
-          ms: NaN,
-          meanMs: NaN,
-          samples: 0,
-          error: oneLine(error),
-        };
-      }
-      report.rows.push(row);
-      console.log(formatTable([row]).split("\n")[2]);
-      await write();
+      await measure("op", op.name, () => timeOp(op, stream, timeMs, report.syncMs));
     }
     if (!only || only.test("adam update")) {
-      let row: MicroRow;
-      try {
-        row = await timeAdam(stream, timeMs, report.syncMs);
-      } catch (error) {
-        row = {
-          kind: "op",
-          name: "adam update",
-          ms: NaN,
-          meanMs: NaN,
-          samples: 0,
-          error: oneLine(error),
-        };
-      }
-      report.rows.push(row);
-      console.log(formatTable([row]).split("\n")[2]);
-      await write();
+      await measure("op", "adam update", () => timeAdam(stream, timeMs, report.syncMs));
     }
   }
   if (!options.noModels) {
     const names = options.models ?? MODELS.map((m) => m.name);
     for (const name of names) {
       if (only && !only.test(`train step ${name}`)) continue;
-      let row: MicroRow;
-      try {
-        row = await timeModel(name, timeMs, report.syncMs, options.reference);
-      } catch (error) {
-        if (error instanceof UsageError) throw error;
-        row = {
-          kind: "model",
-          name: `train step ${name}`,
-          ms: NaN,
-          meanMs: NaN,
-          samples: 0,
-          error: oneLine(error),
-        };
-      }
-      report.rows.push(row);
-      console.log(formatTable([row]).split("\n")[2]);
-      await write();
+      await measure(
+        "model",
+        `train step ${name}`,
+        () => timeModel(name, timeMs, report.syncMs, options.reference),
+      );
     }
   }
   console.log("\n" + formatTable(report.rows));

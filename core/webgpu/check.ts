@@ -26,6 +26,40 @@ export interface CaseResult {
   deterministic: boolean;
 }
 
+/** Padding of a 2-D convolution: a tfjs mode or explicit [[0, 0], top/bottom, left/right, [0, 0]]. */
+export type ConvPad =
+  | "same"
+  | "valid"
+  | [[number, number], [number, number], [number, number], [number, number]];
+
+/** The input gradient of conv2d (NHWC): `dy` against the filter `w`, for an input of shape `x`. */
+export function conv2dBackpropInput(
+  dy: tf.Tensor,
+  w: tf.Tensor,
+  x: [number, number, number, number],
+  stride: number,
+  pad: ConvPad,
+): tf.Tensor {
+  return tf.conv2dTranspose(dy as tf.Tensor4D, w as tf.Tensor4D, x, stride, pad);
+}
+
+/** The filter gradient of conv2d (NHWC), by the kernel itself (tfjs has no public op for it). */
+export function conv2dBackpropFilter(
+  x: tf.Tensor,
+  dy: tf.Tensor,
+  filter: [number, number, number, number],
+  stride: number,
+  pad: ConvPad,
+): tf.Tensor {
+  return tf.engine().runKernel("Conv2DBackpropFilter", { x, dy }, {
+    strides: [stride, stride],
+    pad,
+    dataFormat: "NHWC",
+    dimRoundingMode: undefined,
+    filterShape: filter,
+  } as unknown as tf.NamedAttrMap) as tf.Tensor;
+}
+
 /** Conv2D cases over odd sizes, strides 1 and 2, `same` and `valid`, batch 1 and 2. */
 export function convCases(): KernelCase[] {
   const cases: KernelCase[] = [];
@@ -52,26 +86,12 @@ export function convCases(): KernelCase[] {
       cases.push({
         name: `conv2dBackpropInput ${tag}`,
         shapes: [out, filter],
-        run: ([dy, wi]) =>
-          tf.conv2dTranspose(
-            dy as tf.Tensor4D,
-            wi as tf.Tensor4D,
-            x as [number, number, number, number],
-            s,
-            pad,
-          ),
+        run: ([dy, wi]) => conv2dBackpropInput(dy, wi, x, s, pad),
       });
       cases.push({
         name: `conv2dBackpropFilter ${tag}`,
         shapes: [x, out],
-        run: ([xi, dy]) =>
-          tf.engine().runKernel("Conv2DBackpropFilter", { x: xi, dy }, {
-            strides: [s, s],
-            pad,
-            dataFormat: "NHWC",
-            dimRoundingMode: undefined,
-            filterShape: filter,
-          } as unknown as tf.NamedAttrMap) as tf.Tensor,
+        run: ([xi, dy]) => conv2dBackpropFilter(xi, dy, filter, s, pad),
       });
     }
   }
