@@ -12,6 +12,7 @@ import { kid } from "./kid.ts";
 import { precisionRecall } from "./precision_recall.ts";
 import { classEntropy, isScore, labelAccuracy } from "./classes.ts";
 import { nnTrainRatio } from "./memorization.ts";
+import { testSubset } from "../../datasets/subset.ts";
 
 /** Settings of the feature-based metrics; every default is the published protocol's. */
 export interface FeatureMetricOptions {
@@ -42,6 +43,23 @@ export interface FeatureMetricsResult {
   counts: { samples: number; reference: number; train: number };
   /** One line per metric that was not computed, and why (e.g. too few samples for FID). */
   skipped: string[];
+}
+
+/**
+ * `count` reference (test) rows: all of them, or one seeded random subset named by `use` —
+ * never the first `count`, which on MNIST are cleaner than the rest. Samples are i.i.d. draws,
+ * so {@link head} serves for them.
+ */
+function spread(rows: ExtractedFeatures, count: number, use: string): ExtractedFeatures {
+  if (count >= rows.count) return rows;
+  const picked = testSubset(rows.count, count, use).rows;
+  const features = new Float64Array(picked.length * rows.dim);
+  const probs = new Float64Array(picked.length * rows.classes);
+  picked.forEach((row, i) => {
+    features.set(rows.features.subarray(row * rows.dim, (row + 1) * rows.dim), i * rows.dim);
+    probs.set(rows.probs.subarray(row * rows.classes, (row + 1) * rows.classes), i * rows.classes);
+  });
+  return { ...rows, count: picked.length, features, probs };
 }
 
 function head(rows: ExtractedFeatures, count: number): ExtractedFeatures {
@@ -96,7 +114,11 @@ export function featureMetricsFrom(
   attempt("precision/recall", () => {
     // Equal counts by default: each set's radii depend on its density.
     const count = options.prCount ?? Math.min(samples.count, reference.count);
-    const pr = precisionRecall(head(reference, count), head(samples, count), options.k ?? 3);
+    const pr = precisionRecall(
+      spread(reference, count, "precision-recall"),
+      head(samples, count),
+      options.k ?? 3,
+    );
     metrics.precision = metricValue("precision", pr.precision);
     metrics.recall = metricValue("recall", pr.recall);
   });
@@ -121,7 +143,7 @@ export function featureMetricsFrom(
     trainCount = train.count;
     attempt("nn_train_ratio", () => {
       const n = options.nnCount ?? 1000;
-      const result = nnTrainRatio(head(samples, n), head(reference, n), train);
+      const result = nnTrainRatio(head(samples, n), spread(reference, n, "nn-train-ratio"), train);
       metrics.nn_train_ratio = metricValue("nn_train_ratio", result.ratio);
     });
   }
