@@ -37,12 +37,12 @@ export const MODELS: ModelSpec[] = [
   ddpmSpec,
 ];
 
-/** The model spec called `name`, or a one-line error. */
-export function getModel(name: string): ModelSpec {
+/** The model spec called `name`, or a one-line error that starts with `where` (a flag, a file). */
+export function getModel(name: string, where = "--models"): ModelSpec {
   const spec = MODELS.find((m) => m.name === name);
   if (!spec) {
     throw new UsageError(
-      `--models: unknown model "${name}" (expected one of ${MODELS.map((m) => m.name).join(", ")})`,
+      `${where}: unknown model "${name}" (expected one of ${MODELS.map((m) => m.name).join(", ")})`,
     );
   }
   return spec;

@@ -1,21 +1,11 @@
 import assert from "node:assert/strict";
-import { fileURLToPath } from "node:url";
 import { join } from "node:path";
-import { listText } from "../../cli/list.ts";
+import { listText, modelText } from "../../cli/list.ts";
+import { getModel, MODELS } from "../../models/registry.ts";
 import { parseBenchArgs } from "../../cli/bench.ts";
+import { cli as run } from "../_run.ts";
 
-const MOD = fileURLToPath(new URL("../../mod.ts", import.meta.url));
-
-async function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const output = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", MOD, ...args],
-    stdout: "piped",
-    stderr: "piped",
-    env: { NO_COLOR: "1" },
-  }).output();
-  const decode = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
-  return { code: output.code, stdout: decode(output.stdout), stderr: decode(output.stderr) };
-}
+const cli = (...args: string[]) => run(args);
 
 Deno.test("flags parse into options; seeds combine and deduplicate", () => {
   const options = parseBenchArgs(["--suite", "ci", "--seed", "1", "--seeds", "2,3", "--seed", "2"]);
@@ -122,4 +112,23 @@ Deno.test("list names every model with its family and capabilities, every suite 
   ) {
     assert.ok(text.includes(word), word);
   }
+});
+
+Deno.test("list shows every model's options and published numbers; list MODEL shows them in full", async () => {
+  const text = listText();
+  for (const spec of MODELS) {
+    const keys = Object.keys(spec.options);
+    assert.ok(keys.length > 0, `${spec.name} declares no options`);
+    for (const key of keys) assert.ok(text.includes(`${key}=`), `${spec.name}.${key}`);
+    for (const ref of spec.references ?? []) {
+      assert.ok(text.includes(`${ref.value} ${ref.unit}`), `${spec.name}: ${ref.value}`);
+    }
+  }
+  const made = modelText(getModel("made"));
+  assert.match(made, /learningRate +a number > 0; default 0\.001/);
+  assert.match(made, /88\.04 nats exact/);
+  assert.match(made, /binarization: static/);
+  const bad = await cli("list", "nosuch");
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr.trim(), /^genbench: list: unknown model "nosuch"/);
 });
