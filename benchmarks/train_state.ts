@@ -6,7 +6,7 @@
  */
 import { join } from "node:path";
 import { Stream, type StreamState } from "../core/rng.ts";
-import { UsageError } from "../core/errors.ts";
+import { type Refusal, refusalFor } from "../core/errors.ts";
 import { captureModel, encodeCheckpoint, type TrainingCheckpoint } from "../core/checkpoint.ts";
 import type { Dataset } from "../datasets/dataset.ts";
 import type { GenerativeModel } from "../models/model.ts";
@@ -113,9 +113,7 @@ export function checkRunState(
   identity: string,
   source: string,
 ): void {
-  const fail = (why: string): never => {
-    throw new UsageError(`${source}: ${why}`);
-  };
+  const fail: Refusal = refusalFor(source);
   const s = stateOf(checkpoint);
   if (s.identity !== identity) {
     fail("checkpoint belongs to a different run (config, data or backend)");

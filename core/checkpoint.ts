@@ -8,7 +8,7 @@
 import * as tf from "@tensorflow/tfjs-core";
 import { createHash } from "node:crypto";
 import { MAX_BYTES, readFileLimited, writeFileAtomic } from "./files.ts";
-import { UsageError } from "./errors.ts";
+import { type Refusal, refusalFor, UsageError } from "./errors.ts";
 
 /** What a checkpoint holds of a model (a `GenerativeModel` of models/model.ts has both). */
 export interface Checkpointable {
@@ -58,16 +58,8 @@ export async function saveWeights(path: string, weights: Map<string, tf.Tensor>)
 
 /** Read `path` and assign its values to `weights`, checking names, shapes and sizes. */
 export async function loadWeights(path: string, weights: Map<string, tf.Variable>): Promise<void> {
-  let bytes: Uint8Array;
-  try {
-    bytes = await readFileLimited(path, MAX_BYTES.checkpoint, "checkpoint");
-  } catch (error) {
-    if (error instanceof UsageError) throw error;
-    throw new UsageError(`${path}: cannot read checkpoint (${(error as Error).message})`);
-  }
-  const fail = (why: string): never => {
-    throw new UsageError(`${path}: ${why}`);
-  };
+  const bytes = await readCheckpointBytes(path);
+  const fail: Refusal = refusalFor(path);
   if (bytes.length < 4) fail("truncated checkpoint (no header)");
   const headerLength = new DataView(bytes.buffer, bytes.byteOffset).getUint32(0, true);
   if (4 + headerLength > bytes.length) fail("truncated checkpoint header");
@@ -197,9 +189,7 @@ const isShape = (shape: unknown): shape is number[] =>
 
 /** Parse and verify a checkpoint; every problem is one {@link UsageError} naming `source`. */
 export function decodeCheckpoint(bytes: Uint8Array, source: string): TrainingCheckpoint {
-  const fail = (why: string): never => {
-    throw new UsageError(`${source}: ${why}`);
-  };
+  const fail: Refusal = refusalFor(source);
   if (bytes.length < 4) fail(`truncated checkpoint (${bytes.length} bytes, no header)`);
   const headerLength = new DataView(bytes.buffer, bytes.byteOffset).getUint32(0, true);
   if (4 + headerLength > bytes.length) fail("truncated checkpoint header");
@@ -259,14 +249,17 @@ export function decodeCheckpoint(bytes: Uint8Array, source: string): TrainingChe
 
 /** Read and decode `path`; a missing or unreadable file is one {@link UsageError}. */
 export async function readCheckpoint(path: string): Promise<TrainingCheckpoint> {
-  let bytes: Uint8Array;
+  return decodeCheckpoint(await readCheckpointBytes(path), path);
+}
+
+/** The bytes of the checkpoint file `path`; unreadable or too large: one {@link UsageError}. */
+async function readCheckpointBytes(path: string): Promise<Uint8Array> {
   try {
-    bytes = await readFileLimited(path, MAX_BYTES.checkpoint, "checkpoint");
+    return await readFileLimited(path, MAX_BYTES.checkpoint, "checkpoint");
   } catch (error) {
     if (error instanceof UsageError) throw error;
     throw new UsageError(`${path}: cannot read checkpoint (${(error as Error).message})`);
   }
-  return decodeCheckpoint(bytes, path);
 }
 
 /**
@@ -322,9 +315,7 @@ export function checkModelFits(
   model: Checkpointable,
   source: string,
 ): void {
-  const fail = (why: string): never => {
-    throw new UsageError(`${source}: ${why}`);
-  };
+  const fail: Refusal = refusalFor(source);
   const weights = model.weights();
   for (const [name, variable] of weights) {
     const blob = checkpoint.blobs.get(`model/${name}`) ??

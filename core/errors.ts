@@ -14,3 +14,13 @@ export function oneLine(error: unknown): string {
   const text = error instanceof Error ? error.message : String(error);
   return text.replace(/\s*\n\s*/g, " ").trim();
 }
+
+/** Throws one {@link UsageError} line `source: why`; never returns. */
+export type Refusal = (why: string) => never;
+
+/** The {@link Refusal} of the checks of one file or input named `source`. */
+export function refusalFor(source: string): Refusal {
+  return (why) => {
+    throw new UsageError(`${source}: ${why}`);
+  };
+}

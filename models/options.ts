@@ -152,6 +152,16 @@ export function learningRateOption(
   return { type: "number", default: value, above: 0, doc };
 }
 
+/** The `bits` option of a model of binary pixels: 1, the only choice. */
+export function binaryBitsOption(model: string): OptionSpec & { type: "int" } {
+  return {
+    type: "int",
+    default: 1,
+    choices: [1],
+    doc: `bits per pixel (${model} models binary pixels)`,
+  };
+}
+
 /** The two options every trained model reads: `batchSize` and Adam's `learningRate`. */
 export function trainingOptions(batchSize: number, learningRate: number, doc?: string) {
   return {

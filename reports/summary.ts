@@ -3,23 +3,13 @@
  * (tables.ts), so it ranks, names and flags exactly as `tables.md` does — a ranked summary, then
  * one table per question.
  */
-import type { MetricValue } from "../metrics/metric.ts";
+import type { MetricsFile } from "../benchmarks/record.ts";
 import { type CollectedRun, groupRuns } from "./collect.ts";
 import { markdownEscape, tableMarkdown } from "./markdown.ts";
 import { buildTables } from "./tables.ts";
 
-/** What summary.md needs of each run (the fields of its `metrics.json`). */
-export interface SummaryRun {
-  model: string;
-  variant: string | null;
-  dataset: string;
-  seed: number;
-  backend: string;
-  suite: string;
-  run_id: string;
-  status: "finished" | "diverged" | "interrupted";
-  metrics: Record<string, MetricValue>;
-}
+/** What summary.md needs of each run: the fields of its `metrics.json`. */
+export type SummaryRun = MetricsFile;
 
 function asCollected(run: SummaryRun): CollectedRun {
   return {

@@ -18,7 +18,7 @@ import { dense } from "../../core/webgpu/dense.ts";
 import { dimOf } from "../../datasets/dataset.ts";
 import type { GenerativeModel, ModelArgs, ModelSpec } from "../model.ts";
 import { bernoulliLogLikelihood, Dense } from "../layers/nn.ts";
-import { batchSizeOption, learningRateOption, type OptionSchema, readOptions } from "../options.ts";
+import { binaryBitsOption, type OptionSchema, readOptions, trainingOptions } from "../options.ts";
 import { checkWidth, drawPixel, pixelUniforms, replace } from "./shared.ts";
 import { logisticThresholds, sampleOnBackend } from "./sampling.ts";
 
@@ -245,14 +245,8 @@ export class Made implements GenerativeModel {
 export const MADE_OPTIONS = {
   hidden: { type: "int", default: 500, min: 1, doc: "ReLU units per hidden layer" },
   layers: { type: "int", default: 2, min: 1, doc: "hidden layers (masked, one fixed mask)" },
-  batchSize: batchSizeOption(128),
-  learningRate: learningRateOption(1e-3),
-  bits: {
-    type: "int",
-    default: 1,
-    choices: [1],
-    doc: "bits per pixel (MADE models binary pixels)",
-  },
+  ...trainingOptions(128, 1e-3),
+  bits: binaryBitsOption("MADE"),
 } satisfies OptionSchema;
 
 export const madeSpec: ModelSpec = {

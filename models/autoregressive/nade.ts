@@ -19,7 +19,7 @@ import {
   uniformVariable,
   zerosVariable,
 } from "../layers/nn.ts";
-import { batchSizeOption, learningRateOption, type OptionSchema, readOptions } from "../options.ts";
+import { binaryBitsOption, type OptionSchema, readOptions, trainingOptions } from "../options.ts";
 import { checkWidth, type CustomGradient, drawPixel, pixelUniforms, replace } from "./shared.ts";
 import {
   nadeGradients,
@@ -221,14 +221,8 @@ export class Nade implements GenerativeModel {
 /** The options of `nade`. */
 export const NADE_OPTIONS = {
   hidden: { type: "int", default: 500, min: 1, doc: "sigmoid hidden units (tied encoder W)" },
-  batchSize: batchSizeOption(128),
-  learningRate: learningRateOption(1e-3),
-  bits: {
-    type: "int",
-    default: 1,
-    choices: [1],
-    doc: "bits per pixel (NADE models binary pixels)",
-  },
+  ...trainingOptions(128, 1e-3),
+  bits: binaryBitsOption("NADE"),
 } satisfies OptionSchema;
 
 export const nadeSpec: ModelSpec = {
