@@ -18,14 +18,15 @@ import "@tensorflow/tfjs";
 import { parseArgs } from "node:util";
 import { fileURLToPath } from "node:url";
 import { selectBackend } from "../core/backend.ts";
+import { cosineRate, trainCountOf, trainingFlags, trainingSettings } from "./training_args.ts";
 import { Stream } from "../core/rng.ts";
 import { loadMnist } from "../datasets/mnist.ts";
 import type { Dataset, Split } from "../datasets/dataset.ts";
 import {
   classifierAccuracy,
-  type FeatureExtractor,
   Lenet,
   LENET_ARCH,
+  lenetExtractor,
   loadExtractor,
   weightsSha256,
 } from "../metrics/features/classifier.ts";
@@ -94,11 +95,7 @@ async function main(): Promise<void> {
   const { values } = parseArgs({
     args: Deno.args,
     options: {
-      epochs: { type: "string", default: "12" },
-      seed: { type: "string", default: "1" },
-      batch: { type: "string", default: "128" },
-      lr: { type: "string", default: "0.002" },
-      limit: { type: "string" },
+      ...trainingFlags("12"),
       conv1: { type: "string", default: String(LENET_ARCH.conv1) },
       conv2: { type: "string", default: String(LENET_ARCH.conv2) },
       eval: { type: "string" },
@@ -110,17 +107,12 @@ async function main(): Promise<void> {
       },
     },
   });
-  const epochs = Number(values.epochs);
-  const seed = Number(values.seed);
-  const batchSize = Number(values.batch);
-  const lr = Number(values.lr);
+  const { epochs, seed, batchSize, lr } = trainingSettings(values);
   // wasm: fast convolutions, deterministic (single-threaded); see Lenet.forward for the gradient.
   await selectBackend("wasm");
   const data = await loadMnist();
   if (values.eval !== undefined) return await evaluate(values.eval, data);
-  const trainCount = values.limit
-    ? Math.min(Number(values.limit), data.train.count)
-    : data.train.count;
+  const trainCount = trainCountOf(values.limit, data.train.count);
   console.log(
     `MNIST ${data.fingerprint.slice(0, 12)}: training on ${trainCount} images, ` +
       `${epochs} epochs, batch ${batchSize}, seed ${seed}`,
@@ -142,7 +134,7 @@ async function main(): Promise<void> {
     let batches = 0;
     for (let i = 0; i + batchSize <= trainCount; i += batchSize) {
       // Cosine decay to 5% of the initial rate.
-      schedule.learningRate = lr * (0.05 + 0.95 * 0.5 * (1 + Math.cos((Math.PI * step) / steps)));
+      schedule.learningRate = cosineRate(lr, step, steps);
       const { x, y } = augmentedBatch(data.train, perm.subarray(i, i + batchSize), augment);
       const loss = tf.tidy(() => {
         const xs = tf.tensor2d(x, [batchSize, 784]);
@@ -161,17 +153,8 @@ async function main(): Promise<void> {
       batches++;
       step++;
     }
-    const extractor = {
-      name: "training",
-      sha256: "",
-      featureDim: LENET_ARCH.dense2,
-      classes: LENET_ARCH.classes,
-      net,
-      height: 28,
-      width: 28,
-    };
     const valid = await classifierAccuracy(
-      extractor,
+      lenetExtractor(net, "training", ""),
       data.valid.images,
       data.valid.labels,
       data.valid.count,
@@ -182,15 +165,7 @@ async function main(): Promise<void> {
     );
   }
   const seconds = (performance.now() - start) / 1000;
-  const extractor: FeatureExtractor = {
-    name: "trained",
-    sha256: "",
-    featureDim: LENET_ARCH.dense2,
-    classes: LENET_ARCH.classes,
-    net,
-    height: 28,
-    width: 28,
-  };
+  const extractor = lenetExtractor(net, "trained", "");
   const test = await classifierAccuracy(
     extractor,
     data.test.images,

@@ -21,6 +21,7 @@ import "@tensorflow/tfjs";
 import { parseArgs } from "node:util";
 import { fileURLToPath } from "node:url";
 import { selectBackend } from "../core/backend.ts";
+import { cosineRate, trainCountOf, trainingFlags, trainingSettings } from "./training_args.ts";
 import { Stream } from "../core/rng.ts";
 import { loadMnist } from "../datasets/mnist.ts";
 import type { Split } from "../datasets/dataset.ts";
@@ -29,7 +30,7 @@ import {
   classifierAccuracy,
   type FeatureExtractor,
   Lenet,
-  type LenetArch,
+  lenetExtractor,
   weightsSha256,
 } from "../metrics/features/classifier.ts";
 import { DIGIT_ARCH, DOMAIN_ARCH, loadDomainClassifiers } from "../metrics/domains/classifiers.ts";
@@ -69,18 +70,6 @@ function domainBatch(
   return { x, digit, domain };
 }
 
-function extractorOf(net: Lenet, arch: LenetArch): FeatureExtractor {
-  return {
-    name: "training",
-    sha256: "",
-    featureDim: arch.dense2,
-    classes: arch.classes,
-    net,
-    height: SIDE,
-    width: SIDE,
-  };
-}
-
 /** Test accuracy of both nets in every domain (all `count` test digits through each domain). */
 async function perDomainAccuracy(
   digitNet: FeatureExtractor,
@@ -116,11 +105,7 @@ async function main(): Promise<void> {
   const { values } = parseArgs({
     args: Deno.args,
     options: {
-      epochs: { type: "string", default: "4" },
-      seed: { type: "string", default: "1" },
-      batch: { type: "string", default: "128" },
-      lr: { type: "string", default: "0.002" },
-      limit: { type: "string" },
+      ...trainingFlags("4"),
       eval: { type: "boolean", default: false },
       "out-dir": {
         type: "string",
@@ -128,10 +113,7 @@ async function main(): Promise<void> {
       },
     },
   });
-  const epochs = Number(values.epochs);
-  const seed = Number(values.seed);
-  const batchSize = Number(values.batch);
-  const lr = Number(values.lr);
+  const { epochs, seed, batchSize, lr } = trainingSettings(values);
   await selectBackend("wasm");
   const data = await loadMnist();
   if (values.eval) {
@@ -143,9 +125,7 @@ async function main(): Promise<void> {
     );
     return;
   }
-  const trainCount = values.limit
-    ? Math.min(Number(values.limit), data.train.count)
-    : data.train.count;
+  const trainCount = trainCountOf(values.limit, data.train.count);
   console.log(
     `MNIST ${data.fingerprint.slice(0, 12)}: ${DOMAINS.length} domains, ${trainCount} images, ` +
       `${epochs} epochs, batch ${batchSize}, seed ${seed}`,
@@ -167,7 +147,7 @@ async function main(): Promise<void> {
     let batches = 0;
     for (let i = 0; i + batchSize <= trainCount; i += batchSize) {
       // Cosine decay to 5% of the initial rate, as for the LeNet.
-      const rate = lr * (0.05 + 0.95 * 0.5 * (1 + Math.cos((Math.PI * step) / steps)));
+      const rate = cosineRate(lr, step, steps);
       const batch = domainBatch(data.train, perm.subarray(i, i + batchSize), augment);
       for (const [n, { net, arch, optimizer }] of nets.entries()) {
         (optimizer as unknown as { learningRate: number }).learningRate = rate;
@@ -195,8 +175,8 @@ async function main(): Promise<void> {
   }
   const seconds = (performance.now() - start) / 1000;
   const acc = await perDomainAccuracy(
-    extractorOf(digitNet, DIGIT_ARCH),
-    extractorOf(domainNet, DOMAIN_ARCH),
+    lenetExtractor(digitNet, "training", ""),
+    lenetExtractor(domainNet, "training", ""),
     data.test,
     data.test.count,
   );

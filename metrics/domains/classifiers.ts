@@ -12,6 +12,7 @@ import {
   Lenet,
   LENET_ARCH,
   type LenetArch,
+  lenetExtractor,
   type LenetWeightsFile,
   weightsSha256,
 } from "../features/classifier.ts";
@@ -47,15 +48,7 @@ export function checkedClassifier(file: unknown, name: string, expected: string)
     );
   }
   const net = Lenet.fromFile(file as LenetWeightsFile, `metrics/domains/${name}.weights.json`);
-  return {
-    name: `domains-${name}`,
-    sha256,
-    featureDim: net.arch.dense2,
-    classes: net.arch.classes,
-    net,
-    height: net.arch.height,
-    width: net.arch.width,
-  };
+  return lenetExtractor(net, `domains-${name}`, sha256);
 }
 
 /** Both committed classifiers, after checking their hashes. Dispose `net`s when done. */

@@ -309,7 +309,11 @@ export async function loadExtractor(
 }
 
 function extractorFrom(file: LenetWeightsFile, name: string, sha256: string): FeatureExtractor {
-  const net = Lenet.fromFile(file, name);
+  return lenetExtractor(Lenet.fromFile(file, name), name, sha256);
+}
+
+/** A {@link FeatureExtractor} of `net`, its sizes read from the net's architecture. */
+export function lenetExtractor(net: Lenet, name: string, sha256: string): FeatureExtractor {
   return {
     name,
     sha256,
