@@ -4,13 +4,11 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { bench, parseBenchArgs } from "../../cli/bench.ts";
 import { UsageError } from "../../core/errors.ts";
 import { SUITES } from "../../benchmarks/suites.ts";
 import { validateOverrides } from "../../benchmarks/overrides.ts";
-
-const MOD = fileURLToPath(new URL("../../mod.ts", import.meta.url));
+import { cli, withTempDir } from "../_run.ts";
 
 const TWO_MODELS = {
   name: "two",
@@ -45,6 +43,14 @@ async function benchWith(args: string[]) {
   const options = parseBenchArgs([...args, "--dataset", "synthetic", "--backend", "cpu"]);
   assert.notEqual(options, "help");
   return await bench({ ...(options as Exclude<typeof options, "help">), quiet: true });
+}
+
+/** TWO_MODELS' entry `index` alone, benched with `flags` into `dir`/out, which it returns. */
+async function benchOne(dir: string, index: number, ...flags: string[]): Promise<string> {
+  const file = await suiteFile(dir, { ...TWO_MODELS, entries: [TWO_MODELS.entries[index]] });
+  const out = join(dir, "out");
+  await benchWith(["--suite", file, "--out", out, ...flags]);
+  return out;
 }
 
 function usageError(fn: () => unknown, pattern: RegExp): void {
@@ -111,9 +117,7 @@ Deno.test("--budget images=N gives every model the same images: steps = ⌈N / b
 
 Deno.test("--budget seconds=S trains each model for S seconds and records what it reached", async () => {
   const dir = await Deno.makeTempDir();
-  const file = await suiteFile(dir, { ...TWO_MODELS, entries: [TWO_MODELS.entries[1]] });
-  const out = join(dir, "out");
-  await benchWith(["--suite", file, "--out", out, "--budget", "seconds=1.5"]);
+  const out = await benchOne(dir, 1, "--budget", "seconds=1.5");
   const [record] = (await records(out))["vae-mlp"] as {
     config: { steps: number | null; budget: unknown };
     steps_done: number;
@@ -139,9 +143,7 @@ Deno.test("--budget seconds=S trains each model for S seconds and records what i
 
 Deno.test("--epochs N: N passes over the training split in whole batches", async () => {
   const dir = await Deno.makeTempDir();
-  const file = await suiteFile(dir, { ...TWO_MODELS, entries: [TWO_MODELS.entries[0]] });
-  const out = join(dir, "out");
-  await benchWith(["--suite", file, "--out", out, "--epochs", "2"]);
+  const out = await benchOne(dir, 0, "--epochs", "2");
   const [record] = (await records(out)).bernoulli as { config: { steps: number } }[];
   assert.equal(record.config.steps, 2 * Math.floor(500 / 16)); // synthetic: 500 training images
   await Deno.remove(dir, { recursive: true });
@@ -232,30 +234,14 @@ Deno.test("bad suite files and overrides are one line naming the file or flag, t
 });
 
 Deno.test("the CLI: a bad --set is one line on stderr and exit 2, before any training", async () => {
-  const out = await Deno.makeTempDir();
-  const output = await new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "-A",
-      MOD,
-      "bench",
-      "--suite",
-      "ci",
-      "--dataset",
-      "synthetic",
-      "--out",
-      out,
-      "--set",
-      "vae-mlp.latent=-3",
-    ],
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  assert.equal(output.code, 2);
-  const stderr = new TextDecoder().decode(output.stderr).trim();
-  assert.equal(stderr.split("\n").length, 1, stderr);
-  assert.match(stderr, /^genbench: --set vae-mlp\.latent: expected an integer ≥ 1 \(got "-3"\)$/);
-  await Deno.remove(out, { recursive: true });
+  await withTempDir(async (out) => {
+    const output = await cli(["bench", "--suite", "ci", "--dataset", "synthetic", "--out", out]
+      .concat("--set", "vae-mlp.latent=-3"));
+    assert.equal(output.code, 2);
+    const stderr = output.stderr.trim();
+    assert.equal(stderr.split("\n").length, 1, stderr);
+    assert.match(stderr, /^genbench: --set vae-mlp\.latent: expected an integer ≥ 1 \(got "-3"\)$/);
+  });
 });
 
 Deno.test("every built-in suite resolves against its models' option schemas", () => {

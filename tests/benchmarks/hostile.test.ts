@@ -5,53 +5,23 @@
  * status, and leaves nothing half-written.
  */
 import assert from "node:assert/strict";
-import { fileURLToPath } from "node:url";
 import { join } from "node:path";
-
-const POSIX = Deno.build.os !== "windows";
-const MOD = fileURLToPath(new URL("../../mod.ts", import.meta.url));
-const decode = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
+import { decode, deno, MOD, posixTest, readJson, startUntil, tempFiles } from "../_run.ts";
 
 function benchArgs(out: string, ...extra: string[]): string[] {
   return ["run", "-A", MOD, "bench", "--dataset", "synthetic", "--backend", "cpu", "--out", out]
     .concat(extra);
 }
 
-async function cli(args: string[]): Promise<{ code: number; stderr: string }> {
-  const output = await new Deno.Command(Deno.execPath(), { args, stdout: "piped", stderr: "piped" })
-    .output();
-  return { code: output.code, stderr: decode(output.stderr) };
-}
+const cli = deno;
 
-/** The run folder of `model` under `out`, once it has `file` (polls; fails after 3 minutes). */
-async function waitFor(out: string, model: string, file: string): Promise<string> {
-  const deadline = Date.now() + 180_000;
-  while (Date.now() < deadline) {
-    const runs = await Array.fromAsync(Deno.readDir(join(out, "runs"))).catch(() => []);
-    for (const run of runs) {
-      const dir = join(out, "runs", run.name);
-      if (
-        run.name.startsWith(model) && await Deno.stat(join(dir, file)).then(() => true, () => false)
-      ) {
-        return dir;
-      }
-    }
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-  throw new Error(`no ${file} for ${model} under ${out}`);
-}
-
-const readJson = async (path: string) => JSON.parse(await Deno.readTextFile(path));
-
-/** Temp files of atomic writes anywhere under `dir`. */
-async function tempFiles(dir: string): Promise<string[]> {
-  const found: string[] = [];
-  for await (const entry of Deno.readDir(dir)) {
-    const path = join(dir, entry.name);
-    if (entry.isDirectory) found.push(...await tempFiles(path));
-    else if (entry.name.endsWith(".tmp")) found.push(path);
-  }
-  return found;
+/** A finished bernoulli run of the ci suite in a fresh folder: the folder, its args, its run. */
+async function finishedRun(): Promise<{ out: string; args: string[]; run: string }> {
+  const out = await Deno.makeTempDir();
+  const args = benchArgs(out, "--suite", "ci", "--models", "bernoulli");
+  assert.equal((await cli([...args, "--quiet"])).code, 0);
+  const [run] = await Array.fromAsync(Deno.readDir(join(out, "runs")));
+  return { out, args, run: join(out, "runs", run.name) };
 }
 
 /** Plant the two kinds of temp file a write cut short leaves in `dir`. */
@@ -60,85 +30,73 @@ async function plantTempFiles(dir: string): Promise<void> {
   await Deno.writeTextFile(join(dir, `run.json.${crypto.randomUUID()}.tmp`), "{ half");
 }
 
-Deno.test({
-  name:
-    "SIGTERM is handled like Ctrl-C: checkpoint, status interrupted, exit 143; --resume finishes",
-  ignore: !POSIX,
-}, async () => {
-  const out = await Deno.makeTempDir();
-  const args = benchArgs(out, "--suite", "ci", "--models", "vae-mlp", "--checkpoint-every", "2");
-  const child = new Deno.Command(Deno.execPath(), {
-    args: [...args, "--quiet"],
-    stdout: "null",
-    stderr: "piped",
-  }).spawn();
-  const dir = await waitFor(out, "vae-mlp", "checkpoint.bin");
-  child.kill("SIGTERM");
-  const output = await child.output();
-  const stderr = decode(output.stderr);
-  assert.equal(output.code, 143, stderr);
-  assert.match(stderr, /SIGTERM: stopping at the next step and saving a checkpoint/);
-  assert.match(stderr, /interrupted \[vae-mlp seed 1\] at step \d+\/40; checkpoint saved/);
-  const record = await readJson(join(dir, "run.json"));
-  assert.equal(record.status, "interrupted");
-  assert.equal((await readJson(join(dir, "metrics.json"))).status, "interrupted");
-  await Deno.stat(join(dir, "checkpoint.bin"));
-  const resumed = await cli([...args, "--resume", "--quiet"]);
-  assert.equal(resumed.code, 0, resumed.stderr);
-  assert.equal((await readJson(join(dir, "run.json"))).status, "finished");
-  await Deno.remove(out, { recursive: true });
-});
+posixTest(
+  "SIGTERM is handled like Ctrl-C: checkpoint, status interrupted, exit 143; --resume finishes",
+  async () => {
+    const out = await Deno.makeTempDir();
+    const args = benchArgs(out, "--suite", "ci", "--models", "vae-mlp", "--checkpoint-every", "2");
+    const at = { out, model: "vae-mlp", file: "checkpoint.bin" };
+    const { child, dir } = await startUntil([...args, "--quiet"], at);
+    child.kill("SIGTERM");
+    const output = await child.output();
+    const stderr = decode(output.stderr);
+    assert.equal(output.code, 143, stderr);
+    assert.match(stderr, /SIGTERM: stopping at the next step and saving a checkpoint/);
+    assert.match(stderr, /interrupted \[vae-mlp seed 1\] at step \d+\/40; checkpoint saved/);
+    const record = await readJson(join(dir, "run.json"));
+    assert.equal(record.status, "interrupted");
+    assert.equal((await readJson(join(dir, "metrics.json"))).status, "interrupted");
+    await Deno.stat(join(dir, "checkpoint.bin"));
+    const resumed = await cli([...args, "--resume", "--quiet"]);
+    assert.equal(resumed.code, 0, resumed.stderr);
+    assert.equal((await readJson(join(dir, "run.json"))).status, "finished");
+    await Deno.remove(out, { recursive: true });
+  },
+);
 
-Deno.test({
-  name: "a second Ctrl-C exits at once and leaves no temp file of a write it cut short",
-  ignore: !POSIX,
-}, async () => {
-  const root = await Deno.makeTempDir();
-  // Two steps, then a slow evaluation (IWAE-200 on 200 images): time for two signals.
-  const suite = {
-    name: "slow-eval",
-    description: "a slow evaluation",
-    evalCount: 200,
-    iwaeK: 200,
-    sampleCount: 4,
-    entries: [{ model: "vae-mlp", steps: 2, options: { batchSize: 16 } }],
-  };
-  const file = join(root, "slow.json");
-  await Deno.writeTextFile(file, JSON.stringify(suite));
-  const out = join(root, "out");
-  const child = new Deno.Command(Deno.execPath(), {
-    args: benchArgs(out, "--suite", file, "--quiet"),
-    stdout: "null",
-    stderr: "piped",
-  }).spawn();
-  // weights.bin is written when training ends, just before evaluation starts. Writes in flight
-  // at the moment of an exit leave temp files like these (planted: the moment is not
-  // reproducible).
-  const dir = await waitFor(out, "vae-mlp", "weights.bin");
-  await plantTempFiles(dir);
-  const reader = child.stderr.pipeThrough(new TextDecoderStream()).getReader();
-  child.kill("SIGINT");
-  let said = "";
-  while (!said.includes("Ctrl-C: stopping")) said += (await reader.read()).value ?? "";
-  child.kill("SIGINT");
-  while (true) {
-    const { value, done } = await reader.read();
-    if (done) break;
-    said += value;
-  }
-  assert.equal((await child.status).code, 130, said);
-  assert.match(said, /second Ctrl-C: exiting now/);
-  assert.deepEqual(await tempFiles(out), []);
-  assert.equal((await readJson(join(dir, "run.json"))).status, "interrupted");
-  await Deno.remove(root, { recursive: true });
-});
+posixTest(
+  "a second Ctrl-C exits at once and leaves no temp file of a write it cut short",
+  async () => {
+    const root = await Deno.makeTempDir();
+    // Two steps, then a slow evaluation (IWAE-200 on 200 images): time for two signals.
+    const suite = {
+      name: "slow-eval",
+      description: "a slow evaluation",
+      evalCount: 200,
+      iwaeK: 200,
+      sampleCount: 4,
+      entries: [{ model: "vae-mlp", steps: 2, options: { batchSize: 16 } }],
+    };
+    const file = join(root, "slow.json");
+    await Deno.writeTextFile(file, JSON.stringify(suite));
+    const out = join(root, "out");
+    // weights.bin is written when training ends, just before evaluation starts. Writes in flight
+    // at the moment of an exit leave temp files like these (planted: the moment is not
+    // reproducible).
+    const at = { out, model: "vae-mlp", file: "weights.bin" };
+    const { child, dir } = await startUntil(benchArgs(out, "--suite", file, "--quiet"), at);
+    await plantTempFiles(dir);
+    const reader = child.stderr.pipeThrough(new TextDecoderStream()).getReader();
+    child.kill("SIGINT");
+    let said = "";
+    while (!said.includes("Ctrl-C: stopping")) said += (await reader.read()).value ?? "";
+    child.kill("SIGINT");
+    while (true) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      said += value;
+    }
+    assert.equal((await child.status).code, 130, said);
+    assert.match(said, /second Ctrl-C: exiting now/);
+    assert.deepEqual(await tempFiles(out), []);
+    assert.equal((await readJson(join(dir, "run.json"))).status, "interrupted");
+    await Deno.remove(root, { recursive: true });
+  },
+);
 
 Deno.test("--resume removes the temp files a killed run left, and says so", async () => {
-  const out = await Deno.makeTempDir();
-  const args = benchArgs(out, "--suite", "ci", "--models", "bernoulli");
-  assert.equal((await cli([...args, "--quiet"])).code, 0);
-  const [run] = await Array.fromAsync(Deno.readDir(join(out, "runs")));
-  await plantTempFiles(join(out, "runs", run.name));
+  const { out, args, run } = await finishedRun();
+  await plantTempFiles(run);
   const resumed = await cli([...args, "--resume"]);
   assert.equal(resumed.code, 0, resumed.stderr);
   assert.match(resumed.stderr, /removed 2 unfinished temp file\(s\) in /);
@@ -147,11 +105,8 @@ Deno.test("--resume removes the temp files a killed run left, and says so", asyn
 });
 
 Deno.test("--resume validates every field of run.json before training: one line, exit 2", async () => {
-  const out = await Deno.makeTempDir();
-  const args = benchArgs(out, "--suite", "ci", "--models", "bernoulli");
-  assert.equal((await cli([...args, "--quiet"])).code, 0);
-  const [run] = await Array.fromAsync(Deno.readDir(join(out, "runs")));
-  const path = join(out, "runs", run.name, "run.json");
+  const { out, args, run } = await finishedRun();
+  const path = join(run, "run.json");
   const good = await Deno.readTextFile(path);
   const tampered: [(r: Record<string, unknown>) => void, RegExp][] = [
     [(r) => r.seed = "one", /"seed" should be an integer from 0 to 4294967295 \(got "one"\)/],

@@ -4,70 +4,28 @@
  * same values as an uninterrupted run of the same seed, for every metric that is not a time.
  */
 import assert from "node:assert/strict";
-import { fileURLToPath } from "node:url";
 import { basename, join } from "node:path";
 import { bench } from "../../cli/bench.ts";
 import { METRICS } from "../../metrics/metric.ts";
 import type { MetricsFile } from "../../benchmarks/runner.ts";
-
-// Signals, SIGKILL and ulimit are POSIX matters.
-const POSIX = Deno.build.os !== "windows";
-const MOD = fileURLToPath(new URL("../../mod.ts", import.meta.url));
-const decode = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
+import {
+  CI_CPU,
+  decode,
+  deno,
+  MOD,
+  posixTest,
+  readJson,
+  startUntil,
+  tempFiles,
+  waitFor,
+} from "../_run.ts";
 
 function benchArgs(out: string, models: string, seed: number, ...extra: string[]): string[] {
-  return [
-    "run",
-    "-A",
-    MOD,
-    "bench",
-    "--suite",
-    "ci",
-    "--dataset",
-    "synthetic",
-    "--backend",
-    "cpu",
-    "--models",
-    models,
-    "--seed",
-    String(seed),
-    "--out",
-    out,
-    ...extra,
-  ];
+  return ["run", "-A", MOD, "bench", ...CI_CPU, "--models", models, "--seed", String(seed)]
+    .concat("--out", out, ...extra);
 }
 
-async function cli(args: string[]): Promise<{ code: number; stderr: string }> {
-  const output = await new Deno.Command(Deno.execPath(), {
-    args,
-    stdout: "piped",
-    stderr: "piped",
-    env: { NO_COLOR: "1" },
-  }).output();
-  return { code: output.code, stderr: decode(output.stderr) };
-}
-
-/** The run folder of `model` under `out`, once it has `file` (polls; fails after 3 minutes). */
-async function waitFor(out: string, model: string, file: string): Promise<string> {
-  const deadline = Date.now() + 180_000;
-  while (Date.now() < deadline) {
-    const runs = await Array.fromAsync(Deno.readDir(join(out, "runs"))).catch(() => []);
-    for (const run of runs) {
-      const dir = join(out, "runs", run.name);
-      if (
-        run.name.startsWith(model) && await Deno.stat(join(dir, file)).then(() => true, () => false)
-      ) {
-        return dir;
-      }
-    }
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-  throw new Error(`no ${file} for ${model} under ${out}`);
-}
-
-async function readJson(path: string) {
-  return JSON.parse(await Deno.readTextFile(path));
-}
+const cli = deno;
 
 /** The run folder of each model under `out`. */
 async function runDirs(out: string): Promise<Record<string, string>> {
@@ -91,17 +49,6 @@ async function curvesOf(dir: string) {
     const { seconds: _, ...rest } = JSON.parse(line);
     return rest;
   });
-}
-
-/** Files a write left behind half-done (temp files of atomic writes). */
-async function tempFiles(dir: string): Promise<string[]> {
-  const found: string[] = [];
-  for await (const entry of Deno.readDir(dir)) {
-    const path = join(dir, entry.name);
-    if (entry.isDirectory) found.push(...await tempFiles(path));
-    else if (entry.name.endsWith(".tmp")) found.push(path);
-  }
-  return found;
 }
 
 /** The uninterrupted reference: the same runs in this process, without checkpoints. */
@@ -137,93 +84,93 @@ async function assertSameAsReference(
   assert.deepEqual(await tempFiles(out), []);
 }
 
-Deno.test({
-  name: "a run killed (SIGKILL) mid-training resumes with --resume to identical metrics",
-  ignore: !POSIX,
-}, async () => {
-  const root = await Deno.makeTempDir();
-  const out = join(root, "killed");
-  const args = benchArgs(out, "bernoulli,vae-mlp", 4, "--checkpoint-every", "2", "--quiet");
-  const child = new Deno.Command(Deno.execPath(), { args, stdout: "null", stderr: "null" })
-    .spawn();
-  const dir = await waitFor(out, "vae-mlp", "checkpoint.bin");
-  child.kill("SIGKILL");
-  assert.equal((await child.status).signal, "SIGKILL");
-  const killed = await readJson(join(dir, "run.json"));
-  assert.equal(killed.status, "running");
-  assert.ok(killed.steps_done < 40, `steps_done ${killed.steps_done}`);
-  await assert.rejects(Deno.stat(join(dir, "metrics.json")), Deno.errors.NotFound);
+posixTest(
+  "a run killed (SIGKILL) mid-training resumes with --resume to identical metrics",
+  async () => {
+    const root = await Deno.makeTempDir();
+    const out = join(root, "killed");
+    const args = benchArgs(out, "bernoulli,vae-mlp", 4, "--checkpoint-every", "2", "--quiet");
+    const at = { out, model: "vae-mlp", file: "checkpoint.bin" };
+    const { child, dir } = await startUntil(args, at, "null");
+    child.kill("SIGKILL");
+    assert.equal((await child.status).signal, "SIGKILL");
+    const killed = await readJson(join(dir, "run.json"));
+    assert.equal(killed.status, "running");
+    assert.ok(killed.steps_done < 40, `steps_done ${killed.steps_done}`);
+    await assert.rejects(Deno.stat(join(dir, "metrics.json")), Deno.errors.NotFound);
 
-  // A damaged checkpoint is refused in one line before any training (on a copy of the folder).
-  const damaged = join(root, "damaged");
-  await new Deno.Command("cp", { args: ["-r", out, damaged] }).output();
-  const copy = join(damaged, "runs", basename(dir), "checkpoint.bin");
-  const bytes = await Deno.readFile(copy);
-  bytes[bytes.length - 1] ^= 0xff;
-  await Deno.writeFile(copy, bytes);
-  const refused = await cli(benchArgs(damaged, "bernoulli,vae-mlp", 4, "--resume"));
-  assert.equal(refused.code, 2, refused.stderr);
-  const lines = refused.stderr.trim().split("\n");
-  assert.match(lines.at(-1)!, /^genbench: .*checkpoint\.bin: checkpoint data does not match/);
-  assert.ok(!refused.stderr.includes("step "), "training started before the check");
+    // A damaged checkpoint is refused in one line before any training (on a copy of the folder).
+    const damaged = join(root, "damaged");
+    await new Deno.Command("cp", { args: ["-r", out, damaged] }).output();
+    const copy = join(damaged, "runs", basename(dir), "checkpoint.bin");
+    const bytes = await Deno.readFile(copy);
+    bytes[bytes.length - 1] ^= 0xff;
+    await Deno.writeFile(copy, bytes);
+    const refused = await cli(benchArgs(damaged, "bernoulli,vae-mlp", 4, "--resume"));
+    assert.equal(refused.code, 2, refused.stderr);
+    const lines = refused.stderr.trim().split("\n");
+    assert.match(lines.at(-1)!, /^genbench: .*checkpoint\.bin: checkpoint data does not match/);
+    assert.ok(!refused.stderr.includes("step "), "training started before the check");
 
-  const resumed = await cli(benchArgs(out, "bernoulli,vae-mlp", 4, "--resume"));
-  assert.equal(resumed.code, 0, resumed.stderr);
-  assert.match(resumed.stderr, /bernoulli seed 4: already finished in /);
-  assert.match(resumed.stderr, /vae-mlp seed 4: resuming .* at step \d+\/40/);
-  const record = await readJson(join(dir, "run.json"));
-  assert.equal(record.status, "finished");
-  assert.equal(record.resumed.length, 1);
-  assert.equal(record.resumed[0].genbench_commit, record.provenance.genbench_commit);
-  assert.equal(record.steps_done, 40);
+    const resumed = await cli(benchArgs(out, "bernoulli,vae-mlp", 4, "--resume"));
+    assert.equal(resumed.code, 0, resumed.stderr);
+    assert.match(resumed.stderr, /bernoulli seed 4: already finished in /);
+    assert.match(resumed.stderr, /vae-mlp seed 4: resuming .* at step \d+\/40/);
+    const record = await readJson(join(dir, "run.json"));
+    assert.equal(record.status, "finished");
+    assert.equal(record.resumed.length, 1);
+    assert.equal(record.resumed[0].genbench_commit, record.provenance.genbench_commit);
+    assert.equal(record.steps_done, 40);
 
-  await assertSameAsReference(out, await reference(join(root, "ref"), ["bernoulli", "vae-mlp"], 4));
-  const summary = await Deno.readTextFile(join(out, "summary.md"));
-  assert.match(summary, /\| vae-mlp \| 4 \|/); // a row of the table, over its one seed
-  assert.ok(!summary.includes("Not counted"), "every run finished");
-  // Everything is finished now: a further --resume only skips.
-  const again = await cli(benchArgs(out, "bernoulli,vae-mlp", 4, "--resume"));
-  assert.equal(again.code, 0);
-  assert.equal((again.stderr.match(/already finished/g) ?? []).length, 2);
-  await Deno.remove(root, { recursive: true });
-});
+    await assertSameAsReference(
+      out,
+      await reference(join(root, "ref"), ["bernoulli", "vae-mlp"], 4),
+    );
+    const summary = await Deno.readTextFile(join(out, "summary.md"));
+    assert.match(summary, /\| vae-mlp \| 4 \|/); // a row of the table, over its one seed
+    assert.ok(!summary.includes("Not counted"), "every run finished");
+    // Everything is finished now: a further --resume only skips.
+    const again = await cli(benchArgs(out, "bernoulli,vae-mlp", 4, "--resume"));
+    assert.equal(again.code, 0);
+    assert.equal((again.stderr.match(/already finished/g) ?? []).length, 2);
+    await Deno.remove(root, { recursive: true });
+  },
+);
 
-Deno.test({
-  name:
-    "Ctrl-C stops at a step boundary: checkpoint, status interrupted, exit 130; --resume finishes",
-  ignore: !POSIX,
-}, async () => {
-  const root = await Deno.makeTempDir();
-  const out = join(root, "interrupted");
-  const args = benchArgs(out, "gan-mlp", 6, "--checkpoint-every", "2", "--quiet");
-  const child = new Deno.Command(Deno.execPath(), { args, stdout: "null", stderr: "piped" })
-    .spawn();
-  const dir = await waitFor(out, "gan-mlp", "checkpoint.bin");
-  child.kill("SIGINT");
-  const output = await child.output();
-  assert.equal(output.code, 130);
-  const stderr = decode(output.stderr);
-  assert.match(stderr, /Ctrl-C: stopping at the next step/);
-  assert.match(stderr, /interrupted \[gan-mlp seed 6\] at step \d+\/20; checkpoint saved/);
-  const record = await readJson(join(dir, "run.json"));
-  const partial: MetricsFile = await readJson(join(dir, "metrics.json"));
-  assert.equal(record.status, "interrupted");
-  assert.equal(record.finished_at, null);
-  assert.equal(partial.status, "interrupted");
-  assert.equal(partial.metrics.nll_nats, undefined);
-  // No summary claims anything about an unfinished suite.
-  await assert.rejects(Deno.stat(join(out, "summary.md")), Deno.errors.NotFound);
+posixTest(
+  "Ctrl-C stops at a step boundary: checkpoint, status interrupted, exit 130; --resume finishes",
+  async () => {
+    const root = await Deno.makeTempDir();
+    const out = join(root, "interrupted");
+    const args = benchArgs(out, "gan-mlp", 6, "--checkpoint-every", "2", "--quiet");
+    const { child, dir } = await startUntil(args, {
+      out,
+      model: "gan-mlp",
+      file: "checkpoint.bin",
+    });
+    child.kill("SIGINT");
+    const output = await child.output();
+    assert.equal(output.code, 130);
+    const stderr = decode(output.stderr);
+    assert.match(stderr, /Ctrl-C: stopping at the next step/);
+    assert.match(stderr, /interrupted \[gan-mlp seed 6\] at step \d+\/20; checkpoint saved/);
+    const record = await readJson(join(dir, "run.json"));
+    const partial: MetricsFile = await readJson(join(dir, "metrics.json"));
+    assert.equal(record.status, "interrupted");
+    assert.equal(record.finished_at, null);
+    assert.equal(partial.status, "interrupted");
+    assert.equal(partial.metrics.nll_nats, undefined);
+    // No summary claims anything about an unfinished suite.
+    await assert.rejects(Deno.stat(join(out, "summary.md")), Deno.errors.NotFound);
 
-  const resumed = await cli(benchArgs(out, "gan-mlp", 6, "--resume", "--quiet"));
-  assert.equal(resumed.code, 0, resumed.stderr);
-  await assertSameAsReference(out, await reference(join(root, "ref"), ["gan-mlp"], 6));
-  await Deno.remove(root, { recursive: true });
-});
+    const resumed = await cli(benchArgs(out, "gan-mlp", 6, "--resume", "--quiet"));
+    assert.equal(resumed.code, 0, resumed.stderr);
+    await assertSameAsReference(out, await reference(join(root, "ref"), ["gan-mlp"], 6));
+    await Deno.remove(root, { recursive: true });
+  },
+);
 
-Deno.test({
-  name: "a second Ctrl-C marks the run and exits at once with status 130",
-  ignore: !POSIX,
-}, async () => {
+posixTest("a second Ctrl-C marks the run and exits at once with status 130", async () => {
   const runner = new URL("../../benchmarks/runner.ts", import.meta.url).href;
   const child = new Deno.Command(Deno.execPath(), {
     args: [
@@ -250,38 +197,38 @@ Deno.test({
   assert.match(await new Response(child.stderr).text(), /second Ctrl-C: exiting now/);
 });
 
-Deno.test({
-  name: "a full disk stops the run with one clear line and leaves no half-written file",
-  ignore: !POSIX,
-}, async () => {
-  const out = await Deno.makeTempDir();
-  // RLIMIT_FSIZE makes every write past 1000 KiB fail with EFBIG, as a full disk would
-  // (ENOSPC); unlike file permissions it also binds root. SIGXFSZ is ignored so that the write
-  // fails instead of killing the process. The first vae-mlp checkpoint (~2 MB) hits it.
-  const command = ["trap '' XFSZ", "ulimit -f 1000", 'exec "$@"'].join("; ");
-  const output = await new Deno.Command("bash", {
-    args: [
-      "-c",
-      command,
-      "bash",
-      Deno.execPath(),
-      ...benchArgs(out, "vae-mlp", 1, "--checkpoint-every", "2", "--quiet"),
-    ],
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  assert.equal(output.code, 2);
-  const lines = decode(output.stderr).trim().split("\n");
-  assert.equal(lines.length, 1, decode(output.stderr));
-  assert.match(lines[0], /^genbench: cannot write .*checkpoint\.bin \(File too large/);
-  assert.match(lines[0], /make room, then continue with --resume/);
-  assert.deepEqual(await tempFiles(out), []);
-  const [dir] = Object.values(await runDirs(out));
-  const record = await readJson(join(dir, "run.json"));
-  assert.equal(record.status, "running"); // never shown as finished
-  await assert.rejects(Deno.stat(join(dir, "checkpoint.bin")), Deno.errors.NotFound);
-  await Deno.remove(out, { recursive: true });
-});
+posixTest(
+  "a full disk stops the run with one clear line and leaves no half-written file",
+  async () => {
+    const out = await Deno.makeTempDir();
+    // RLIMIT_FSIZE makes every write past 1000 KiB fail with EFBIG, as a full disk would
+    // (ENOSPC); unlike file permissions it also binds root. SIGXFSZ is ignored so that the write
+    // fails instead of killing the process. The first vae-mlp checkpoint (~2 MB) hits it.
+    const command = ["trap '' XFSZ", "ulimit -f 1000", 'exec "$@"'].join("; ");
+    const output = await new Deno.Command("bash", {
+      args: [
+        "-c",
+        command,
+        "bash",
+        Deno.execPath(),
+        ...benchArgs(out, "vae-mlp", 1, "--checkpoint-every", "2", "--quiet"),
+      ],
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    assert.equal(output.code, 2);
+    const lines = decode(output.stderr).trim().split("\n");
+    assert.equal(lines.length, 1, decode(output.stderr));
+    assert.match(lines[0], /^genbench: cannot write .*checkpoint\.bin \(File too large/);
+    assert.match(lines[0], /make room, then continue with --resume/);
+    assert.deepEqual(await tempFiles(out), []);
+    const [dir] = Object.values(await runDirs(out));
+    const record = await readJson(join(dir, "run.json"));
+    assert.equal(record.status, "running"); // never shown as finished
+    await assert.rejects(Deno.stat(join(dir, "checkpoint.bin")), Deno.errors.NotFound);
+    await Deno.remove(out, { recursive: true });
+  },
+);
 
 Deno.test("bad resume input is one line, exit 2: flags, a damaged run.json", async () => {
   const out = await Deno.makeTempDir();
@@ -357,70 +304,66 @@ Deno.test("a NaN or infinite loss stops that run as diverged, says so, and the s
   await Deno.remove(out, { recursive: true });
 });
 
-Deno.test({
-  name: "Ctrl-C during evaluation lets that run finish and stops the suite before the next",
-  ignore: !POSIX,
-}, async () => {
-  // A suite with a slow evaluation (IWAE-40 on 200 images), registered in a child process.
-  const suite = {
-    name: "test-slow-eval",
-    description: "two steps and a slow evaluation, then a short run",
-    entries: [
-      { model: "vae-mlp", steps: 2, options: { batchSize: 16 } },
-      { model: "bernoulli", steps: 30, options: { batchSize: 16 } },
-    ],
-    evalCount: 200,
-    iwaeK: 40,
-    sampleCount: 4,
-  };
-  const script = `
+posixTest(
+  "Ctrl-C during evaluation lets that run finish and stops the suite before the next",
+  async () => {
+    // A suite with a slow evaluation (IWAE-40 on 200 images), registered in a child process.
+    const suite = {
+      name: "test-slow-eval",
+      description: "two steps and a slow evaluation, then a short run",
+      entries: [
+        { model: "vae-mlp", steps: 2, options: { batchSize: 16 } },
+        { model: "bernoulli", steps: 30, options: { batchSize: 16 } },
+      ],
+      evalCount: 200,
+      iwaeK: 40,
+      sampleCount: 4,
+    };
+    const script = `
     import { SUITES } from "${new URL("../../benchmarks/suites.ts", import.meta.url).href}";
     import { main } from "${new URL("../../cli/main.ts", import.meta.url).href}";
     SUITES[${JSON.stringify(suite.name)}] = ${JSON.stringify(suite)};
     Deno.exit(await main(Deno.args));`;
-  const root = await Deno.makeTempDir();
-  const out = join(root, "eval");
-  const args = ["eval", script, "bench", "--suite", suite.name, "--dataset", "synthetic"];
-  args.push("--backend", "cpu", "--out", out, "--checkpoint-every", "5", "--quiet");
-  const child = new Deno.Command(Deno.execPath(), { args, stdout: "null", stderr: "piped" })
-    .spawn();
-  // weights.bin is written when training ends, just before evaluation starts.
-  const vae = await waitFor(out, "vae-mlp", "weights.bin");
-  await new Promise((resolve) => setTimeout(resolve, 300));
-  child.kill("SIGINT");
-  const output = await child.output();
-  assert.equal(output.code, 130, decode(output.stderr));
-  // The evaluated run is complete; the next one was not started, or stopped at a step.
-  assert.equal((await readJson(join(vae, "run.json"))).status, "finished");
-  const dirs = await runDirs(out);
-  if (dirs.bernoulli) {
-    assert.equal((await readJson(join(dirs.bernoulli, "run.json"))).status, "interrupted");
-  } else assert.match(decode(output.stderr), /stopped before \[bernoulli seed 1\]/);
+    const root = await Deno.makeTempDir();
+    const out = join(root, "eval");
+    const args = ["eval", script, "bench", "--suite", suite.name, "--dataset", "synthetic"];
+    args.push("--backend", "cpu", "--out", out, "--checkpoint-every", "5", "--quiet");
+    const child = new Deno.Command(Deno.execPath(), { args, stdout: "null", stderr: "piped" })
+      .spawn();
+    // weights.bin is written when training ends, just before evaluation starts.
+    const vae = await waitFor(out, "vae-mlp", "weights.bin");
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    child.kill("SIGINT");
+    const output = await child.output();
+    assert.equal(output.code, 130, decode(output.stderr));
+    // The evaluated run is complete; the next one was not started, or stopped at a step.
+    assert.equal((await readJson(join(vae, "run.json"))).status, "finished");
+    const dirs = await runDirs(out);
+    if (dirs.bernoulli) {
+      assert.equal((await readJson(join(dirs.bernoulli, "run.json"))).status, "interrupted");
+    } else assert.match(decode(output.stderr), /stopped before \[bernoulli seed 1\]/);
 
-  const resumed = await new Deno.Command(Deno.execPath(), {
-    args: [...args, "--resume"],
-    stdout: "null",
-    stderr: "piped",
-  }).output();
-  assert.equal(resumed.code, 0, decode(resumed.stderr));
+    const resumed = await deno([...args, "--resume"]);
+    assert.equal(resumed.code, 0, resumed.stderr);
 
-  const { SUITES } = await import("../../benchmarks/suites.ts");
-  SUITES[suite.name] = suite;
-  try {
-    const ref = join(root, "ref");
-    const results = await bench({
-      suite: suite.name,
-      models: null,
-      dataset: "synthetic",
-      dataDir: undefined,
-      backend: "cpu",
-      seeds: [1],
-      out: ref,
-      quiet: true,
-    });
-    await assertSameAsReference(out, { results, dirs: await runDirs(ref) });
-  } finally {
-    delete SUITES[suite.name];
-  }
-  await Deno.remove(root, { recursive: true });
-});
+    const { SUITES } = await import("../../benchmarks/suites.ts");
+    SUITES[suite.name] = suite;
+    try {
+      const ref = join(root, "ref");
+      const results = await bench({
+        suite: suite.name,
+        models: null,
+        dataset: "synthetic",
+        dataDir: undefined,
+        backend: "cpu",
+        seeds: [1],
+        out: ref,
+        quiet: true,
+      });
+      await assertSameAsReference(out, { results, dirs: await runDirs(ref) });
+    } finally {
+      delete SUITES[suite.name];
+    }
+    await Deno.remove(root, { recursive: true });
+  },
+);

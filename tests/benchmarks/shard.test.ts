@@ -5,7 +5,6 @@
  * report of the unsharded run, apart from times and speeds.
  */
 import assert from "node:assert/strict";
-import { fileURLToPath } from "node:url";
 import { join } from "node:path";
 import { bench, type BenchOptions, parseBenchArgs } from "../../cli/bench.ts";
 import { UsageError } from "../../core/errors.ts";
@@ -21,8 +20,7 @@ import {
   splitShards,
 } from "../../benchmarks/shard.ts";
 import { writeReport } from "../../reports/report.ts";
-
-const MOD = fileURLToPath(new URL("../../mod.ts", import.meta.url));
+import { CI_CPU, cli } from "../_run.ts";
 
 /** Every run of a suite for these seeds, in the order of the suite. */
 function suiteRuns(suite: string, seeds: number[]): ShardRun[] {
@@ -205,40 +203,17 @@ Deno.test("a ci suite run in 2 shards (--shard, and SLURM_ARRAY_TASK_ID) equals 
   const first = await bench({ ...options(sharded), shard: { index: 1, count: 2 } });
   assert.equal(first.length, 2);
   // Shard 2 as a Slurm array task would run it: no --shard, the array variables in the env.
-  const output = await new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "-A",
-      MOD,
-      "bench",
-      "--suite",
-      "ci",
-      "--models",
-      "vae-mlp,bernoulli",
-      "--seeds",
-      "2,1",
-      "--dataset",
-      "synthetic",
-      "--backend",
-      "cpu",
-      "--checkpoint-every",
-      "0",
-      "--out",
-      sharded,
-    ],
-    stdout: "piped",
-    stderr: "piped",
-    env: {
-      NO_COLOR: "1",
+  const { code, stdout, stderr } = await cli(
+    ["bench", ...CI_CPU, "--models", "vae-mlp,bernoulli", "--seeds", "2,1"]
+      .concat("--checkpoint-every", "0", "--out", sharded),
+    {
       SLURM_ARRAY_TASK_ID: "2",
       SLURM_ARRAY_TASK_MIN: "1",
       SLURM_ARRAY_TASK_MAX: "2",
       SLURM_ARRAY_TASK_COUNT: "2",
     },
-  }).output();
-  const stderr = new TextDecoder().decode(output.stderr);
-  const stdout = new TextDecoder().decode(output.stdout);
-  assert.equal(output.code, 0, stderr);
+  );
+  assert.equal(code, 0, stderr);
   assert.match(stderr, /shard 2\/2: 2 of 4 run\(s\)/);
   assert.match(stdout, /summary-shard-2-of-2\.md/);
   assert.match(stdout, /deno task report --results /);

@@ -5,28 +5,14 @@
  * exit 2, no stack trace; a software WebGPU adapter is warned about.
  */
 import assert from "node:assert/strict";
-import { fileURLToPath } from "node:url";
 import { join } from "node:path";
 import { encodeIdx } from "../../datasets/idx.ts";
 import { backendWarning } from "../../cli/backend.ts";
 import { needTool } from "../_tools.ts";
-
-const ROOT = fileURLToPath(new URL("../..", import.meta.url));
-const config = JSON.parse(await Deno.readTextFile(join(ROOT, "deno.json")));
-const decode = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
+import { ROOT, task, withResultsDir } from "../_run.ts";
 
 /** `deno task NAME ARGS…` as the task's command line, without a shell. */
-async function task(name: string, ...args: string[]) {
-  const words = (config.tasks[name] as string).split(/\s+/);
-  const output = await new Deno.Command(Deno.execPath(), {
-    args: [...words.slice(1), ...args],
-    cwd: ROOT,
-    env: { NO_COLOR: "1" },
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  return { code: output.code, stdout: decode(output.stdout), stderr: decode(output.stderr) };
-}
+const run = (name: string, ...args: string[]) => task(name, args);
 
 /** Exit 2 and exactly one line on stderr matching `pattern`. */
 function oneLine2(result: { code: number; stderr: string }, pattern: RegExp, what: string) {
@@ -53,7 +39,7 @@ async function imageSets(...counts: number[]): Promise<[string, string[], () => 
 
 Deno.test("score --help and bench:micro --help print real usage", async () => {
   for (const [name, expected] of [["score", /--kid-subsets N/], ["bench:micro", /--time MS/]]) {
-    const { code, stdout, stderr } = await task(name as string, "--help");
+    const { code, stdout, stderr } = await run(name as string, "--help");
     assert.equal(code, 0, stderr);
     assert.match(stdout, new RegExp(`^Usage: deno task ${name} `), stdout);
     assert.match(stdout, expected as RegExp);
@@ -62,31 +48,31 @@ Deno.test("score --help and bench:micro --help print real usage", async () => {
 });
 
 Deno.test("score's and bench:micro's bad flags are one line, exit 2", async () => {
-  oneLine2(await task("score", "--frob", "a", "b"), /unknown flag --frob \(expected /, "score");
-  oneLine2(await task("score", "a", "b", "--k"), /--k: needs a value/, "score --k");
-  oneLine2(await task("bench:micro", "--frob"), /unknown flag --frob/, "bench:micro");
-  oneLine2(await task("bench:micro", "--time", "0"), /--time: .*milliseconds > 0/, "--time 0");
-  oneLine2(await task("bench:micro", "--only", "("), /--only: "\(" is not a regular/, "--only");
+  oneLine2(await run("score", "--frob", "a", "b"), /unknown flag --frob \(expected /, "score");
+  oneLine2(await run("score", "a", "b", "--k"), /--k: needs a value/, "score --k");
+  oneLine2(await run("bench:micro", "--frob"), /unknown flag --frob/, "bench:micro");
+  oneLine2(await run("bench:micro", "--time", "0"), /--time: .*milliseconds > 0/, "--time 0");
+  oneLine2(await run("bench:micro", "--only", "("), /--only: "\(" is not a regular/, "--only");
 });
 
 Deno.test("score with an empty set, --k 0 or --splits 0 is exit 2", async () => {
   const [, [empty, a, b], cleanup] = await imageSets(0, 20, 20);
   try {
-    oneLine2(await task("score", empty, b), /score: A .*set0\.idx.* holds no images/, "0 images");
-    oneLine2(await task("score", a, empty), /score: B .*set0\.idx.* holds no images/, "0 images");
+    oneLine2(await run("score", empty, b), /score: A .*set0\.idx.* holds no images/, "0 images");
+    oneLine2(await run("score", a, empty), /score: B .*set0\.idx.* holds no images/, "0 images");
     oneLine2(
-      await task("score", a, b, "--k", "0"),
+      await run("score", a, b, "--k", "0"),
       /--k: "0" is not an integer \(expected an integer ≥ 1\)/,
       "--k 0",
     );
     oneLine2(
-      await task("score", a, b, "--splits", "0"),
+      await run("score", a, b, "--splits", "0"),
       /--splits: "0" is not an integer \(expected an integer ≥ 1\)/,
       "--splits 0",
     );
-    oneLine2(await task("score", a, b, "--k", "-2"), /--k: "-2" is not an integer/, "--k -2");
+    oneLine2(await run("score", a, b, "--k", "-2"), /--k: "-2" is not an integer/, "--k -2");
     // The same sets with sound flags are scored.
-    const ok = await task("score", a, b, "--features", "pixels", "--json", "--k", "2");
+    const ok = await run("score", a, b, "--features", "pixels", "--json", "--k", "2");
     assert.equal(ok.code, 0, ok.stderr);
   } finally {
     await cleanup();
@@ -95,42 +81,37 @@ Deno.test("score with an empty set, --k 0 or --splits 0 is exit 2", async () => 
 
 Deno.test("bench: negative counts say what is allowed; a missing --data-dir does not exist", async () => {
   oneLine2(
-    await task("bench", "--seeds", "-1"),
+    await run("bench", "--seeds", "-1"),
     /--seeds: "-1" is not a seed \(expected an integer from 0 to \d+\)/,
     "--seeds -1",
   );
   oneLine2(
-    await task("bench", "--seed", "-3"),
+    await run("bench", "--seed", "-3"),
     /--seed: "-3" is not a seed \(expected an integer from 0/,
     "--seed -3",
   );
   oneLine2(
-    await task("bench", "--checkpoint-every", "-5"),
+    await run("bench", "--checkpoint-every", "-5"),
     /--checkpoint-every: "-5" is not a step count \(expected an integer ≥ 0\)/,
     "--checkpoint-every -5",
   );
   oneLine2(
-    await task("bench", "--seeds"),
+    await run("bench", "--seeds"),
     /--seeds: needs a value \(expected a list such as 1,2,3/,
     "--seeds",
   );
-  const out = join("results", `.hostile-test-${crypto.randomUUID()}`);
-  try {
+  await withResultsDir(async (out) =>
     oneLine2(
-      await task("bench", "--dataset", "synthetic", "--data-dir", "no/such/folder", "--out", out),
+      await run("bench", "--dataset", "synthetic", "--data-dir", "no/such/folder", "--out", out),
       /--data-dir no\/such\/folder: does not exist/,
       "--data-dir missing",
-    );
-  } finally {
-    await Deno.remove(join(ROOT, out), { recursive: true }).catch(() => {});
-  }
+    ), ".hostile-test-");
 });
 
 Deno.test("--backend tensorflow names the real fix", async () => {
-  const out = join("results", `.hostile-test-${crypto.randomUUID()}`);
-  try {
+  await withResultsDir(async (out) =>
     oneLine2(
-      await task(
+      await run(
         "bench",
         "--backend",
         "tensorflow",
@@ -143,10 +124,7 @@ Deno.test("--backend tensorflow names the real fix", async () => {
       ),
       /tfjs-node-gpu is not installed; .*deno\.json's imports .*deno install --allow-scripts=npm:@tensorflow\/tfjs-node-gpu/,
       "--backend tensorflow",
-    );
-  } finally {
-    await Deno.remove(join(ROOT, out), { recursive: true }).catch(() => {});
-  }
+    ), ".hostile-test-");
 });
 
 Deno.test("a software WebGPU adapter is warned about; a hardware one and other backends not", () => {
@@ -170,7 +148,7 @@ Deno.test({
     // score is the cheapest command that selects a backend.
     const [, files, cleanup] = await imageSets(12, 12);
     try {
-      const result = await task("score", "--backend", "webgpu", "--features", "pixels", ...files);
+      const result = await run("score", "--backend", "webgpu", "--features", "pixels", ...files);
       assert.equal(result.code, 0, result.stderr);
       const adapter = await navigator.gpu.requestAdapter();
       if (adapter!.info.isFallbackAdapter) {

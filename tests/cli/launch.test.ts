@@ -5,30 +5,12 @@
  * did not name is still refused.
  */
 import assert from "node:assert/strict";
-import { fileURLToPath } from "node:url";
 import { dirname, join, relative } from "node:path";
 import { encodeIdx } from "../../datasets/idx.ts";
 import { MNIST_FILES } from "../../datasets/mnist.ts";
 import { Stream } from "../../core/rng.ts";
 import { grantFlags, grantFor } from "../../cli/launch.ts";
-
-const ROOT = fileURLToPath(new URL("../..", import.meta.url));
-const config = JSON.parse(await Deno.readTextFile(join(ROOT, "deno.json")));
-const decode = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
-
-/** `deno task NAME ARGS…`: the task's command line from deno.json, without a shell. */
-async function task(name: string, args: string[]) {
-  const words = (config.tasks[name] as string).split(/\s+/);
-  assert.deepEqual(words.slice(0, 2), ["deno", "run"]);
-  const output = await new Deno.Command(Deno.execPath(), {
-    args: [...words.slice(1), ...args],
-    cwd: ROOT,
-    env: { NO_COLOR: "1" },
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  return { code: output.code, stdout: decode(output.stdout), stderr: decode(output.stderr) };
-}
+import { CI_CPU, deno, ROOT, task, taskWords } from "../_run.ts";
 
 /** A folder outside the project whose name has a space and non-ASCII letters. */
 async function outside(): Promise<string> {
@@ -160,14 +142,9 @@ console.log(JSON.stringify(result));
 `,
     );
     const flags = grantFlags(grantFor("bench", ["--data-dir", data, "--out", out]));
-    const output = await new Deno.Command(Deno.execPath(), {
-      args: ["run", ...flags, probe],
-      cwd: ROOT,
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
-    assert.equal(output.code, 0, decode(output.stderr));
-    assert.deepEqual(JSON.parse(decode(output.stdout)), {
+    const output = await deno(["run", ...flags, probe], { cwd: ROOT });
+    assert.equal(output.code, 0, output.stderr);
+    assert.deepEqual(JSON.parse(output.stdout), {
       readNamed: "allowed",
       writeOut: "allowed",
       readUnnamed: "refused",
@@ -194,12 +171,10 @@ Deno.test({
   const dir = await outside();
   try {
     const out = join(dir, "out");
-    const words = (config.tasks.bench as string).split(/\s+/);
     const child = new Deno.Command(Deno.execPath(), {
       args: [
-        ...words.slice(1),
-        ...["--suite", "ci", "--dataset", "synthetic", "--backend", "cpu", "--models", "vae-mlp"],
-        ...["--out", out, "--checkpoint-every", "0"],
+        ...taskWords("bench").slice(1),
+        ...[...CI_CPU, "--models", "vae-mlp", "--out", out, "--checkpoint-every", "0"],
       ],
       cwd: ROOT,
       env: { NO_COLOR: "1" },

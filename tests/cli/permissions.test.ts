@@ -7,52 +7,35 @@
  * outside the project: tests/cli/launch.test.ts.
  */
 import assert from "node:assert/strict";
-import { fileURLToPath } from "node:url";
 import { join } from "node:path";
 import { MAX_BYTES, readFileLimited } from "../../core/files.ts";
 import { decodeCheckpoint, encodeCheckpoint, readCheckpoint } from "../../core/checkpoint.ts";
 import { UsageError } from "../../core/errors.ts";
 import { permissionHint } from "../../cli/main.ts";
 import { grantFlags, grantFor } from "../../cli/launch.ts";
-
-const ROOT = fileURLToPath(new URL("../..", import.meta.url));
-const config = JSON.parse(await Deno.readTextFile(join(ROOT, "deno.json")));
+import {
+  CI_CPU,
+  deno,
+  ROOT,
+  task,
+  TASKS,
+  taskWords,
+  waitFor,
+  withResultsDir as withDir,
+} from "../_run.ts";
 
 /** The Deno flags of `deno task NAME` (what stands between `deno run` and the script). */
 function taskFlags(name: string): string[] {
-  const words = (config.tasks[name] as string).split(/\s+/);
-  assert.deepEqual(words.slice(0, 2), ["deno", "run"], `task ${name} is not a deno run`);
+  const words = taskWords(name);
   const script = words.findIndex((w, i) => i >= 2 && !w.startsWith("-"));
   return words.slice(2, script);
 }
 
-/** `deno task NAME ARGS…`: the task's own command line from deno.json, without a shell. */
-async function genbench(task: string, args: string[]) {
-  const words = (config.tasks[task] as string).split(/\s+/);
-  const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
-    args: [...words.slice(1), ...args],
-    cwd: ROOT,
-    env: { NO_COLOR: "1" },
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const decode = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
-  return { code, stdout: decode(stdout), stderr: decode(stderr) };
-}
-
-/** A fresh folder under results/ (the only place the tasks may write), removed after `fn`. */
-async function withResultsDir(fn: (dir: string) => Promise<void>): Promise<void> {
-  await Deno.mkdir(join(ROOT, "results"), { recursive: true });
-  const dir = join("results", `.permissions-test-${crypto.randomUUID()}`);
-  try {
-    await fn(dir);
-  } finally {
-    await Deno.remove(join(ROOT, dir), { recursive: true }).catch(() => {});
-  }
-}
+const genbench = task;
+const withResultsDir = (fn: (dir: string) => Promise<void>) => withDir(fn, ".permissions-test-");
 
 Deno.test("no task is granted everything or the network", () => {
-  for (const [name, command] of Object.entries(config.tasks as Record<string, string>)) {
+  for (const [name, command] of Object.entries(TASKS)) {
     if (!command.startsWith("deno run")) continue;
     const flags = taskFlags(name);
     assert.ok(!flags.some((f) => f === "-A" || f.startsWith("--allow-all")), `${name}: -A`);
@@ -65,7 +48,7 @@ Deno.test("no task is granted everything or the network", () => {
   // The user-facing tasks: the launcher, allowed only to start Deno.
   for (const name of ["bench", "report", "check", "score", "slurm", "bench:micro"]) {
     assert.equal(
-      config.tasks[name],
+      TASKS[name],
       `deno run --no-prompt --deny-net --allow-run=deno cli/launch.ts ${name}`,
     );
   }
@@ -108,12 +91,7 @@ Deno.test("the launcher grants the project, the named paths and fixed needs; no 
 Deno.test("the ci suite runs under the bench task's permissions with the network denied", async () => {
   await withResultsDir(async (out) => {
     const { code, stderr } = await genbench("bench", [
-      "--suite",
-      "ci",
-      "--dataset",
-      "synthetic",
-      "--backend",
-      "cpu",
+      ...CI_CPU,
       "--models",
       "bernoulli,vae-mlp",
       "--out",
@@ -190,12 +168,7 @@ Deno.test({
   await withResultsDir(async (out) => {
     // mod.ts under the launcher's grant, so that SIGKILL reaches the run itself.
     const benchArgs = (...extra: string[]) => [
-      "--suite",
-      "ci",
-      "--dataset",
-      "synthetic",
-      "--backend",
-      "cpu",
+      ...CI_CPU,
       "--models",
       "vae-mlp",
       "--out",
@@ -217,19 +190,13 @@ Deno.test({
       stdout: "null",
       stderr: "null",
     }).spawn();
-    let path = "";
-    for (let i = 0; i < 9000 && !path; i++) {
-      for (
-        const run of await Array.fromAsync(Deno.readDir(join(ROOT, out, "runs"))).catch(() => [])
-      ) {
-        const candidate = join(ROOT, out, "runs", run.name, "checkpoint.bin");
-        if (await Deno.stat(candidate).then(() => true, () => false)) path = candidate;
-      }
-      if (!path) await new Promise((resolve) => setTimeout(resolve, 20));
+    let path: string;
+    try {
+      path = join(await waitFor(join(ROOT, out), "vae-mlp", "checkpoint.bin"), "checkpoint.bin");
+    } finally {
+      child.kill("SIGKILL");
+      await child.status;
     }
-    child.kill("SIGKILL");
-    await child.status;
-    assert.ok(path, "no checkpoint was written");
     // A well-formed checkpoint (valid checksum) whose first 2-D weight is stored flat.
     const checkpoint = decodeCheckpoint(await Deno.readFile(path), path);
     const blobs = [...checkpoint.blobs.values()];
@@ -237,15 +204,8 @@ Deno.test({
     const flat = weight.shape[0] * weight.shape[1];
     weight.shape = [flat];
     await Deno.writeFile(path, encodeCheckpoint(checkpoint.meta, blobs));
-    const output = await new Deno.Command(Deno.execPath(), {
-      args: args("--resume"),
-      cwd: ROOT,
-      env: { NO_COLOR: "1" },
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
-    const stderr = new TextDecoder().decode(output.stderr);
-    assert.equal(output.code, 2, stderr);
+    const { code, stderr } = await deno(args("--resume"), { cwd: ROOT });
+    assert.equal(code, 2, stderr);
     const lines = stderr.trim().split("\n");
     assert.equal(lines.length, 1, stderr);
     assert.match(

@@ -10,22 +10,7 @@ import { join } from "node:path";
 import { parseSlurmArgs, sbatchScript, shellQuote } from "../../cli/slurm.ts";
 import { oneLine } from "../../core/errors.ts";
 import { CI, missingLine } from "../_tools.ts";
-
-const MOD = fileURLToPath(new URL("../../mod.ts", import.meta.url));
-const decode = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
-
-async function cli(
-  args: string[],
-  env: Record<string, string> = {},
-): Promise<{ code: number; stdout: string; stderr: string }> {
-  const output = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", MOD, ...args],
-    stdout: "piped",
-    stderr: "piped",
-    env: { NO_COLOR: "1", ...env },
-  }).output();
-  return { code: output.code, stdout: decode(output.stdout), stderr: decode(output.stderr) };
-}
+import { CI_CPU, cli, decode } from "../_run.ts";
 
 async function bashSyntaxOk(script: string): Promise<boolean> {
   const path = await Deno.makeTempFile({ suffix: ".sh" });
@@ -264,12 +249,7 @@ async function realArray(): Promise<void> {
   const out = join(base, "results");
   const submitted = await cli([
     "slurm",
-    "--suite",
-    "ci",
-    "--dataset",
-    "synthetic",
-    "--backend",
-    "cpu",
+    ...CI_CPU,
     "--shards",
     "3",
     "--gpus-per-task",

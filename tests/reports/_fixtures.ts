@@ -124,16 +124,4 @@ export async function tempDir(): Promise<[string, () => Promise<void>]> {
 }
 
 /** Run the CLI (`deno run -A mod.ts ...`) and return its exit code and output. */
-export async function cli(
-  args: string[],
-): Promise<{ code: number; stdout: string; stderr: string }> {
-  const root = new URL("../../", import.meta.url);
-  const output = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "mod.ts", ...args],
-    cwd: root,
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const decode = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
-  return { code: output.code, stdout: decode(output.stdout), stderr: decode(output.stderr) };
-}
+export { cli } from "../_run.ts";

@@ -8,6 +8,7 @@ import {
   parseBaseline,
 } from "../../reports/check.ts";
 import { cli, type FakeRun, mv, tempDir, writeResults } from "./_fixtures.ts";
+import { CI_CPU } from "../_run.ts";
 
 const BASELINE: Baseline = {
   suite: "ci",
@@ -175,12 +176,7 @@ Deno.test({
       const real = join(dir, "real");
       const bench = await cli([
         "bench",
-        "--suite",
-        "ci",
-        "--dataset",
-        "synthetic",
-        "--backend",
-        "cpu",
+        ...CI_CPU,
         "--seed",
         "1",
         "--out",

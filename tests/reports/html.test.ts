@@ -4,9 +4,7 @@ import { join } from "node:path";
 import { decode } from "fast-png";
 import { writeReport } from "../../reports/report.ts";
 import { type FakeRun, mv, tempDir, writeResults } from "./_fixtures.ts";
-import { needTool } from "../_tools.ts";
-
-const chromiumTool = await needTool("chromium");
+import { browserTest } from "./_browser.ts";
 
 const EVIL_MODEL = '<script>alert("model")</script>';
 const EVIL_VARIANT = '"><img src=x onerror=alert(1)>';
@@ -119,18 +117,12 @@ Deno.test("index.html: a likelihood-vs-FID scatter where runs have FID", async (
   }
 });
 
-Deno.test({
-  name: "index.html: opens in headless Chromium with no console error and draws every chart",
-  ignore: chromiumTool.ignore, // missing Chromium: ignored, never passed (tests/_tools.ts)
-  sanitizeResources: false,
-  sanitizeOps: false,
-  async fn() {
-    const executablePath = chromiumTool.path!;
-    const { chromium } = await import("playwright-core");
+browserTest(
+  "index.html: opens in headless Chromium with no console error and draws every chart",
+  async (newPage) => {
     const { index, cleanup } = await report(true);
-    const browser = await chromium.launch({ executablePath, args: ["--no-sandbox"] });
     try {
-      const page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
+      const page = await newPage({ width: 1200, height: 900 });
       const problems: string[] = [];
       page.on("console", (m) => {
         if (m.type() === "error" || m.type() === "warning") problems.push(m.text());
@@ -163,8 +155,7 @@ Deno.test({
       for (let i = 0; i < shot.data.length; i += channels) if (shot.data[i] < 128) dark++;
       assert.ok(dark > 1000, "the screenshot is blank");
     } finally {
-      await browser.close();
       await cleanup();
     }
   },
-});
+);

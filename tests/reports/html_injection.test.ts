@@ -8,9 +8,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { writeReport } from "../../reports/report.ts";
 import { mv, tempDir, writeResults } from "./_fixtures.ts";
-import { needTool } from "../_tools.ts";
-
-const chromiumTool = await needTool("chromium");
+import { browserTest } from "./_browser.ts";
 
 const PAYLOADS = [
   `<script>console.log("PWNED-1");alert(1)</script>`,
@@ -95,18 +93,12 @@ Deno.test("index.html: payloads in every run-derived string are escaped", async 
   }
 });
 
-Deno.test({
-  name: "index.html: in headless Chromium no payload runs and each is shown as text",
-  ignore: chromiumTool.ignore, // missing Chromium: ignored, never passed (tests/_tools.ts)
-  sanitizeResources: false,
-  sanitizeOps: false,
-  async fn() {
-    const executablePath = chromiumTool.path!;
-    const { chromium } = await import("playwright-core");
+browserTest(
+  "index.html: in headless Chromium no payload runs and each is shown as text",
+  async (newPage) => {
     const { index, cleanup } = await craftedReport();
-    const browser = await chromium.launch({ executablePath, args: ["--no-sandbox"] });
     try {
-      const page = await browser.newPage();
+      const page = await newPage();
       const events: string[] = [];
       page.on("console", (m) => events.push(`console ${m.type()}: ${m.text()}`));
       page.on("dialog", async (d) => {
@@ -130,8 +122,7 @@ Deno.test({
       const text = await page.evaluate<string>("document.body.innerText");
       for (const payload of [P1, P3, P6, P7]) assert.ok(text.includes(payload), payload);
     } finally {
-      await browser.close();
       await cleanup();
     }
   },
-});
+);

@@ -9,9 +9,7 @@ import { join } from "node:path";
 import { writeReport } from "../../reports/report.ts";
 import { tempDir, writeResults } from "./_fixtures.ts";
 import { questionRuns } from "./_question_runs.ts";
-import { needTool } from "../_tools.ts";
-
-const chromiumTool = await needTool("chromium");
+import { browserTest } from "./_browser.ts";
 
 interface ChartJson {
   id: string;
@@ -56,20 +54,14 @@ Deno.test("report charts: bars sorted best first, the highlight explained, curve
   }
 });
 
-Deno.test({
-  name: "index.html at 1,400 px: summary first, a table per question, none scrolls sideways",
-  ignore: chromiumTool.ignore, // missing Chromium: ignored, never passed (tests/_tools.ts)
-  sanitizeResources: false,
-  sanitizeOps: false,
-  async fn() {
-    const executablePath = chromiumTool.path!;
-    const { chromium } = await import("playwright-core");
+browserTest(
+  "index.html at 1,400 px: summary first, a table per question, none scrolls sideways",
+  async (newPage) => {
     const [dir, cleanup] = await tempDir();
     await writeResults(dir, questionRuns());
     const index = await writeReport(dir, join(dir, "report"), { useCanvas: false, say: () => {} });
-    const browser = await chromium.launch({ executablePath, args: ["--no-sandbox"] });
     try {
-      const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+      const page = await newPage({ width: 1400, height: 900 });
       await page.goto(`file://${index}`);
       await page.waitForSelector("html[data-charts-drawn]", { timeout: 20_000 });
       const layout = await page.evaluate(`(() => {
@@ -117,8 +109,7 @@ Deno.test({
       }
       assert.ok(layout.bold.length > 5);
     } finally {
-      await browser.close();
       await cleanup();
     }
   },
-});
+);
