@@ -9,7 +9,7 @@ import "@tensorflow/tfjs-backend-cpu";
 import { Stream } from "../../core/rng.ts";
 import { installFusedAdam, uninstallFusedAdam } from "../../core/webgpu/adam.ts";
 import { countDispatches } from "../../core/webgpu/dispatch.ts";
-import { gpu } from "./_webgpu.ts";
+import { webgpuTest } from "./_webgpu.ts";
 
 /** Five Adam steps on two variables with seeded gradients; returns the values and moments. */
 async function fiveSteps(backend: string): Promise<Float32Array> {
@@ -44,64 +44,51 @@ async function fiveSteps(backend: string): Promise<Float32Array> {
   return Float32Array.from(parts.flatMap((p) => [...p]));
 }
 
-Deno.test({
-  name: "fused Adam on webgpu matches tfjs Adam and repeats bit for bit",
-  ignore: !gpu,
-  sanitizeResources: false,
-  sanitizeOps: false,
-  fn: async () => {
-    uninstallFusedAdam();
-    const stock = await fiveSteps("webgpu");
-    installFusedAdam();
-    try {
-      const fused = await fiveSteps("webgpu");
-      const again = await fiveSteps("webgpu");
-      const cpu = await fiveSteps("cpu"); // the patch leaves other backends on tfjs's code
-      assert.equal(fused.length, stock.length);
-      assert.equal(fused.length, 3 * (37 * 5 + 300) + 2); // values, both moments, β1ᵗ, β2ᵗ
-      // β1ᵗ and β2ᵗ exactly as tfjs's float32 running product.
-      assert.deepEqual([...fused.slice(-2)], [...stock.slice(-2)]);
-      let maxErr = 0, maxRef = 0;
-      for (let i = 0; i < stock.length; i++) {
-        maxErr = Math.max(maxErr, Math.abs(fused[i] - stock[i]));
-        maxRef = Math.max(maxRef, Math.abs(stock[i]));
-        assert.ok(Object.is(fused[i], again[i]), `value ${i} differs on a repeat`);
-      }
-      assert.ok(maxErr / maxRef <= 1e-5, `relative error ${maxErr / maxRef}`);
-      let cpuErr = 0;
-      for (let i = 0; i < stock.length; i++) cpuErr = Math.max(cpuErr, Math.abs(cpu[i] - stock[i]));
-      assert.ok(cpuErr / maxRef <= 1e-5, `cpu vs webgpu ${cpuErr / maxRef}`);
-    } finally {
-      uninstallFusedAdam();
+webgpuTest("fused Adam on webgpu matches tfjs Adam and repeats bit for bit", async () => {
+  uninstallFusedAdam();
+  const stock = await fiveSteps("webgpu");
+  installFusedAdam();
+  try {
+    const fused = await fiveSteps("webgpu");
+    const again = await fiveSteps("webgpu");
+    const cpu = await fiveSteps("cpu"); // the patch leaves other backends on tfjs's code
+    assert.equal(fused.length, stock.length);
+    assert.equal(fused.length, 3 * (37 * 5 + 300) + 2); // values, both moments, β1ᵗ, β2ᵗ
+    // β1ᵗ and β2ᵗ exactly as tfjs's float32 running product.
+    assert.deepEqual([...fused.slice(-2)], [...stock.slice(-2)]);
+    let maxErr = 0, maxRef = 0;
+    for (let i = 0; i < stock.length; i++) {
+      maxErr = Math.max(maxErr, Math.abs(fused[i] - stock[i]));
+      maxRef = Math.max(maxRef, Math.abs(stock[i]));
+      assert.ok(Object.is(fused[i], again[i]), `value ${i} differs on a repeat`);
     }
-  },
+    assert.ok(maxErr / maxRef <= 1e-5, `relative error ${maxErr / maxRef}`);
+    let cpuErr = 0;
+    for (let i = 0; i < stock.length; i++) cpuErr = Math.max(cpuErr, Math.abs(cpu[i] - stock[i]));
+    assert.ok(cpuErr / maxRef <= 1e-5, `cpu vs webgpu ${cpuErr / maxRef}`);
+  } finally {
+    uninstallFusedAdam();
+  }
 });
 
-Deno.test({
-  name: "fused Adam dispatches once per variable where tfjs dispatches 14 times",
-  ignore: !gpu,
-  sanitizeResources: false,
-  sanitizeOps: false,
-  fn: async () => {
-    await tf.setBackend("webgpu");
-    const vars = [tf.variable(tf.ones([20, 3])), tf.variable(tf.ones([7]))];
-    const grads = vars.map((v) => ({ name: v.name, tensor: tf.onesLike(v) }));
-    const count = async () => {
-      const opt = tf.train.adam(0.1);
-      // The first update also creates the moments (zerosLike): count the second.
-      opt.applyGradients(grads);
-      const dispatches = await countDispatches(() => opt.applyGradients(grads));
-      opt.dispose();
-      return dispatches;
-    };
-    const stock = await count();
-    installFusedAdam();
-    try {
-      assert.equal(await count(), 2);
-      assert.ok(stock >= 14 * 2, `tfjs dispatched ${stock} times`);
-    } finally {
-      uninstallFusedAdam();
-      tf.dispose([...vars, ...grads.map((g) => g.tensor)]);
-    }
-  },
+webgpuTest("fused Adam dispatches once per variable where tfjs dispatches 14 times", async () => {
+  const vars = [tf.variable(tf.ones([20, 3])), tf.variable(tf.ones([7]))];
+  const grads = vars.map((v) => ({ name: v.name, tensor: tf.onesLike(v) }));
+  const count = async () => {
+    const opt = tf.train.adam(0.1);
+    // The first update also creates the moments (zerosLike): count the second.
+    opt.applyGradients(grads);
+    const dispatches = await countDispatches(() => opt.applyGradients(grads));
+    opt.dispose();
+    return dispatches;
+  };
+  const stock = await count();
+  installFusedAdam();
+  try {
+    assert.equal(await count(), 2);
+    assert.ok(stock >= 14 * 2, `tfjs dispatched ${stock} times`);
+  } finally {
+    uninstallFusedAdam();
+    tf.dispose([...vars, ...grads.map((g) => g.tensor)]);
+  }
 });

@@ -12,38 +12,22 @@ import { Stream } from "../../core/rng.ts";
 import { dense, DENSE_KERNEL } from "../../core/webgpu/dense.ts";
 import { compareWithCpu, denseCases } from "../../core/webgpu/check.ts";
 import { countDispatches } from "../../core/webgpu/dispatch.ts";
-import { installWebGpuKernels, uninstallWebGpuKernels } from "../../core/webgpu/install.ts";
-import { gpu } from "./_webgpu.ts";
+import { assertMatchesCpu, webgpuTest, withKernels } from "./_webgpu.ts";
 
-Deno.test({
-  name: "fused dense on webgpu matches tfjs's ops on cpu for every activation, deterministically",
-  ignore: !gpu,
-  sanitizeResources: false,
-  sanitizeOps: false,
-  fn: async () => {
-    await tf.setBackend("webgpu");
-    installWebGpuKernels("small");
-    try {
+webgpuTest(
+  "fused dense on webgpu matches tfjs's ops on cpu for every activation, deterministically",
+  () =>
+    withKernels(async () => {
       assert.ok(tf.getKernel(DENSE_KERNEL, "webgpu"));
       const results = await compareWithCpu(denseCases(), Stream.derive(7, "test-dense"));
       assert.equal(results.length, 20);
-      for (const r of results) {
-        assert.ok(r.relError <= 1e-4, `${r.name}: relative error ${r.relError}`);
-        assert.ok(r.deterministic, `${r.name}: two runs differ`);
-      }
-    } finally {
-      uninstallWebGpuKernels();
-    }
-  },
-});
+      assertMatchesCpu(results, 1e-4);
+    }),
+);
 
-Deno.test({
-  name: "fused dense: one dispatch forward, one per needed gradient (none for a data input)",
-  ignore: !gpu,
-  sanitizeResources: false,
-  sanitizeOps: false,
-  fn: async () => {
-    await tf.setBackend("webgpu");
+webgpuTest(
+  "fused dense: one dispatch forward, one per needed gradient (none for a data input)",
+  async () => {
     const x = tf.ones([4, 6]) as tf.Tensor2D;
     const w = tf.variable(tf.ones([6, 3]));
     const b = tf.variable(tf.zeros([3]));
@@ -56,15 +40,15 @@ Deno.test({
     };
     step(); // creates the constants tfjs caches
     const stock = await countDispatches(step);
-    installWebGpuKernels("small");
     try {
-      const fused = await countDispatches(step);
-      // The forward GEMM, the sum, dW and db.
-      assert.ok(fused <= 4, `fused dense dispatched ${fused} times`);
-      assert.ok(stock >= fused + 4, `tfjs dispatched ${stock}, fused ${fused}`);
+      await withKernels(async () => {
+        const fused = await countDispatches(step);
+        // The forward GEMM, the sum, dW and db.
+        assert.ok(fused <= 4, `fused dense dispatched ${fused} times`);
+        assert.ok(stock >= fused + 4, `tfjs dispatched ${stock}, fused ${fused}`);
+      });
     } finally {
-      uninstallWebGpuKernels();
       tf.dispose([x, w, b]);
     }
   },
-});
+);

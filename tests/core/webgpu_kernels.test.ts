@@ -19,71 +19,42 @@ import {
 import { compareWithCpu, convCases, matMulCases } from "../../core/webgpu/check.ts";
 import { chooseSplit, chooseTile, gemmSource, setTileMode } from "../../core/webgpu/gemm.ts";
 import { matMulSpec } from "../../core/webgpu/matmul.ts";
-import { gpu } from "./_webgpu.ts";
+import { assertMatchesCpu, webgpuTest, withKernels } from "./_webgpu.ts";
 
 // Small tiles: llvmpipe takes minutes to compile the large ones (see core/webgpu/gemm.ts).
 const TOLERANCE = 1e-4;
 
-Deno.test({
-  name: "webgpu conv2d, conv2dBackpropInput, conv2dBackpropFilter match cpu and are deterministic",
-  ignore: !gpu,
-  sanitizeResources: false,
-  sanitizeOps: false,
-  fn: async () => {
-    await tf.setBackend("webgpu");
-    installWebGpuKernels("small");
-    try {
+webgpuTest(
+  "webgpu conv2d, conv2dBackpropInput, conv2dBackpropFilter match cpu and are deterministic",
+  () =>
+    withKernels(async () => {
       const results = await compareWithCpu(convCases(), Stream.derive(7, "test-conv"));
       assert.ok(results.length >= 25);
-      for (const r of results) {
-        assert.ok(r.relError <= TOLERANCE, `${r.name}: relative error ${r.relError}`);
-        assert.ok(r.deterministic, `${r.name}: two runs differ`);
-      }
-    } finally {
-      uninstallWebGpuKernels();
-    }
-  },
-});
+      assertMatchesCpu(results, TOLERANCE);
+    }),
+);
 
-Deno.test({
-  name: "webgpu matMul (all transposes, split-K) matches cpu and is deterministic",
-  ignore: !gpu,
-  sanitizeResources: false,
-  sanitizeOps: false,
-  fn: async () => {
-    await tf.setBackend("webgpu");
-    installWebGpuKernels("small");
-    try {
-      const results = await compareWithCpu(matMulCases(), Stream.derive(7, "test-mm"));
-      for (const r of results) {
-        assert.ok(r.relError <= TOLERANCE, `${r.name}: relative error ${r.relError}`);
-        assert.ok(r.deterministic, `${r.name}: two runs differ`);
-      }
-    } finally {
-      uninstallWebGpuKernels();
-    }
-  },
-});
+webgpuTest(
+  "webgpu matMul (all transposes, split-K) matches cpu and is deterministic",
+  () =>
+    withKernels(async () => {
+      assertMatchesCpu(await compareWithCpu(matMulCases(), Stream.derive(7, "test-mm")), TOLERANCE);
+    }),
+);
 
-Deno.test({
-  name: "install replaces the stock kernels and uninstall puts them back",
-  ignore: !gpu,
-  sanitizeResources: false,
-  sanitizeOps: false,
-  fn: () => {
-    const before = GENBENCH_WEBGPU_KERNELS.map((k) => tf.getKernel(k, "webgpu")!.kernelFunc);
-    installWebGpuKernels("small");
-    installWebGpuKernels("small"); // idempotent
-    assert.ok(webGpuKernelsInstalled());
-    GENBENCH_WEBGPU_KERNELS.forEach((k, i) =>
-      assert.notEqual(tf.getKernel(k, "webgpu")!.kernelFunc, before[i])
-    );
-    uninstallWebGpuKernels();
-    assert.ok(!webGpuKernelsInstalled());
-    GENBENCH_WEBGPU_KERNELS.forEach((k, i) =>
-      assert.equal(tf.getKernel(k, "webgpu")!.kernelFunc, before[i])
-    );
-  },
+webgpuTest("install replaces the stock kernels and uninstall puts them back", () => {
+  const before = GENBENCH_WEBGPU_KERNELS.map((k) => tf.getKernel(k, "webgpu")!.kernelFunc);
+  installWebGpuKernels("small");
+  installWebGpuKernels("small"); // idempotent
+  assert.ok(webGpuKernelsInstalled());
+  GENBENCH_WEBGPU_KERNELS.forEach((k, i) =>
+    assert.notEqual(tf.getKernel(k, "webgpu")!.kernelFunc, before[i])
+  );
+  uninstallWebGpuKernels();
+  assert.ok(!webGpuKernelsInstalled());
+  GENBENCH_WEBGPU_KERNELS.forEach((k, i) =>
+    assert.equal(tf.getKernel(k, "webgpu")!.kernelFunc, before[i])
+  );
 });
 
 Deno.test("gemm generator: split-K only for few tiles and a deep K; no atomics in any shader", () => {
@@ -143,15 +114,10 @@ async function trainTinyConvNet(seed: number): Promise<Float32Array> {
   return Float32Array.from([...losses, ...weights.flatMap((w) => [...w])]);
 }
 
-Deno.test({
-  name: "two training runs with one seed on webgpu (our kernels) are bit-identical",
-  ignore: !gpu,
-  sanitizeResources: false,
-  sanitizeOps: false,
-  fn: async () => {
-    await tf.setBackend("webgpu");
-    installWebGpuKernels("small");
-    try {
+webgpuTest(
+  "two training runs with one seed on webgpu (our kernels) are bit-identical",
+  () =>
+    withKernels(async () => {
       const a = await trainTinyConvNet(3);
       const b = await trainTinyConvNet(3);
       const other = await trainTinyConvNet(4);
@@ -160,8 +126,5 @@ Deno.test({
       assert.ok(a.some((v, i) => v !== other[i]), "a different seed trains differently");
       // Training moved the loss: the first and last losses differ.
       assert.notEqual(a[0], a[2]);
-    } finally {
-      uninstallWebGpuKernels();
-    }
-  },
-});
+    }),
+);
