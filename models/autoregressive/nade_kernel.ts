@@ -113,17 +113,7 @@ function forwardGroup(
 
 /** Logits [B, D] of p(x_d = 1 | x_<d), teacher-forced on x [B, D]. */
 export function nadeLogits(p: NadeParameters, x: Float32Array, batch: number): Float32Array {
-  const k = kernels();
-  const hp = paddedWidth(p.hidden);
-  const layout = parameterLayout(k, p, batch).add("scratch", k.groupScratch(p.dims, hp, false));
-  const heap = layout.commit();
-  const at = layout.at;
-  putParameters(heap, at, p);
-  heap.set(x, at.x / 4);
-  for (let n0 = 0; n0 < batch; n0 += GROUP) {
-    const gn = Math.min(GROUP, batch - n0);
-    forwardGroup(k, at, 0, batch, n0, gn, p.dims, hp, false);
-  }
+  const { heap, at } = forwardAll(p, x, batch, false);
   return heap.slice(at.out / 4, at.out / 4 + batch * p.dims);
 }
 
@@ -132,19 +122,29 @@ export function nadeLogits(p: NadeParameters, x: Float32Array, batch: number): F
  * (the logit of a uniform draw, so P(1) = σ(logit)).
  */
 export function nadeSample(p: NadeParameters, thresholds: Float32Array, n: number): Float32Array {
+  const { heap, at } = forwardAll(p, thresholds, n, true);
+  return heap.slice(at.x / 4, at.x / 4 + n * p.dims);
+}
+
+/**
+ * The forward pass over `n` rows, group by group: teacher-forced on `input` = x, or sampling
+ * with `input` = the thresholds (the samples are written to x).
+ */
+function forwardAll(p: NadeParameters, input: Float32Array, n: number, sampling: boolean) {
   const k = kernels();
   const hp = paddedWidth(p.hidden);
-  const layout = parameterLayout(k, p, n).add("thresholds", p.dims * n)
-    .add("scratch", k.groupScratch(p.dims, hp, false));
+  const layout = parameterLayout(k, p, n);
+  if (sampling) layout.add("thresholds", p.dims * n);
+  layout.add("scratch", k.groupScratch(p.dims, hp, false));
   const heap = layout.commit();
   const at = layout.at;
   putParameters(heap, at, p);
-  heap.set(thresholds, at.thresholds / 4);
+  heap.set(input, (sampling ? at.thresholds : at.x) / 4);
   for (let n0 = 0; n0 < n; n0 += GROUP) {
     const gn = Math.min(GROUP, n - n0);
-    forwardGroup(k, at, at.thresholds, n, n0, gn, p.dims, hp, false);
+    forwardGroup(k, at, sampling ? at.thresholds : 0, n, n0, gn, p.dims, hp, false);
   }
-  return heap.slice(at.x / 4, at.x / 4 + n * p.dims);
+  return { heap, at };
 }
 
 /** Gradients of NADE's parameters, same shapes as {@link NadeParameters}. */

@@ -13,8 +13,14 @@ import type { GenerativeModel, ModelArgs, ModelSpec, PublishedReference } from "
 import { type OptionSchema, type OptionValues, readOptions, trainingOptions } from "../options.ts";
 import { Dense, download, type Layer } from "../layers/nn.ts";
 import { Trainable } from "../trainable.ts";
-import { checkSingleChannel, checkWidth } from "../layers/checks.ts";
-import { drawPixel, inputKindForBits, pixelLogLikelihood, pixelUniforms } from "./shared.ts";
+import { checkSingleChannel } from "../layers/checks.ts";
+import {
+  drawPixel,
+  inputKindForBits,
+  pixelLogProb,
+  pixelNllStep,
+  pixelUniforms,
+} from "./shared.ts";
 
 /** The options every pixel CNN reads. */
 export const PIXEL_CNN_OPTIONS = {
@@ -151,18 +157,11 @@ export abstract class PixelCnnBase extends Trainable implements GenerativeModel 
   }
 
   logProb(x: tf.Tensor2D): tf.Tensor1D {
-    checkWidth(this.name, x, this.dims);
-    return tf.tidy(() => pixelLogLikelihood(this.logits(x), x, this.config.levels));
+    return pixelLogProb(this, x);
   }
 
   trainStep(batch: tf.Tensor2D): Record<string, tf.Scalar> {
-    checkWidth(this.name, batch, this.dims);
-    const loss = this.#optimizer.minimize(
-      () => tf.neg(tf.mean(pixelLogLikelihood(this.logits(batch), batch, this.config.levels))),
-      true,
-      [...this.weights().values()],
-    ) as tf.Scalar;
-    return { nll: loss };
+    return pixelNllStep(this, this.#optimizer, batch);
   }
 
   /**

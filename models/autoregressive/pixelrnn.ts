@@ -30,13 +30,14 @@ import { type OptionSchema } from "../options.ts";
 import { Dense, glorotLimit, uniformVariable } from "../layers/nn.ts";
 import { dense } from "../../core/webgpu/dense.ts";
 import { MaskedConv2d } from "../layers/conv.ts";
-import { checkSingleChannel, checkWidth } from "../layers/checks.ts";
+import { checkSingleChannel } from "../layers/checks.ts";
 import {
   bitsOption,
   type CustomGradient,
   inputKindForBits,
   intOption,
-  pixelLogLikelihood,
+  pixelLogProb,
+  pixelNllStep,
   positiveOption,
 } from "./shared.ts";
 import { samplePixelRnn } from "./pixelrnn_sample.ts";
@@ -235,15 +236,15 @@ export class PixelRnn implements GenerativeModel, SampledPixelRnn {
   readonly diagonalLayers: DiagonalLayer[] = [];
   readonly head: [Dense, Dense];
   readonly #optimizer: tf.Optimizer;
-  readonly #dims: number;
-  readonly #name: string;
+  readonly dims: number;
+  readonly name: string;
   /** ROW_INPUT_MASK as a [1, 3, 1, 1] tensor. */
   readonly #rowMask = tf.tensor4d([0, 1, 2].map((x) => ROW_INPUT_MASK(0, x) ? 1 : 0), [1, 3, 1, 1]);
 
   constructor(readonly shape: ImageShape, readonly config: PixelRnnConfig, init: Stream) {
     const { units: h, layers, levels, kind } = config;
-    this.#dims = dimOf(shape);
-    this.#name = `pixelrnn-${kind}`;
+    this.dims = dimOf(shape);
+    this.name = `pixelrnn-${kind}`;
     // Type A: the centre row keeps only the taps left of the centre; rows below are skipped.
     this.input = new MaskedConv2d("input", [7, 7, 1, 2 * h], init, [3, 0, 3, 3], {
       rows: 4,
@@ -320,24 +321,17 @@ export class PixelRnn implements GenerativeModel, SampledPixelRnn {
       for (const weights of this.#layerWeights()) u = recomputed(layer, u, weights);
       const out = this.applyHead(tf.reshape(u, [-1, 2 * this.config.units]));
       return this.config.levels === 2
-        ? tf.reshape(out, [batch, this.#dims])
-        : tf.reshape(out, [batch, this.#dims, this.config.levels]);
+        ? tf.reshape(out, [batch, this.dims])
+        : tf.reshape(out, [batch, this.dims, this.config.levels]);
     });
   }
 
   logProb(x: tf.Tensor2D): tf.Tensor1D {
-    checkWidth(this.#name, x, this.#dims);
-    return tf.tidy(() => pixelLogLikelihood(this.logits(x), x, this.config.levels));
+    return pixelLogProb(this, x);
   }
 
   trainStep(batch: tf.Tensor2D): Record<string, tf.Scalar> {
-    checkWidth(this.#name, batch, this.#dims);
-    const loss = this.#optimizer.minimize(
-      () => tf.neg(tf.mean(pixelLogLikelihood(this.logits(batch), batch, this.config.levels))),
-      true,
-      [...this.weights().values()],
-    ) as tf.Scalar;
-    return { nll: loss };
+    return pixelNllStep(this, this.#optimizer, batch);
   }
 
   sample(n: number, noise: Stream): Promise<Float32Array> {

@@ -9,6 +9,7 @@ import type { Stream } from "../../core/rng.ts";
 import { UsageError } from "../../core/errors.ts";
 import type { InputKind, ModelOptions } from "../model.ts";
 import { bernoulliLogLikelihood } from "../layers/nn.ts";
+import { checkWidth } from "../layers/checks.ts";
 
 // nade and made read the width check from here; the pixel CNNs use models/layers/ directly.
 export { checkWidth } from "../layers/checks.ts";
@@ -64,6 +65,37 @@ export function pixelLogLikelihood(logits: tf.Tensor, x: tf.Tensor2D, levels: nu
     const onehot = tf.oneHot(tf.cast(x, "int32"), levels);
     return tf.sum(tf.mul(logp, onehot), [1, 2]) as tf.Tensor1D;
   });
+}
+
+/** What {@link pixelLogProb} and {@link pixelNllStep} need of a pixel-by-pixel model. */
+export interface PixelModel {
+  readonly name: string;
+  readonly dims: number;
+  readonly config: { readonly levels: number };
+  /** Per-pixel outputs of x [B, D], as {@link pixelLogLikelihood} takes them. */
+  logits(x: tf.Tensor2D): tf.Tensor;
+  weights(): Map<string, tf.Variable>;
+}
+
+/** Exact log p(x) per example of x [B, D] under `model`. */
+export function pixelLogProb(model: PixelModel, x: tf.Tensor2D): tf.Tensor1D {
+  checkWidth(model.name, x, model.dims);
+  return tf.tidy(() => pixelLogLikelihood(model.logits(x), x, model.config.levels));
+}
+
+/** One `optimizer` step of all of `model`'s weights on the mean NLL of `batch`: `{ nll }`. */
+export function pixelNllStep(
+  model: PixelModel,
+  optimizer: tf.Optimizer,
+  batch: tf.Tensor2D,
+): Record<string, tf.Scalar> {
+  checkWidth(model.name, batch, model.dims);
+  const loss = optimizer.minimize(
+    () => tf.neg(tf.mean(pixelLogLikelihood(model.logits(batch), batch, model.config.levels))),
+    true,
+    [...model.weights().values()],
+  ) as tf.Scalar;
+  return { nll: loss };
 }
 
 /**
