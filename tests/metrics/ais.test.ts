@@ -75,23 +75,11 @@ const mean = (v: ArrayLike<number>) => Array.from(v).reduce((s, a) => s + a, 0) 
 /** Forward and reverse (BDMC) runs with one schedule; gaps to the exact log p(x) per example. */
 async function bdmc(options: Partial<AisOptions>) {
   const c = await linearCase();
-  const forward = await aisLogProb(
-    c.decode,
-    c.x,
-    c.latent,
-    c.sigma,
-    Stream.derive(7, "ais"),
-    options,
-  );
-  const reverse = await reverseAisLogProb(
-    c.decode,
-    c.x,
-    c.z,
-    c.sigma,
-    Stream.derive(7, "bdmc"),
-    options,
-    forward.logStepSizes,
-  );
+  const { decode, x, sigma } = c;
+  const forward = await aisLogProb(decode, x, c.latent, sigma, Stream.derive(7, "ais"), options);
+  const steps = forward.logStepSizes;
+  const backward = Stream.derive(7, "bdmc");
+  const reverse = await reverseAisLogProb(decode, x, c.z, sigma, backward, options, steps);
   const lower = Array.from(forward.logProb, (v, i) => v - c.exact[i]);
   const upper = Array.from(reverse.logProb, (v, i) => v - c.exact[i]);
   console.log(

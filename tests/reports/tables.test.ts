@@ -67,11 +67,16 @@ const RUNS: FakeRun[] = [
   { model: "gamma", seed: 2, status: "interrupted" },
 ];
 
-async function fabricated(runs = RUNS): Promise<[Table[], string, () => Promise<void>]> {
+/** The tables of `runs`, written to and collected from a temporary folder, given to `fn`. */
+async function withTables(runs: FakeRun[], fn: (tables: Table[]) => Promise<void> | void) {
   const [dir, cleanup] = await tempDir();
-  await writeResults(dir, runs);
-  const { runs: collected } = await collectRuns(dir);
-  return [buildTables(groupRuns(collected)), dir, cleanup];
+  try {
+    await writeResults(dir, runs);
+    const { runs: collected } = await collectRuns(dir);
+    await fn(buildTables(groupRuns(collected)));
+  } finally {
+    await cleanup();
+  }
 }
 
 /** The Markdown of one question's table (from its heading to the next). */
@@ -96,8 +101,7 @@ function cellOf(markdown: string, model: string, title: string): string {
 }
 
 Deno.test("tables: values are the hand-computed mean ± std [95% CI] over seeds", async () => {
-  const [tables, , cleanup] = await fabricated();
-  try {
+  await withTables(RUNS, (tables) => {
     assert.equal(tables.length, 1);
     const table = tables[0];
     const alpha = table.rows.find((r) => r.label === "alpha")!;
@@ -118,14 +122,11 @@ Deno.test("tables: values are the hand-computed mean ± std [95% CI] over seeds"
     assert.equal(cellOf(other, "beta", "dist"), "**2.500 ± 0.707** [−3.853, 8.853]");
     assert.match(md, /- gamma: 1 diverged, 1 interrupted/);
     assert.match(md, /beta-synthetic-seed1-old` \(superseded/);
-  } finally {
-    await cleanup();
-  }
+  });
 });
 
 Deno.test("tables: one table per question, in order; likelihoods ranked within their kind only", async () => {
-  const [tables, , cleanup] = await fabricated(questionRuns());
-  try {
+  await withTables(questionRuns(), (tables) => {
     const [table] = tables;
     assert.deepEqual(table.sections.map((s) => s.question), [
       "likelihood",
@@ -159,14 +160,11 @@ Deno.test("tables: one table per question, in order; likelihoods ranked within t
       assert.ok(titles.includes(title), `${title} not in ${titles.join("; ")}`);
     }
     assert.ok(!titles.some((t) => /_/.test(t)), `snake_case heading in ${titles.join("; ")}`);
-  } finally {
-    await cleanup();
-  }
+  });
 });
 
 Deno.test("tables: no bold on spreads, counts and settings (direction none)", async () => {
-  const [tables, , cleanup] = await fabricated(questionRuns());
-  try {
+  await withTables(questionRuns(), (tables) => {
     const [table] = tables;
     for (const section of table.sections) {
       for (const column of section.columns) {
@@ -181,14 +179,11 @@ Deno.test("tables: no bold on spreads, counts and settings (direction none)", as
     const cost = sectionOf(tablesMarkdown(tables), "Cost");
     assert.equal(cellOf(cost, "bernoulli", "Params"), "784");
     assert.match(cellOf(cost, "bernoulli", "Train time"), /^\*\*1\.2\*\*/);
-  } finally {
-    await cleanup();
-  }
+  });
 });
 
 Deno.test("tables: a likelihood averaged over part of the test set says so in every format", async () => {
-  const [tables, , cleanup] = await fabricated(questionRuns());
-  try {
+  await withTables(questionRuns(), (tables) => {
     const md = sectionOf(tablesMarkdown(tables), "Likelihood");
     assert.match(cellOf(md, "nade", "NLL"), /¹$/);
     assert.doesNotMatch(cellOf(md, "bernoulli", "NLL"), /¹$/);
@@ -199,9 +194,7 @@ Deno.test("tables: a likelihood averaged over part of the test set says so in ev
     assert.match(nade, /\\textsuperscript\{a\}/);
     const csv = tablesCsv(tables).split("\n");
     assert.ok(csv.some((l) => /^quick,mnist,nade,.*,likelihood,nll_nats,exact,.*,2000,/.test(l)));
-  } finally {
-    await cleanup();
-  }
+  });
 });
 
 /** Numbers in a table row, normalised across Markdown and LaTeX spellings. */
@@ -211,8 +204,7 @@ function numbers(cells: string[]): string[] {
 }
 
 Deno.test("tables: the LaTeX tables hold the Markdown tables' numbers, with Unicode as LaTeX", async () => {
-  const [tables, , cleanup] = await fabricated(questionRuns());
-  try {
+  await withTables(questionRuns(), (tables) => {
     const md = tablesMarkdown(tables);
     const tex = tablesLatex(tables);
     for (const model of ["bernoulli", "vae-mlp", "cgan"]) {
@@ -226,14 +218,11 @@ Deno.test("tables: the LaTeX tables hold the Markdown tables' numbers, with Unic
     assert.match(tex, /vae-conv \(\$\\beta\$ = 4, \$\\sigma\$-prior\)/);
     assert.match(tex, /Parzen \$\\sigma\$/);
     assert.ok([...tex].every((c) => c.charCodeAt(0) < 128), "non-ASCII left in the LaTeX");
-  } finally {
-    await cleanup();
-  }
+  });
 });
 
 Deno.test("tables: CSV has full-precision statistics and the runs behind them", async () => {
-  const [tables, , cleanup] = await fabricated();
-  try {
+  await withTables(RUNS, (tables) => {
     const [header, ...lines] = tablesCsv(tables).trim().split("\n");
     const names = header.split(",");
     const rows = lines.map((l) => Object.fromEntries(l.split(",").map((v, i) => [names[i], v])));
@@ -249,9 +238,7 @@ Deno.test("tables: CSV has full-precision statistics and the runs behind them", 
     assert.equal(beta.k, "5");
     assert.equal(Number(beta.mean), 11.25);
     assert.ok(!rows.some((r) => r.model === "gamma"), "unfinished runs have no statistics");
-  } finally {
-    await cleanup();
-  }
+  });
 });
 
 Deno.test("tables: a real-data run is the sample-quality floor row, never ranked or bold", async () => {
@@ -266,8 +253,7 @@ Deno.test("tables: a real-data run is the sample-quality floor row, never ranked
       precision: mv(0.9512, "higher", "fraction"),
     },
   };
-  const [tables, , cleanup] = await fabricated([...questionRuns(), real]);
-  try {
+  await withTables([...questionRuns(), real], (tables) => {
     const [table] = tables;
     const samples = table.sections.find((s) => s.question === "samples")!;
     assert.equal(samples.floor?.label, "real vs real (floor)");
@@ -282,7 +268,5 @@ Deno.test("tables: a real-data run is the sample-quality floor row, never ranked
     assert.match(lines[3], /^\| dcgan \(with-a-long-descriptive-name\) \| 1, 2, 3 \| \*\*10\.91/);
     // Other questions have no floor row.
     assert.equal(table.sections.find((s) => s.question === "cost")!.floor, null);
-  } finally {
-    await cleanup();
-  }
+  });
 });
