@@ -165,3 +165,33 @@ export async function checkSamplesFollowLogits(
   }
   return { checked, mismatches };
 }
+
+/**
+ * d logit_i / d x_j for every i, j of one image: a single backward pass over D copies of the
+ * image, copy i contributing only its own logit i (for 8-bit, a fixed mix of its 256 logits).
+ */
+export function jacobianRows(
+  model: { logits(x: tf.Tensor2D): tf.Tensor },
+  values: ArrayLike<number>,
+): number[][] {
+  const dims = values.length;
+  const copies = tf.tile(tf.tensor2d(Array.from(values), [1, dims]), [dims, 1]);
+  const select = tf.oneHot(tf.range(0, dims, 1, "int32"), dims);
+  const grad = tf.grad((input: tf.Tensor) => {
+    const out = model.logits(input as tf.Tensor2D);
+    const perPixel = out.rank === 2
+      ? out
+      : tf.sum(tf.mul(out, tf.linspace(-1, 1, out.shape[2]!)), 2);
+    return tf.sum(tf.mul(perPixel, select));
+  })(copies);
+  const rows = grad.arraySync() as number[][];
+  tf.dispose([copies, select, grad]);
+  return rows;
+}
+
+/** Pixel values of one test image: 0/1, or 0..255 for 8 bits. */
+export function testImage(dims: number, bits: number): number[] {
+  return Array.from(Stream.derive(2, "x").uniformArray(dims)).map((u) =>
+    bits === 8 ? Math.floor(u * 256) : u < 0.5 ? 1 : 0
+  );
+}

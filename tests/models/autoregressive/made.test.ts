@@ -2,13 +2,13 @@ import * as tf from "@tensorflow/tfjs-core";
 import assert from "node:assert/strict";
 import { Stream } from "../../../core/rng.ts";
 import { type Made, madeDegrees, madeSpec } from "../../../models/autoregressive/made.ts";
-import { parameterCount } from "../../../models/model.ts";
-import { allBinaryImages, checkSamplesFollowLogits, totalProbability, useCpu } from "./_helpers.ts";
-import { assertRefusesEightBits, assertTrainingLowersNll, buildModel } from "./_build.ts";
+import type { ModelOptions } from "../../../models/model.ts";
+import { allBinaryImages, totalProbability, useCpu } from "./_helpers.ts";
+import { assertBothSamplersFollowLogits, buildModel, registerBinaryOnlyChecks } from "./_build.ts";
 
 await useCpu();
 
-const made = (height: number, width: number, options: Record<string, number> = {}) =>
+const made = (height: number, width: number, options: ModelOptions = {}) =>
   buildModel<Made>(madeSpec, height, width, options);
 
 /** Random non-zero biases, so that no check rests on the zero initial biases. */
@@ -61,29 +61,11 @@ Deno.test("made: logit of pixel d has zero gradient w.r.t. pixels ≥ d", () => 
   model.dispose();
 });
 
-Deno.test("made: canonical parameter count at 28×28 is 1,035,784", () => {
-  const model = made(28, 28);
-  assert.equal(parameterCount(model), 1_035_784);
-  model.dispose();
-});
-
 Deno.test("made: both degree-ordered samplers draw from the network's conditionals", async () => {
   for (const layers of [1, 2, 3]) {
     const model = made(4, 4, { hidden: 24, layers });
     randomizeBiases(model);
-    const host = { sample: (n: number, s: Stream) => Promise.resolve(model.hostSample(n, s)) };
-    const tensor = { sample: (n: number, s: Stream) => model.tensorSample(n, s) };
-    for (const sampler of [host, tensor]) {
-      const { checked, mismatches } = await checkSamplesFollowLogits(
-        sampler as unknown as Made,
-        (x) => model.logits(x),
-        16,
-        64,
-        2,
-      );
-      assert.ok(checked > 1000);
-      assert.equal(mismatches, 0, `layers=${layers}`);
-    }
+    await assertBothSamplersFollowLogits(model, `layers=${layers}`);
     assert.deepEqual(
       await model.tensorSample(8, Stream.derive(9, "s")),
       await model.sample(8, Stream.derive(9, "s")),
@@ -92,12 +74,7 @@ Deno.test("made: both degree-ordered samplers draw from the network's conditiona
   }
 });
 
-Deno.test("made: a few training steps lower the NLL", () => {
-  const model = made(4, 4, { hidden: 32, learningRate: 0.01 });
-  assertTrainingLowersNll(model, 16);
-  model.dispose();
-});
-
-Deno.test("made: asking for 8-bit data fails with one clear line", () => {
-  assertRefusesEightBits("made", () => made(4, 4, { bits: 8 }));
+registerBinaryOnlyChecks("made", made, {
+  parameters: 1_035_784,
+  training: { hidden: 32, learningRate: 0.01 },
 });

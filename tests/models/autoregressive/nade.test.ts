@@ -2,15 +2,15 @@ import * as tf from "@tensorflow/tfjs-core";
 import assert from "node:assert/strict";
 import { Stream } from "../../../core/rng.ts";
 import { type Nade, nadeSpec } from "../../../models/autoregressive/nade.ts";
-import { parameterCount } from "../../../models/model.ts";
 import { bernoulliLogLikelihood } from "../../../models/layers/nn.ts";
 import { nadeTrainGradients } from "../../../models/autoregressive/nade_kernel.ts";
-import { allBinaryImages, checkSamplesFollowLogits, totalProbability, useCpu } from "./_helpers.ts";
-import { assertRefusesEightBits, assertTrainingLowersNll, buildModel } from "./_build.ts";
+import type { ModelOptions } from "../../../models/model.ts";
+import { allBinaryImages, totalProbability, useCpu } from "./_helpers.ts";
+import { assertBothSamplersFollowLogits, buildModel, registerBinaryOnlyChecks } from "./_build.ts";
 
 await useCpu();
 
-const nade = (height: number, width: number, options: Record<string, number> = {}) =>
+const nade = (height: number, width: number, options: ModelOptions = {}) =>
   buildModel<Nade>(nadeSpec, height, width, options);
 
 Deno.test("nade: probabilities of all binary 4×3 and 3×3 images sum to 1", () => {
@@ -103,31 +103,10 @@ Deno.test("nade: the kernel's training gradients equal autodiff of the tensor pa
   model.dispose();
 });
 
-Deno.test("nade: canonical parameter count at 28×28 is 785,284", () => {
-  const model = nade(28, 28);
-  assert.equal(parameterCount(model), 785_284);
-  model.dispose();
-});
-
 Deno.test("nade: both incremental samplers draw from the teacher-forced conditionals", async () => {
   const model = nade(4, 4, { hidden: 8 });
   model.b.assign(tf.tensor1d(Stream.derive(4, "b").normalArray(16)));
-  const host = {
-    ...model,
-    sample: (n: number, s: Stream) => Promise.resolve(model.hostSample(n, s)),
-  };
-  const tensor = { ...model, sample: (n: number, s: Stream) => model.tensorSample(n, s) };
-  for (const sampler of [host, tensor]) {
-    const { checked, mismatches } = await checkSamplesFollowLogits(
-      sampler as unknown as Nade,
-      (x) => model.logits(x),
-      16,
-      64,
-      2,
-    );
-    assert.ok(checked > 1000);
-    assert.equal(mismatches, 0);
-  }
+  await assertBothSamplersFollowLogits(model, "nade");
   // Same seed, same samples; and the two samplers agree.
   const a = await model.sample(8, Stream.derive(9, "s"));
   const b = await model.sample(8, Stream.derive(9, "s"));
@@ -136,12 +115,7 @@ Deno.test("nade: both incremental samplers draw from the teacher-forced conditio
   model.dispose();
 });
 
-Deno.test("nade: a few training steps lower the NLL", () => {
-  const model = nade(4, 4, { hidden: 12, learningRate: 0.02 });
-  assertTrainingLowersNll(model, 16);
-  model.dispose();
-});
-
-Deno.test("nade: asking for 8-bit data fails with one clear line", () => {
-  assertRefusesEightBits("nade", () => nade(4, 4, { bits: 8 }));
+registerBinaryOnlyChecks("nade", nade, {
+  parameters: 785_284,
+  training: { hidden: 12, learningRate: 0.02 },
 });
