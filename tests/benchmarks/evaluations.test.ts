@@ -20,6 +20,7 @@ import type { RunConfig } from "../../benchmarks/record.ts";
 import { freshStreams } from "../../benchmarks/train_state.ts";
 import { METRICS } from "../../metrics/metric.ts";
 import { defaultOptions } from "../../models/options.ts";
+import { minimalProtocol } from "./_protocol.ts";
 
 await selectBackend("cpu");
 
@@ -45,20 +46,7 @@ function memorySave(): {
   };
 }
 
-const PROTOCOL: RunConfig = {
-  steps: 1,
-  input: "binary",
-  options: {},
-  budget: null,
-  eval_count: 10,
-  iwae_k: 0,
-  sample_count: 4,
-  feature_samples: 0,
-  kid_subsets: 2,
-  parzen_samples: 0,
-  recon_count: 0,
-  ais_count: 0,
-};
+const PROTOCOL: RunConfig = minimalProtocol(10);
 
 /** The context of one evaluation of `built` on `dataset` under `protocol`. */
 function contextOf(

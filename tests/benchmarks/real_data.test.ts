@@ -22,23 +22,11 @@ import { parseMetricsFile, parseRunRecord, type RunConfig } from "../../benchmar
 import { freshStreams } from "../../benchmarks/train_state.ts";
 import { collectRun } from "../../reports/collect.ts";
 import { defaultOptions } from "../../models/options.ts";
+import { minimalProtocol } from "./_protocol.ts";
 
 const backend = await selectBackend("cpu");
 
-const PROTOCOL: RunConfig = {
-  steps: 1,
-  input: "binary",
-  options: {},
-  budget: null,
-  eval_count: 10_000,
-  iwae_k: 0,
-  sample_count: 4,
-  feature_samples: 0,
-  kid_subsets: 2,
-  parzen_samples: 0,
-  recon_count: 0,
-  ais_count: 0,
-};
+const PROTOCOL: RunConfig = minimalProtocol(10_000);
 
 /** A run folder with a run.json (as the runner writes first) and the model's context. */
 async function runContext(

@@ -43,32 +43,7 @@ export function randomizeBiases(model: PixelCnnBase): void {
   }
 }
 
-/**
- * d logit_i / d x_j for every i, j of one image: a single backward pass over D copies of the
- * image, copy i contributing only its own logit i (for 8-bit, a fixed mix of its 256 logits).
- */
-export function jacobianRows(model: PixelCnnBase, values: number[]): number[][] {
-  const dims = values.length;
-  const copies = tf.tile(tf.tensor2d(values, [1, dims]), [dims, 1]);
-  const select = tf.oneHot(tf.range(0, dims, 1, "int32"), dims);
-  const grad = tf.grad((input: tf.Tensor) => {
-    const out = model.logits(input as tf.Tensor2D);
-    const perPixel = out.rank === 2
-      ? out
-      : tf.sum(tf.mul(out, tf.linspace(-1, 1, out.shape[2]!)), 2);
-    return tf.sum(tf.mul(perPixel, select));
-  })(copies);
-  const rows = grad.arraySync() as number[][];
-  tf.dispose([copies, select, grad]);
-  return rows;
-}
-
-/** Pixel values of one test image: 0/1, or 0..255 for 8 bits. */
-export function testImage(dims: number, bits: number): number[] {
-  return Array.from(Stream.derive(2, "x").uniformArray(dims)).map((u) =>
-    bits === 8 ? Math.floor(u * 256) : u < 0.5 ? 1 : 0
-  );
-}
+export { jacobianRows, testImage } from "./_helpers.ts";
 
 /** What differs between the pixel CNNs' shared checks. */
 interface PixelCnnCase {
@@ -126,17 +101,25 @@ export function registerChecks(name: string): void {
   const { spec } = c;
   const build = (h: number, w: number, options: Options = {}, channels = 1) =>
     buildPixelCnn(spec, h, w, options, channels);
+  /** Σ p over `images` (every image of height×width) is 1 for the model with random biases. */
+  const assertTotalIsOne = (
+    height: number,
+    width: number,
+    options: Options,
+    images: tf.Tensor2D,
+  ) => {
+    const model = build(height, width, options);
+    randomizeBiases(model);
+    const total = helpers.totalProbability(model, images);
+    const label = `${height}×${width} ${JSON.stringify(options)}`;
+    assert.ok(Math.abs(total - 1) < 1e-5, `${label}: Σ p = ${total}`);
+    model.dispose();
+    images.dispose();
+  };
 
   Deno.test(`${spec.name}: probabilities of all binary images sum to 1`, () => {
     for (const [height, width, options] of c.binarySums) {
-      const images = helpers.allBinaryImages(height * width);
-      const model = build(height, width, options);
-      randomizeBiases(model);
-      const total = helpers.totalProbability(model, images);
-      const label = `${height}×${width} ${JSON.stringify(options)}`;
-      assert.ok(Math.abs(total - 1) < 1e-5, `${label}: Σ p = ${total}`);
-      model.dispose();
-      images.dispose();
+      assertTotalIsOne(height, width, options, helpers.allBinaryImages(height * width));
     }
   });
 
@@ -152,13 +135,7 @@ export function registerChecks(name: string): void {
     x.dispose();
     // Brute force over every image: 256 single pixels (canonical), 65,536 pairs (small net).
     for (const [height, width, options] of c.byteSums) {
-      const images = helpers.allImages(height * width, 256);
-      const m = build(height, width, options);
-      randomizeBiases(m);
-      const total = helpers.totalProbability(m, images);
-      assert.ok(Math.abs(total - 1) < 1e-5, `${height}×${width}: Σ p = ${total}`);
-      m.dispose();
-      images.dispose();
+      assertTotalIsOne(height, width, options, helpers.allImages(height * width, 256));
     }
   });
 

@@ -15,7 +15,9 @@ import {
   allBinaryImages,
   allImages,
   checkSamplesFollowLogits,
+  jacobianRows,
   prototypeBatch,
+  testImage,
   totalProbability,
   trainFor,
   useCpu,
@@ -74,22 +76,6 @@ Deno.test("pixelrnn 8-bit: all 256² two-pixel images sum to 1 (both kinds)", ()
   images.dispose();
 });
 
-/** d logit_i / d x_j for every i, j of one image (8-bit: a fixed mix of the 256 logits). */
-function jacobianPattern(model: PixelRnn, x: tf.Tensor2D, dims: number): number[][] {
-  const copies = tf.tile(x, [dims, 1]);
-  const select = tf.oneHot(tf.range(0, dims, 1, "int32"), dims);
-  const grad = tf.grad((input: tf.Tensor) => {
-    const out = model.logits(input as tf.Tensor2D);
-    const perPixel = out.rank === 2
-      ? out
-      : tf.sum(tf.mul(out, tf.linspace(-1, 1, out.shape[2]!)), 2);
-    return tf.sum(tf.mul(perPixel, select));
-  })(copies);
-  const rows = grad.arraySync() as number[][];
-  tf.dispose([copies, select, grad]);
-  return rows;
-}
-
 Deno.test("pixelrnn: output i has zero gradient w.r.t. inputs j ≥ i (both kinds, binary and 8-bit)", () => {
   // 5 rows × 9 columns: wider than the 7×7 input layer, so that context beyond it must come
   // through the LSTMs (the right-to-left direction for the pixels above and to the right).
@@ -98,11 +84,7 @@ Deno.test("pixelrnn: output i has zero gradient w.r.t. inputs j ≥ i (both kind
   for (const [kind] of KINDS) {
     for (const bits of [1, 8]) {
       const model = pixelrnn(kind, height, width, { bits, layers: 3, units: 4 });
-      const values = Stream.derive(2, "x").uniformArray(dims).map((u) =>
-        bits === 8 ? Math.floor(u * 256) : u < 0.5 ? 1 : 0
-      );
-      const x = tf.tensor2d(values, [1, dims]);
-      const jacobian = jacobianPattern(model, x, dims);
+      const jacobian = jacobianRows(model, testImage(dims, bits));
       for (let i = 0; i < dims; i++) {
         for (let j = i; j < dims; j++) {
           assert.equal(jacobian[i][j], 0, `${kind} bits=${bits} i=${i} j=${j}`);
@@ -123,7 +105,6 @@ Deno.test("pixelrnn: output i has zero gradient w.r.t. inputs j ≥ i (both kind
           }
         }
       }
-      x.dispose();
       model.dispose();
     }
   }
