@@ -18,7 +18,13 @@ import "@tensorflow/tfjs";
 import { parseArgs } from "node:util";
 import { fileURLToPath } from "node:url";
 import { selectBackend } from "../core/backend.ts";
-import { cosineRate, trainCountOf, trainingFlags, trainingSettings } from "./training_args.ts";
+import {
+  cosineRate,
+  trainCountOf,
+  trainingFlags,
+  trainingRecord,
+  trainingSettings,
+} from "./training_args.ts";
 import { Stream } from "../core/rng.ts";
 import { loadMnist } from "../datasets/mnist.ts";
 import type { Dataset, Split } from "../datasets/dataset.ts";
@@ -107,7 +113,8 @@ async function main(): Promise<void> {
       },
     },
   });
-  const { epochs, seed, batchSize, lr } = trainingSettings(values);
+  const settings = trainingSettings(values);
+  const { epochs, seed, batchSize, lr } = settings;
   // wasm: fast convolutions, deterministic (single-threaded); see Lenet.forward for the gradient.
   await selectBackend("wasm");
   const data = await loadMnist();
@@ -180,13 +187,7 @@ async function main(): Promise<void> {
     true,
   );
   const file = await net.toFile({
-    trainedBy: "deno task train:classifier",
-    seed,
-    epochs,
-    batchSize,
-    learningRate: lr,
-    trainImages: trainCount,
-    dataset: data.fingerprint,
+    ...trainingRecord("deno task train:classifier", settings, trainCount, data.fingerprint),
     testAccuracy: Number(test.toFixed(4)),
     testBinaryAccuracy: Number(testBinary.toFixed(4)),
   });

@@ -21,7 +21,13 @@ import "@tensorflow/tfjs";
 import { parseArgs } from "node:util";
 import { fileURLToPath } from "node:url";
 import { selectBackend } from "../core/backend.ts";
-import { cosineRate, trainCountOf, trainingFlags, trainingSettings } from "./training_args.ts";
+import {
+  cosineRate,
+  trainCountOf,
+  trainingFlags,
+  trainingRecord,
+  trainingSettings,
+} from "./training_args.ts";
 import { Stream } from "../core/rng.ts";
 import { loadMnist } from "../datasets/mnist.ts";
 import type { Split } from "../datasets/dataset.ts";
@@ -113,7 +119,8 @@ async function main(): Promise<void> {
       },
     },
   });
-  const { epochs, seed, batchSize, lr } = trainingSettings(values);
+  const settings = trainingSettings(values);
+  const { epochs, seed, batchSize, lr } = settings;
   await selectBackend("wasm");
   const data = await loadMnist();
   if (values.eval) {
@@ -183,13 +190,12 @@ async function main(): Promise<void> {
   printAccuracies(acc, data.test.count);
   const round = (v: number[]) => v.map((a) => Number(a.toFixed(4)));
   const info = {
-    trainedBy: "scripts/train_domain_classifiers.ts",
-    seed,
-    epochs,
-    batchSize,
-    learningRate: lr,
-    trainImages: trainCount,
-    dataset: data.fingerprint,
+    ...trainingRecord(
+      "scripts/train_domain_classifiers.ts",
+      settings,
+      trainCount,
+      data.fingerprint,
+    ),
     domains: DOMAINS.map((d) => d.name),
   };
   const outDir = values["out-dir"]!;

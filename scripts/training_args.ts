@@ -32,3 +32,14 @@ export function trainCountOf(limit: string | undefined, count: number): number {
 export function cosineRate(lr: number, step: number, steps: number): number {
   return lr * (0.05 + 0.95 * 0.5 * (1 + Math.cos((Math.PI * step) / steps)));
 }
+
+/** What a weights file records of the run that trained it (the JSON keys in this order). */
+export function trainingRecord(
+  trainedBy: string,
+  settings: ReturnType<typeof trainingSettings>,
+  trainImages: number,
+  dataset: string,
+) {
+  const { seed, epochs, batchSize, lr } = settings;
+  return { trainedBy, seed, epochs, batchSize, learningRate: lr, trainImages, dataset };
+}

@@ -19,6 +19,7 @@ import {
   inputKindForBits,
   pixelLogProb,
   pixelNllStep,
+  pixelOutputs,
   pixelUniforms,
 } from "./shared.ts";
 
@@ -150,9 +151,7 @@ export abstract class PixelCnnBase extends Trainable implements GenerativeModel 
       const batch = x.shape[0];
       const h = this.features(tf.reshape(this.scale(x), [batch, height, width, 1]));
       const out = this.#applyHead(tf.reshape(h, [-1, this.config.channels]));
-      return this.config.levels === 2
-        ? tf.reshape(out, [batch, this.dims])
-        : tf.reshape(out, [batch, this.dims, this.config.levels]);
+      return pixelOutputs(out, batch, this.dims, this.config.levels);
     });
   }
 

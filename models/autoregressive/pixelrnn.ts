@@ -38,6 +38,7 @@ import {
   intOption,
   pixelLogProb,
   pixelNllStep,
+  pixelOutputs,
   positiveOption,
 } from "./shared.ts";
 import { samplePixelRnn } from "./pixelrnn_sample.ts";
@@ -320,9 +321,7 @@ export class PixelRnn implements GenerativeModel, SampledPixelRnn {
         : diagonalLayer;
       for (const weights of this.#layerWeights()) u = recomputed(layer, u, weights);
       const out = this.applyHead(tf.reshape(u, [-1, 2 * this.config.units]));
-      return this.config.levels === 2
-        ? tf.reshape(out, [batch, this.dims])
-        : tf.reshape(out, [batch, this.dims, this.config.levels]);
+      return pixelOutputs(out, batch, this.dims, this.config.levels);
     });
   }
 

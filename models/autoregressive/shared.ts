@@ -67,6 +67,16 @@ export function pixelLogLikelihood(logits: tf.Tensor, x: tf.Tensor2D, levels: nu
   });
 }
 
+/** The head's outputs [B·D, 1 or levels] as {@link pixelLogLikelihood} takes them. */
+export function pixelOutputs(
+  out: tf.Tensor,
+  batch: number,
+  dims: number,
+  levels: number,
+): tf.Tensor {
+  return levels === 2 ? tf.reshape(out, [batch, dims]) : tf.reshape(out, [batch, dims, levels]);
+}
+
 /** What {@link pixelLogProb} and {@link pixelNllStep} need of a pixel-by-pixel model. */
 export interface PixelModel {
   readonly name: string;
