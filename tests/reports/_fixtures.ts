@@ -2,6 +2,7 @@
 import { join } from "node:path";
 import { gridPng } from "../../benchmarks/views/grid.ts";
 import type { MetricValue } from "../../metrics/metric.ts";
+import { withTempDir } from "../_run.ts";
 
 /** One fabricated run. */
 export interface FakeRun {
@@ -121,6 +122,11 @@ export async function writeResults(dir: string, runs: FakeRun[]): Promise<void> 
 export async function tempDir(): Promise<[string, () => Promise<void>]> {
   const dir = await Deno.makeTempDir({ prefix: "genbench-report-test-" });
   return [dir, () => Deno.remove(dir, { recursive: true })];
+}
+
+/** A temporary folder given to `fn`, removed after it. */
+export function withReportDir<T>(fn: (dir: string) => Promise<T>): Promise<T> {
+  return withTempDir(fn, "genbench-report-test-");
 }
 
 /** Run the CLI (`deno run -A mod.ts ...`) and return its exit code and output. */

@@ -7,7 +7,7 @@ import {
   checkRuns,
   parseBaseline,
 } from "../../reports/check.ts";
-import { cli, type FakeRun, mv, tempDir, writeResults } from "./_fixtures.ts";
+import { cli, type FakeRun, mv, withReportDir, writeResults } from "./_fixtures.ts";
 import { CI_CPU } from "../_run.ts";
 
 const BASELINE: Baseline = {
@@ -42,13 +42,10 @@ function vaeRun(nll: number, score: number, extra: Partial<FakeRun> = {}): FakeR
 }
 
 async function check(runs: FakeRun[], baseline = BASELINE) {
-  const [dir, cleanup] = await tempDir();
-  try {
+  return await withReportDir(async (dir) => {
     await writeResults(dir, runs);
     return checkRuns((await collectRuns(dir)).runs, baseline);
-  } finally {
-    await cleanup();
-  }
+  });
 }
 
 function statusOf(result: Awaited<ReturnType<typeof check>>, metric: string): string {
@@ -120,8 +117,7 @@ Deno.test("check: a malformed baseline ends in one line naming the file", () => 
 });
 
 Deno.test("deno task check: exit 1 on a regression, 0 on an improvement, and says which", async () => {
-  const [dir, cleanup] = await tempDir();
-  try {
+  await withReportDir(async (dir) => {
     const baseline = join(dir, "baseline.json");
     await Deno.writeTextFile(baseline, JSON.stringify(BASELINE));
     const worse = join(dir, "worse");
@@ -161,17 +157,14 @@ Deno.test("deno task check: exit 1 on a regression, 0 on an improvement, and say
     out = await cli(["check", "--results", better]);
     assert.equal(out.code, 2);
     assert.equal(out.stderr.trim(), "genbench: check: --baseline FILE is required");
-  } finally {
-    await cleanup();
-  }
+  });
 });
 
 Deno.test({
   name:
     "deno task check: the ci suite passes its committed baseline and fails a planted regression",
   async fn() {
-    const [dir, cleanup] = await tempDir();
-    try {
+    await withReportDir(async (dir) => {
       const baseline = "benchmarks/baselines/ci-synthetic.json";
       const real = join(dir, "real");
       const bench = await cli([
@@ -208,15 +201,12 @@ Deno.test({
       assert.match(out.stdout, /vae-mlp seed 1\s+iwae_nats\s.*\sworse/);
       const worseLines = out.stdout.split("\n").filter((l) => / {2}worse( {2}|$)/.test(l));
       assert.equal(worseLines.length, 1, "only iwae_nats is worse");
-    } finally {
-      await cleanup();
-    }
+    });
   },
 });
 
 Deno.test("baselineFromSpread: seed 1's values, tolerance 2 × the sample std over the seeds", async () => {
-  const [dir, cleanup] = await tempDir();
-  try {
+  await withReportDir(async (dir) => {
     // nll over seeds 1..3: 40, 41, 43 → mean 41.333, sample std √(7/3) = 1.5275 → 2σ = 3.055,
     // rounded up to two digits: 3.1. params identical over the seeds → tolerance 0.
     await writeResults(dir, [
@@ -260,7 +250,5 @@ Deno.test("baselineFromSpread: seed 1's values, tolerance 2 × the sample std ov
         }, 1),
       /needs seed 1 and at least one other seed/,
     );
-  } finally {
-    await cleanup();
-  }
+  });
 });

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { collectRuns, groupRuns } from "../../reports/collect.ts";
-import { cli, mv, tempDir, writeResults } from "./_fixtures.ts";
+import { cli, mv, tempDir, withReportDir, writeResults } from "./_fixtures.ts";
 
 async function withRun(
   edit: (metrics: string) => string,
@@ -74,8 +74,7 @@ Deno.test("deno task report: a malformed metrics.json is one line on stderr, exi
 });
 
 Deno.test("collect: diverged and interrupted runs are marked so, never finished", async () => {
-  const [dir, cleanup] = await tempDir();
-  try {
+  await withReportDir(async (dir) => {
     await writeResults(dir, [
       { model: "alpha", seed: 1, metrics: { nll_nats: mv(3) } },
       { model: "alpha", seed: 2, status: "diverged", metrics: { params: mv(4, "lower", "count") } },
@@ -94,14 +93,11 @@ Deno.test("collect: diverged and interrupted runs are marked so, never finished"
     const [group] = groupRuns(runs);
     assert.deepEqual(group.finished.map((r) => r.seed), [1, 4]);
     assert.deepEqual(group.unfinished.map((r) => r.status), ["diverged", "interrupted"]);
-  } finally {
-    await cleanup();
-  }
+  });
 });
 
 Deno.test("collect: a malformed curves.jsonl line is named by file and line", async () => {
-  const [dir, cleanup] = await tempDir();
-  try {
+  await withReportDir(async (dir) => {
     await writeResults(dir, [{ model: "alpha", seed: 1, id: "a", curves: [{ step: 1, loss: 2 }] }]);
     const path = join(dir, "runs", "a", "curves.jsonl");
     await Deno.writeTextFile(path, '{"step":1,"loss":2}\n{"step":2,"loss":"x"}\n', {
@@ -112,7 +108,5 @@ Deno.test("collect: a malformed curves.jsonl line is named by file and line", as
       new RegExp(`${path}:2: malformed: "loss" should be a number or null`),
     );
     await assert.rejects(collectRuns(join(dir, "nowhere")), /no runs\/ folder there/);
-  } finally {
-    await cleanup();
-  }
+  });
 });
