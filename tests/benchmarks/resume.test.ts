@@ -27,6 +27,16 @@ function benchArgs(out: string, models: string, seed: number, ...extra: string[]
 
 const cli = deno;
 
+/** `bench` of `models` started in the background until its last model has a checkpoint. */
+function benchUntilCheckpoint(out: string, models: string, seed: number, stderr: "null" | "piped") {
+  const args = benchArgs(out, models, seed, "--checkpoint-every", "2", "--quiet");
+  return startUntil(
+    args,
+    { out, model: models.split(",").at(-1)!, file: "checkpoint.bin" },
+    stderr,
+  );
+}
+
 /** The run folder of each model under `out`. */
 async function runDirs(out: string): Promise<Record<string, string>> {
   const dirs: Record<string, string> = {};
@@ -89,9 +99,7 @@ posixTest(
   async () => {
     const root = await Deno.makeTempDir();
     const out = join(root, "killed");
-    const args = benchArgs(out, "bernoulli,vae-mlp", 4, "--checkpoint-every", "2", "--quiet");
-    const at = { out, model: "vae-mlp", file: "checkpoint.bin" };
-    const { child, dir } = await startUntil(args, at, "null");
+    const { child, dir } = await benchUntilCheckpoint(out, "bernoulli,vae-mlp", 4, "null");
     child.kill("SIGKILL");
     assert.equal((await child.status).signal, "SIGKILL");
     const killed = await readJson(join(dir, "run.json"));
@@ -142,12 +150,7 @@ posixTest(
   async () => {
     const root = await Deno.makeTempDir();
     const out = join(root, "interrupted");
-    const args = benchArgs(out, "gan-mlp", 6, "--checkpoint-every", "2", "--quiet");
-    const { child, dir } = await startUntil(args, {
-      out,
-      model: "gan-mlp",
-      file: "checkpoint.bin",
-    });
+    const { child, dir } = await benchUntilCheckpoint(out, "gan-mlp", 6, "piped");
     child.kill("SIGINT");
     const output = await child.output();
     assert.equal(output.code, 130);

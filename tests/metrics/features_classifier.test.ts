@@ -35,19 +35,9 @@ Deno.test("classifier: the committed weights match their sha256 and score ≥ 99
   assert.equal(lenet.featureDim, 84);
   assert.equal(lenet.net!.paramCount(), 62_558);
   const start = performance.now();
-  const accuracy = await classifierAccuracy(
-    lenet,
-    data.test.images,
-    data.test.labels,
-    data.test.count,
-  );
-  const binary = await classifierAccuracy(
-    lenet,
-    data.testBinary,
-    data.test.labels,
-    BINARY_COUNT,
-    true,
-  );
+  const { images, labels, count } = data.test;
+  const accuracy = await classifierAccuracy(lenet, images, labels, count);
+  const binary = await classifierAccuracy(lenet, data.testBinary, labels, BINARY_COUNT, true);
   console.log(
     `lenet sha256 ${lenet.sha256}: test accuracy ${(100 * accuracy).toFixed(2)}% ` +
       `(${data.test.count} images), ${(100 * binary).toFixed(2)}% on the first ${BINARY_COUNT} ` +
