@@ -18,13 +18,7 @@ import "@tensorflow/tfjs";
 import { parseArgs } from "node:util";
 import { fileURLToPath } from "node:url";
 import { selectBackend } from "../core/backend.ts";
-import {
-  cosineRate,
-  trainCountOf,
-  trainingFlags,
-  trainingRecord,
-  trainingSettings,
-} from "./training_args.ts";
+import * as training from "./training_args.ts";
 import { Stream } from "../core/rng.ts";
 import { loadMnist } from "../datasets/mnist.ts";
 import type { Dataset, Split } from "../datasets/dataset.ts";
@@ -101,7 +95,7 @@ async function main(): Promise<void> {
   const { values } = parseArgs({
     args: Deno.args,
     options: {
-      ...trainingFlags("12"),
+      ...training.trainingFlags("12"),
       conv1: { type: "string", default: String(LENET_ARCH.conv1) },
       conv2: { type: "string", default: String(LENET_ARCH.conv2) },
       eval: { type: "string" },
@@ -113,13 +107,13 @@ async function main(): Promise<void> {
       },
     },
   });
-  const settings = trainingSettings(values);
+  const settings = training.trainingSettings(values);
   const { epochs, seed, batchSize, lr } = settings;
   // wasm: fast convolutions, deterministic (single-threaded); see Lenet.forward for the gradient.
   await selectBackend("wasm");
   const data = await loadMnist();
   if (values.eval !== undefined) return await evaluate(values.eval, data);
-  const trainCount = trainCountOf(values.limit, data.train.count);
+  const trainCount = training.trainCountOf(values.limit, data.train.count);
   console.log(
     `MNIST ${data.fingerprint.slice(0, 12)}: training on ${trainCount} images, ` +
       `${epochs} epochs, batch ${batchSize}, seed ${seed}`,
@@ -141,7 +135,7 @@ async function main(): Promise<void> {
     let batches = 0;
     for (let i = 0; i + batchSize <= trainCount; i += batchSize) {
       // Cosine decay to 5% of the initial rate.
-      schedule.learningRate = cosineRate(lr, step, steps);
+      schedule.learningRate = training.cosineRate(lr, step, steps);
       const { x, y } = augmentedBatch(data.train, perm.subarray(i, i + batchSize), augment);
       const loss = tf.tidy(() => {
         const xs = tf.tensor2d(x, [batchSize, 784]);
@@ -187,7 +181,12 @@ async function main(): Promise<void> {
     true,
   );
   const file = await net.toFile({
-    ...trainingRecord("deno task train:classifier", settings, trainCount, data.fingerprint),
+    ...training.trainingRecord(
+      "deno task train:classifier",
+      settings,
+      trainCount,
+      data.fingerprint,
+    ),
     testAccuracy: Number(test.toFixed(4)),
     testBinaryAccuracy: Number(testBinary.toFixed(4)),
   });

@@ -21,13 +21,7 @@ import "@tensorflow/tfjs";
 import { parseArgs } from "node:util";
 import { fileURLToPath } from "node:url";
 import { selectBackend } from "../core/backend.ts";
-import {
-  cosineRate,
-  trainCountOf,
-  trainingFlags,
-  trainingRecord,
-  trainingSettings,
-} from "./training_args.ts";
+import * as training from "./training_args.ts";
 import { Stream } from "../core/rng.ts";
 import { loadMnist } from "../datasets/mnist.ts";
 import type { Split } from "../datasets/dataset.ts";
@@ -111,7 +105,7 @@ async function main(): Promise<void> {
   const { values } = parseArgs({
     args: Deno.args,
     options: {
-      ...trainingFlags("4"),
+      ...training.trainingFlags("4"),
       eval: { type: "boolean", default: false },
       "out-dir": {
         type: "string",
@@ -119,7 +113,7 @@ async function main(): Promise<void> {
       },
     },
   });
-  const settings = trainingSettings(values);
+  const settings = training.trainingSettings(values);
   const { epochs, seed, batchSize, lr } = settings;
   await selectBackend("wasm");
   const data = await loadMnist();
@@ -132,7 +126,7 @@ async function main(): Promise<void> {
     );
     return;
   }
-  const trainCount = trainCountOf(values.limit, data.train.count);
+  const trainCount = training.trainCountOf(values.limit, data.train.count);
   console.log(
     `MNIST ${data.fingerprint.slice(0, 12)}: ${DOMAINS.length} domains, ${trainCount} images, ` +
       `${epochs} epochs, batch ${batchSize}, seed ${seed}`,
@@ -154,7 +148,7 @@ async function main(): Promise<void> {
     let batches = 0;
     for (let i = 0; i + batchSize <= trainCount; i += batchSize) {
       // Cosine decay to 5% of the initial rate, as for the LeNet.
-      const rate = cosineRate(lr, step, steps);
+      const rate = training.cosineRate(lr, step, steps);
       const batch = domainBatch(data.train, perm.subarray(i, i + batchSize), augment);
       for (const [n, { net, arch, optimizer }] of nets.entries()) {
         (optimizer as unknown as { learningRate: number }).learningRate = rate;
@@ -190,7 +184,7 @@ async function main(): Promise<void> {
   printAccuracies(acc, data.test.count);
   const round = (v: number[]) => v.map((a) => Number(a.toFixed(4)));
   const info = {
-    ...trainingRecord(
+    ...training.trainingRecord(
       "scripts/train_domain_classifiers.ts",
       settings,
       trainCount,
