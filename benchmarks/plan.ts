@@ -136,11 +136,8 @@ interface PriorRun {
   record: RunRecord;
 }
 
-/**
- * Every run folder under `runsDir` that has a `run.json`, each validated field by field; the
- * temp files of writes cut short (a killed process) are removed, and said on stderr.
- */
-async function priorRuns(runsDir: string, quiet: boolean): Promise<PriorRun[]> {
+/** Every run folder under `runsDir` that has a `run.json`, each validated field by field. */
+async function priorRuns(runsDir: string): Promise<PriorRun[]> {
   const runs: PriorRun[] = [];
   const names: string[] = [];
   try {
@@ -154,14 +151,22 @@ async function priorRuns(runsDir: string, quiet: boolean): Promise<PriorRun[]> {
     const dir = join(runsDir, name);
     const record = await readRunRecord(dir);
     if (!record) continue;
-    const removed = removeTempFilesSync(dir);
-    if (removed.length && !quiet) {
-      console.error(`genbench: removed ${removed.length} unfinished temp file(s) in ${dir}`);
-    }
     runs.push({ dir, record });
   }
   // Newest first, so that the latest attempt of a run wins.
   return runs.sort((a, b) => b.record.started_at.localeCompare(a.record.started_at));
+}
+
+/**
+ * Remove the temp files of writes cut short (a killed process) in the folder of one of this
+ * process's own runs, and say so. Only there: the other shards of a Slurm array share `--out`,
+ * and the temp files in their runs' folders are writes in progress.
+ */
+function removeOrphans(dir: string, quiet: boolean): void {
+  const removed = removeTempFilesSync(dir);
+  if (removed.length && !quiet) {
+    console.error(`genbench: removed ${removed.length} unfinished temp file(s) in ${dir}`);
+  }
 }
 
 async function exists(path: string): Promise<boolean> {
@@ -190,11 +195,12 @@ export async function planJobs(
   resume: boolean,
   quiet = false,
 ): Promise<Job[]> {
-  const prior = resume ? await priorRuns(runsDir, quiet) : [];
+  const prior = resume ? await priorRuns(runsDir) : [];
   const jobs: Job[] = [];
   for (const plan of plans) {
     const identity = runIdentity(plan, dataset, backend);
     const matches = prior.filter((run) => recordIdentity(run.record) === identity);
+    for (const run of matches) removeOrphans(run.dir, quiet);
     const done = matches.find((run) =>
       run.record.status === "finished" || run.record.status === "diverged"
     );

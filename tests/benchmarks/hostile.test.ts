@@ -104,6 +104,17 @@ Deno.test("--resume removes the temp files a killed run left, and says so", asyn
   await Deno.remove(out, { recursive: true });
 });
 
+Deno.test("--resume leaves the temp files of runs it does not own (another shard's writes)", async () => {
+  const { out, args, run } = await finishedRun();
+  await plantTempFiles(run);
+  // The same --out, another model: as another shard of an array job would resume it.
+  const other = args.map((arg) => arg === "bernoulli" ? "made" : arg);
+  const resumed = await cli([...other, "--resume", "--quiet"]);
+  assert.equal(resumed.code, 0, resumed.stderr);
+  assert.equal((await tempFiles(out)).length, 2);
+  await Deno.remove(out, { recursive: true });
+});
+
 Deno.test("--resume validates every field of run.json before training: one line, exit 2", async () => {
   const { out, args, run } = await finishedRun();
   const path = join(run, "run.json");
