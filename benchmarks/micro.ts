@@ -28,7 +28,7 @@ import { defaultOptions } from "../models/options.ts";
 
 /**
  * PyTorch 2.11 eager training throughput on one H100, batch 128, Adam, default precision
- * (images/s; ../shared/REFERENCE.md, "Training throughput of the canonical architectures").
+ * (images/s, measured side by side with genbench on 2026-11-22).
  */
 export const PYTORCH_IMAGES_PER_S: Record<string, number> = {
   "pixelcnn": 24615,
@@ -45,9 +45,9 @@ const BATCH = 128;
 export type CpuReference = Map<string, Map<number, number>>;
 
 /**
- * Reads the JSON lines that ../shared/tools/torch_cpu.py prints (one object per model and
- * thread count, with `model`, `threads` and `img_per_s_median`); other lines are ignored. A
- * model measured more than once keeps the median of its figures.
+ * Reads the JSON lines of a PyTorch-CPU timing script (one object per model and thread count,
+ * with `model`, `threads` and `img_per_s_median`); other lines are ignored. A model measured
+ * more than once keeps the median of its figures.
  */
 export function parseCpuReference(text: string, source: string): CpuReference {
   const figures = new Map<string, Map<number, number[]>>();
@@ -106,13 +106,13 @@ export interface MicroRow {
   gflops?: number;
   /** Training images per second at batch 128 (models only). */
   imagesPerS?: number;
-  /** PyTorch's images/s on an H100 from REFERENCE.md, when it has one. */
+  /** PyTorch's images/s on an H100 ({@link PYTORCH_IMAGES_PER_S}), when it has one. */
   pytorchImagesPerS?: number;
   /** imagesPerS / pytorchImagesPerS. */
   ratioToPytorch?: number;
   /**
-   * PyTorch on the CPU measured in the same window (`--reference`, ../shared/tools/torch_cpu.py
-   * output): images/s (median step) per thread count, and this row's ratio to each.
+   * PyTorch on the CPU measured in the same window (`--reference`, JSON lines of a timing
+   * script): images/s (median step) per thread count, and this row's ratio to each.
    */
   cpuReference?: { threads: number; imagesPerS: number; ratio: number }[];
   /**

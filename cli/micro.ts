@@ -20,8 +20,8 @@ on an H100 where known) and can write it as JSON.
   --time MS                time budget of each row in milliseconds (default 1000; > 0)
   --verify                 webgpu: compare the kernels with the cpu backend first
   --out FILE               write the JSON report to FILE (rewritten after every row)
-  --reference FILE         PyTorch-CPU figures from the same window (the JSON lines of
-                           ../shared/tools/torch_cpu.py): ratio columns per thread count
+  --reference FILE         PyTorch-CPU figures from the same window (JSON lines with model,
+                           threads, img_per_s_median): ratio columns per thread count
   -h, --help               this text`;
 
 const MICRO_HINTS: FlagHints = {

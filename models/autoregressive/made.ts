@@ -1,6 +1,6 @@
 /**
  * MADE — Masked Autoencoder for Distribution Estimation (Germain, Gregor, Murray & Larochelle,
- * ICML 2015). Binarized MNIST test NLL ≈ 86.6–88.0 nats (REFERENCE.md; 88.04 for one hidden
+ * ICML 2015). Binarized MNIST test NLL ≈ 86.6–88.0 nats (88.04 for one hidden
  * layer and one fixed mask, the setting here is the two-layer 784-500-500-784 network).
  *
  * An autoencoder whose weights are masked so that output d sees only inputs < d (natural

@@ -1,7 +1,7 @@
 /**
  * NADE — the Neural Autoregressive Distribution Estimator (Larochelle & Murray, AISTATS 2011,
  * "The Neural Autoregressive Distribution Estimator"). Binarized MNIST test NLL 88.33–88.86
- * nats with 500 sigmoid hidden units (REFERENCE.md; Uria et al. 2016 report 88.35).
+ * nats with 500 sigmoid hidden units (Uria et al. 2016 report 88.35).
  *
  * p(x) = Π_d p(x_d | x_<d) with h_d = σ(c + W_<d x_<d) and p(x_d = 1 | x_<d) = σ(b_d + V_d·h_d).
  * The encoder weights W are tied across all conditionals, so the pre-activations of every d

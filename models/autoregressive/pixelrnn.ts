@@ -2,7 +2,7 @@
  * PixelRNN (van den Oord, Kalchbrenner & Kavukcuoglu, ICML 2016, "Pixel Recurrent Neural
  * Networks"): `pixelrnn-row` (Row LSTM) and `pixelrnn-diagonal` (Diagonal BiLSTM).
  *
- * Architecture (DESIGN.md): a masked 7×7 type-A convolution to 2h channels → `layers` LSTM
+ * Architecture: a masked 7×7 type-A convolution to 2h channels → `layers` LSTM
  * layers of h units, each followed by a 1×1 convolution back to 2h channels added to its input
  * (the paper's residual connection) → ReLU, 1×1 (2h), ReLU, 1×1 → one logit per pixel (`bits: 1`)
  * or 256 (`bits: 8`). Canonical: 7 layers, h = 16.
@@ -230,7 +230,7 @@ export function recomputed(
   return run(u, ...weights) as tf.Tensor4D;
 }
 
-/** The PixelRNN of DESIGN.md on single-channel images. */
+/** The PixelRNN on single-channel images. */
 export class PixelRnn implements GenerativeModel, SampledPixelRnn {
   readonly input: MaskedConv2d;
   readonly rowLayers: RowLayer[] = [];
