@@ -5,87 +5,22 @@
  * queue, so the times are of finished work. The command line is `bench:micro` (cli/micro.ts).
  */
 import * as tf from "@tensorflow/tfjs-core";
-import { backend_util } from "@tensorflow/tfjs-core";
 import { Bench } from "tinybench";
 import { type BackendInfo, type BackendName, selectBackend } from "../core/backend.ts";
 import { oneLine, UsageError } from "../core/errors.ts";
 import { Stream } from "../core/rng.ts";
 import { installWebGpuKernels, uninstallWebGpuKernels } from "../core/webgpu/install.ts";
-import {
-  compareWithCpu,
-  conv2dBackpropFilter,
-  conv2dBackpropInput,
-  convCases,
-  type ConvPad,
-  denseCases,
-  matMulCases,
-} from "../core/webgpu/check.ts";
+import { compareWithCpu, convCases, denseCases, matMulCases } from "../core/webgpu/check.ts";
 import { getTileMode } from "../core/webgpu/gemm.ts";
 import { countDispatches } from "../core/webgpu/dispatch.ts";
 import { MODELS } from "../models/registry.ts";
 import { inputKindOf } from "../models/model.ts";
 import { defaultOptions } from "../models/options.ts";
+import { type CpuReference, PYTORCH_IMAGES_PER_S } from "./micro_reference.ts";
+import { BATCH, type OpCase, opCases } from "./micro_ops.ts";
 
-/**
- * PyTorch 2.11 eager training throughput on one H100, batch 128, Adam, default precision
- * (images/s, measured side by side with genbench on 2026-11-22).
- */
-export const PYTORCH_IMAGES_PER_S: Record<string, number> = {
-  "pixelcnn": 24615,
-  "vae-conv": 31774,
-  "vae-mlp": 36297,
-  "nade": 31171,
-  "made": 49347,
-  "dcgan": 14128,
-};
-
-const BATCH = 128;
-
-/** PyTorch-CPU images/s (median step) by model, then by thread count. */
-export type CpuReference = Map<string, Map<number, number>>;
-
-/**
- * Reads the JSON lines of a PyTorch-CPU timing script (one object per model and thread count,
- * with `model`, `threads` and `img_per_s_median`); other lines are ignored. A model measured
- * more than once keeps the median of its figures.
- */
-export function parseCpuReference(text: string, source: string): CpuReference {
-  const figures = new Map<string, Map<number, number[]>>();
-  text.split("\n").forEach((line, index) => {
-    if (!line.trim().startsWith("{")) return;
-    let entry: { model?: unknown; threads?: unknown; img_per_s_median?: unknown };
-    try {
-      entry = JSON.parse(line);
-    } catch {
-      throw new UsageError(`${source}:${index + 1}: not a JSON line of torch_cpu.py output`);
-    }
-    const { model, threads, img_per_s_median: speed } = entry;
-    if (typeof model !== "string" || typeof threads !== "number" || typeof speed !== "number") {
-      throw new UsageError(
-        `${source}:${
-          index + 1
-        }: expected "model", "threads" and "img_per_s_median" (torch_cpu.py output)`,
-      );
-    }
-    const byThreads = figures.get(model) ?? new Map<number, number[]>();
-    byThreads.set(threads, [...(byThreads.get(threads) ?? []), speed]);
-    figures.set(model, byThreads);
-  });
-  if (figures.size === 0) {
-    throw new UsageError(`${source}: no torch_cpu.py result lines (JSON with "img_per_s_median")`);
-  }
-  const median = (values: number[]) => {
-    const sorted = [...values].sort((a, b) => a - b);
-    const mid = sorted.length >> 1;
-    return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
-  };
-  return new Map(
-    [...figures].map(([model, byThreads]) => [
-      model,
-      new Map([...byThreads].map(([threads, values]) => [threads, median(values)])),
-    ]),
-  );
-}
+export { parseCpuReference } from "./micro_reference.ts";
+export { opCases } from "./micro_ops.ts";
 
 /** One timed row of the table. */
 export interface MicroRow {
@@ -134,100 +69,6 @@ export interface MicroReport {
   syncMs: number;
   rows: MicroRow[];
   verify?: { name: string; relError: number; deterministic: boolean }[];
-}
-
-/** An op to time: inputs are made once; `run` is one call. */
-interface OpCase {
-  name: string;
-  shapes: number[][];
-  gflop: number;
-  run(inputs: tf.Tensor[]): tf.Tensor;
-}
-
-function conv(
-  label: string,
-  [b, h, w, c]: number[],
-  k: number | [number, number],
-  f: number,
-  stride: number,
-  pad: ConvPad,
-  which: ("fwd" | "dx" | "dw")[] = ["fwd", "dx", "dw"],
-): OpCase[] {
-  const [kh, kw] = typeof k === "number" ? [k, k] : k;
-  const x: [number, number, number, number] = [b, h, w, c];
-  const filter: [number, number, number, number] = [kh, kw, c, f];
-  // Output shape from tfjs's own shape logic (no backend needed).
-  const out = backend_util.computeConv2DInfo(x, filter, stride, 1, pad).outShape;
-  const gflop = (2 * out[0] * out[1] * out[2] * f * kh * kw * c) / 1e9;
-  const cases: OpCase[] = [];
-  if (which.includes("fwd")) {
-    cases.push({
-      name: `conv2d ${label}`,
-      shapes: [x, filter],
-      gflop,
-      run: ([xi, wi]) => tf.conv2d(xi as tf.Tensor4D, wi as tf.Tensor4D, stride, pad),
-    });
-  }
-  if (which.includes("dx")) {
-    cases.push({
-      name: `conv2dBackpropInput ${label}`,
-      shapes: [out, filter],
-      gflop,
-      run: ([dy, wi]) => conv2dBackpropInput(dy, wi, x, stride, pad),
-    });
-  }
-  if (which.includes("dw")) {
-    cases.push({
-      name: `conv2dBackpropFilter ${label}`,
-      shapes: [x, out],
-      gflop,
-      run: ([xi, dy]) => conv2dBackpropFilter(xi, dy, filter, stride, pad),
-    });
-  }
-  return cases;
-}
-
-function matmul(m: number, k: number, n: number, ta = false, tb = false, note = ""): OpCase {
-  return {
-    name: `matMul ${m}x${k}·${k}x${n}${ta ? " tA" : ""}${tb ? " tB" : ""}${
-      note ? ` (${note})` : ""
-    }`,
-    shapes: [ta ? [k, m] : [m, k], tb ? [n, k] : [k, n]],
-    gflop: (2 * m * k * n) / 1e9,
-    run: ([a, b]) => tf.matMul(a as tf.Tensor2D, b as tf.Tensor2D, ta, tb),
-  };
-}
-
-/** The ops and shapes of the canonical models at batch 128. */
-export function opCases(): OpCase[] {
-  const B = BATCH;
-  return [
-    // pixelcnn / gated-pixelcnn: 64-channel 3×3 convolutions, and the same at lower resolution.
-    ...conv("3x3 64→64 28x28", [B, 28, 28, 64], 3, 64, 1, "same"),
-    ...conv("3x3 64→64 14x14", [B, 14, 14, 64], 3, 64, 1, "same"),
-    ...conv("3x3 64→64 7x7", [B, 7, 7, 64], 3, 64, 1, "same"),
-    // pixelcnn's masked 7×7 type-A input layer (the rows below the centre dropped) and 1×1 head.
-    ...conv("4x7 1→64 28x28", [B, 28, 28, 1], [4, 7], 64, 1, [[0, 0], [3, 0], [3, 3], [0, 0]], [
-      "fwd",
-      "dw",
-    ]),
-    ...conv("1x1 64→64 28x28", [B, 28, 28, 64], 1, 64, 1, "same"),
-    // vae-conv / dcgan encoders: 4×4 stride 2; their decoders are the transposed convs (dx).
-    ...conv("4x4/2 1→32 28x28", [B, 28, 28, 1], 4, 32, 2, "same"),
-    ...conv("4x4/2 32→64 14x14", [B, 14, 14, 32], 4, 64, 2, "same"),
-    ...conv("4x4/2 64→128 14x14", [B, 14, 14, 64], 4, 128, 2, "same"),
-    // MLP models: vae-mlp (784-200-200-50), made (784-500-500-784), gan-mlp.
-    matmul(B, 784, 200, false, false, "dense fwd"),
-    matmul(B, 200, 784, false, false, "dense fwd"),
-    matmul(B, 200, 784, false, true, "dx of 784→200"),
-    matmul(784, B, 200, true, false, "dW of 784→200"),
-    matmul(200, B, 784, true, false, "dW of 200→784"),
-    matmul(B, 784, 500, false, false, "dense fwd"),
-    matmul(784, B, 500, true, false, "dW of 784→500"),
-    matmul(500, B, 500, true, false, "dW of 500→500"),
-    // The filter gradient of a 3×3 64→64 conv written as one GEMM: K = 128·28·28.
-    matmul(576, B * 784, 64, false, false, "split-K shape"),
-  ];
 }
 
 async function syncOn(t: tf.Tensor): Promise<void> {
