@@ -22,6 +22,7 @@ import {
   type RunOverrides,
   validateOverrides,
 } from "../benchmarks/overrides.ts";
+import { readRealDataRows } from "../benchmarks/evaluations/real_data.ts";
 import { summaryMarkdown } from "../reports/summary.ts";
 import { defaultReportDir, writeReport } from "../reports/report.ts";
 import { existingFolder, type FlagHints, parseFlags, parseInteger, parseSeeds } from "./args.ts";
@@ -226,7 +227,10 @@ export async function bench(options: BenchOptions): Promise<MetricsFile[]> {
   const summary = join(options.out, summaryName);
   await writeFileAtomic(
     summary,
-    summaryMarkdown(results, {
+    summaryMarkdown([
+      ...await readRealDataRows(join(options.out, "runs"), dataset.name, suite.name),
+      ...results,
+    ], {
       suite: suite.name,
       dataset: dataset.name,
       backend: backend.name,

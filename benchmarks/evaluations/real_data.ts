@@ -28,6 +28,7 @@ import {
   json,
   type MetricsFile,
   parseRunRecord,
+  readMetricsFile,
   readRunFile,
   RUN_FILES,
   saveRunFile,
@@ -92,6 +93,23 @@ export async function realDataMetrics(
     Object.assign(metrics, parzenMetrics(result, images.testSubset));
   }
   return metrics;
+}
+
+/**
+ * The real-data rows of `dataset` under `runsDir` that a run of `suite` wrote (its summary shows
+ * them beside the models: the FID floor, the Parzen ceiling).
+ */
+export async function readRealDataRows(
+  runsDir: string,
+  dataset: string,
+  suite: string,
+): Promise<MetricsFile[]> {
+  const rows: MetricsFile[] = [];
+  for (const reference of ["test-grey", "test-binary"] as FeatureReferenceName[]) {
+    const file = await readMetricsFile(join(runsDir, `${REAL_DATA_PREFIX}${reference}-${dataset}`));
+    if (file && file.suite === suite) rows.push(file);
+  }
+  return rows;
 }
 
 const written = new Map<string, Promise<void>>();
