@@ -30,16 +30,24 @@ export function sha256Hex(...parts: Uint8Array[]): string {
   return hash.digest("hex");
 }
 
-/** Rows `indices` of an N×D byte matrix. */
+/** Rows `indices` of an N×D matrix (bytes or float64 features), in that order. */
+export function gatherRows(images: Uint8Array, dim: number, indices: ArrayLike<number>): Uint8Array;
 export function gatherRows(
-  images: Uint8Array,
+  values: Float64Array,
   dim: number,
   indices: ArrayLike<number>,
-): Uint8Array {
-  const out = new Uint8Array(indices.length * dim);
+): Float64Array;
+export function gatherRows(
+  values: Uint8Array | Float64Array,
+  dim: number,
+  indices: ArrayLike<number>,
+): Uint8Array | Float64Array {
+  const out = values instanceof Uint8Array
+    ? new Uint8Array(indices.length * dim)
+    : new Float64Array(indices.length * dim);
   for (let i = 0; i < indices.length; i++) {
     const row = indices[i];
-    out.set(images.subarray(row * dim, (row + 1) * dim), i * dim);
+    out.set(values.subarray(row * dim, (row + 1) * dim), i * dim);
   }
   return out;
 }

@@ -12,6 +12,7 @@ import { kid } from "./kid.ts";
 import { precisionRecall } from "./precision_recall.ts";
 import { classEntropy, isScore, labelAccuracy } from "./classes.ts";
 import { nnTrainRatio } from "./memorization.ts";
+import { gatherRows } from "../../datasets/build.ts";
 import { testSubset } from "../../datasets/subset.ts";
 
 /** Settings of the feature-based metrics; every default is the published protocol's. */
@@ -53,13 +54,12 @@ export interface FeatureMetricsResult {
 function spread(rows: ExtractedFeatures, count: number, use: string): ExtractedFeatures {
   if (count >= rows.count) return rows;
   const picked = testSubset(rows.count, count, use).rows;
-  const features = new Float64Array(picked.length * rows.dim);
-  const probs = new Float64Array(picked.length * rows.classes);
-  picked.forEach((row, i) => {
-    features.set(rows.features.subarray(row * rows.dim, (row + 1) * rows.dim), i * rows.dim);
-    probs.set(rows.probs.subarray(row * rows.classes, (row + 1) * rows.classes), i * rows.classes);
-  });
-  return { ...rows, count: picked.length, features, probs };
+  return {
+    ...rows,
+    count: picked.length,
+    features: gatherRows(rows.features, rows.dim, picked),
+    probs: gatherRows(rows.probs, rows.classes, picked),
+  };
 }
 
 function head(rows: ExtractedFeatures, count: number): ExtractedFeatures {

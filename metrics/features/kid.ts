@@ -9,6 +9,7 @@
  */
 import { UsageError } from "../../core/errors.ts";
 import type { Stream } from "../../core/rng.ts";
+import { gatherRows } from "../../datasets/build.ts";
 import type { FeatureRows } from "./fid.ts";
 import { rowProducts } from "./gram.ts";
 
@@ -107,15 +108,6 @@ export interface KidResult {
   subsetSize: number;
 }
 
-function gatherRows(rows: FeatureRows, indices: Uint32Array, size: number): Float64Array {
-  const d = rows.dim;
-  const out = new Float64Array(size * d);
-  for (let i = 0; i < size; i++) {
-    out.set(rows.features.subarray(indices[i] * d, (indices[i] + 1) * d), i * d);
-  }
-  return out;
-}
-
 // Above this many rows per set, the Gram matrices of all rows (count² floats each) are too
 // big to keep: each subset's are computed instead (same values, ~10× more work at 10,000).
 const FULL_GRAM_ROWS = 4096;
@@ -146,9 +138,13 @@ export function kid(a: FeatureRows, b: FeatureRows, stream: Stream, options: Kid
     const xs = stream.permutation(a.count);
     const ys = stream.permutation(b.count);
     values.push(
-      grams
-        ? mmd2FromGrams(grams, xs, size, ys, size)
-        : mmd2Unbiased(gatherRows(a, xs, size), size, gatherRows(b, ys, size), size, a.dim),
+      grams ? mmd2FromGrams(grams, xs, size, ys, size) : mmd2Unbiased(
+        gatherRows(a.features, a.dim, xs.subarray(0, size)),
+        size,
+        gatherRows(b.features, b.dim, ys.subarray(0, size)),
+        size,
+        a.dim,
+      ),
     );
   }
   const mean = values.reduce((sum, v) => sum + v, 0) / subsets;
