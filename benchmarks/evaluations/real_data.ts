@@ -95,6 +95,11 @@ export async function realDataMetrics(
   return metrics;
 }
 
+/** The folder (and run id) of the real-data row of `reference` on `dataset`. */
+function realDataId(reference: FeatureReferenceName, dataset: string): string {
+  return `${REAL_DATA_PREFIX}${reference}-${dataset}`;
+}
+
 /**
  * The real-data rows of `dataset` under `runsDir` that a run of `suite` wrote (its summary shows
  * them beside the models: the FID floor, the Parzen ceiling).
@@ -106,7 +111,7 @@ export async function readRealDataRows(
 ): Promise<MetricsFile[]> {
   const rows: MetricsFile[] = [];
   for (const reference of ["test-grey", "test-binary"] as FeatureReferenceName[]) {
-    const file = await readMetricsFile(join(runsDir, `${REAL_DATA_PREFIX}${reference}-${dataset}`));
+    const file = await readMetricsFile(join(runsDir, realDataId(reference, dataset)));
     if (file && file.suite === suite) rows.push(file);
   }
   return rows;
@@ -128,7 +133,7 @@ export function ensureRealDataRow(
     kidSubsets: config.kid_subsets,
     parzenSamples: config.parzen_samples,
   };
-  const id = `${REAL_DATA_PREFIX}${reference}-${dataset.name}`;
+  const id = realDataId(reference, dataset.name);
   const dir = join(dirname(runDir), id);
   const key = JSON.stringify([dir, dataset.fingerprint, protocol]);
   if (!written.has(key)) {
