@@ -22,7 +22,7 @@ import {
 import { evalCountOf, type RunPlan, type Suite, type SuiteEntry } from "./suites.ts";
 import { resolveEntry, type RunOverrides, validateOverrides } from "./overrides.ts";
 import { getModel } from "../models/registry.ts";
-import { checkRunState, createModel } from "./train_state.ts";
+import { checkRunState, createModel, trainingDataset } from "./train_state.ts";
 
 export type { RunPlan } from "./suites.ts";
 
@@ -225,7 +225,7 @@ export async function planJobs(
       continue;
     }
     const checkpoint = await readCheckpoint(path);
-    checkRunState(checkpoint, plan, dataset, identity, path);
+    checkRunState(checkpoint, plan, trainingDataset(plan, dataset), identity, path);
     const model = createModel(plan, dataset);
     try {
       checkModelFits(checkpoint, model, path);

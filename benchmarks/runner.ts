@@ -33,6 +33,7 @@ import {
   initialState,
   RECORDED_STREAMS,
   restoreState,
+  trainingDataset,
   type TrainState,
   writeCheckpoint,
 } from "./train_state.ts";
@@ -163,7 +164,8 @@ export async function runOne(
   }
 
   const model = createModel(plan, dataset);
-  const batchSize = batchSizeOf(plan, dataset);
+  const trainData = trainingDataset(plan, dataset);
+  const batchSize = batchSizeOf(plan, trainData);
   try {
     let state: TrainState;
     if (settings.resume) {
@@ -171,7 +173,7 @@ export async function runOne(
       await restoreModel(checkpoint, model, join(runDir, RUN_FILES.checkpoint));
       state = restoreState(checkpoint);
     } else {
-      state = initialState(runIdentity(plan, dataset, backend), plan.seed, dataset);
+      state = initialState(runIdentity(plan, dataset, backend), plan.seed, trainData);
     }
     const progress = new Progress(label(plan), plan.steps ?? Infinity, settings.quiet);
     const recordProgress = () => {
@@ -180,7 +182,7 @@ export async function runOne(
     };
     const outcome = await trainModel(model, state, {
       plan,
-      dataset,
+      dataset: trainData,
       runDir,
       progress,
       checkpointEvery: settings.checkpointEvery ?? DEFAULT_CHECKPOINT_EVERY,

@@ -58,7 +58,9 @@ export async function trainModel(
   const kind = inputKindOf(plan.spec, plan.options);
   const batchSize = batchSizeOf(plan, dataset);
   const dim = dimOf(dataset.shape);
-  const conditional = plan.spec.capabilities.includes("conditional");
+  // Labels reach the model when it is conditional or trains on a split of its own making.
+  const conditional = plan.spec.capabilities.includes("conditional") ||
+    plan.spec.trainingSplit !== undefined;
   const logEvery = plan.steps === null
     ? LOG_EVERY_UNDER_TIME_BUDGET
     : Math.max(1, Math.floor(plan.steps / 100));

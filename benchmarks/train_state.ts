@@ -36,12 +36,34 @@ export function freshStreams(seed: number): Streams {
  * for a model fitted in closed form).
  */
 export function createModel(plan: RunPlan, dataset: Dataset): GenerativeModel {
+  const { train } = trainingDataset(plan, dataset);
   return plan.spec.create({
     shape: dataset.shape,
     options: plan.options,
     init: Stream.derive(plan.seed, "init"),
-    train: { images: dataset.train.images, count: dataset.train.count },
+    train: { images: train.images, labels: train.labels, count: train.count },
   });
+}
+
+const derivedSplits = new WeakMap<Dataset, Map<string, Dataset>>();
+
+/**
+ * The dataset as the plan's model trains on it: its training split replaced by the model's
+ * `trainingSplit` where it has one (derived once per dataset, model and options). Evaluation
+ * always uses the dataset itself.
+ */
+export function trainingDataset(plan: RunPlan, dataset: Dataset): Dataset {
+  const derive = plan.spec.trainingSplit;
+  if (!derive) return dataset;
+  const key = `${plan.spec.name} ${JSON.stringify(plan.options)}`;
+  const cache = derivedSplits.get(dataset) ?? new Map<string, Dataset>();
+  derivedSplits.set(dataset, cache);
+  let derived = cache.get(key);
+  if (!derived) {
+    derived = { ...dataset, train: derive(dataset.train, dataset.shape, plan.options) };
+    cache.set(key, derived);
+  }
+  return derived;
 }
 
 /** The batch size a plan trains at (a tiny dataset caps it). */

@@ -7,7 +7,8 @@
  * reshape internally with the {@link ImageShape} they were created with.
  */
 import type * as tf from "@tensorflow/tfjs-core";
-import type { ImageShape } from "../datasets/dataset.ts";
+import type { ImageShape, Split } from "../datasets/dataset.ts";
+import type { Translator } from "../datasets/domains.ts";
 import type { InputKind } from "../datasets/batch.ts";
 import type { Stream } from "../core/rng.ts";
 import type { ModelOptions, OptionSchema } from "./options.ts";
@@ -21,7 +22,13 @@ export type Capability =
   | "exact-likelihood"
   | "elbo"
   | "reconstruct"
-  | "conditional";
+  | "conditional"
+  /** Translates images between domains of datasets/domains.ts ({@link GenerativeModel.translation}). */
+  | "translate"
+  /** Generates images from captions of datasets/captions.ts ({@link GenerativeModel.fromCaptions}). */
+  | "caption"
+  /** Completes whole images from a few of their patches ({@link GenerativeModel.complete}). */
+  | "complete";
 
 // How the model sees pixels; defined beside the batches that it shapes.
 export type { InputKind } from "../datasets/batch.ts";
@@ -98,7 +105,26 @@ export interface GenerativeModel {
    * `n` samples as a [n, D] array in the model's input units (0/1 for `binary`, [0, 1] for
    * `grey`, 0..255 for `byte`). Conditional models take one int32 label per sample.
    */
-  sample(n: number, noise: Stream, labels?: Int32Array): Promise<Float32Array>;
+  sample?(n: number, noise: Stream, labels?: Int32Array): Promise<Float32Array>;
+  /**
+   * The model as a translator (capability `translate`): the DOMAINS indices it was trained on
+   * and the translation between any two of them.
+   */
+  translation?(): { domains: readonly number[]; translate: Translator };
+  /**
+   * Images [count × D] in [0, 1] for captions given as token ids [count × length]
+   * (datasets/captions.ts `encodeCaption`), one per caption (capability `caption`).
+   */
+  fromCaptions?(tokens: Int32Array, count: number, noise: Stream): Promise<Float32Array>;
+  /**
+   * Whole images [count × D] in [0, 1] and masks [count × D] of where the given patches belong,
+   * from `patches` [count × K × P × P] cut from unknown positions (capability `complete`).
+   */
+  complete?(
+    patches: Float32Array,
+    count: number,
+    noise: Stream,
+  ): Promise<{ images: Float32Array; masks: Float32Array }>;
   /** Exact log p(x) in nats per example (capability `exact-likelihood`). */
   logProb?(x: tf.Tensor2D, labels?: tf.Tensor1D): tf.Tensor1D;
   /** ELBO terms per example with one posterior sample each (capability `elbo`). */
@@ -145,6 +171,13 @@ export interface ModelSpec {
   options: OptionSchema;
   /** The published numbers this model is measured against. */
   references?: readonly PublishedReference[];
+  /**
+   * The split the model trains on, derived from the dataset's training split (e.g. the digits
+   * put through domains, labelled by domain); absent: the training split itself. Where it is
+   * given, `trainStep` gets its labels whatever the capabilities. Deterministic: a resumed run
+   * derives the same split.
+   */
+  trainingSplit?(train: Split, shape: ImageShape, options: ModelOptions): Split;
   create(args: ModelArgs): GenerativeModel;
 }
 
@@ -159,7 +192,7 @@ export interface ModelArgs {
    * The training split's pixels (0..255, `count` rows of D bytes), for a model fitted or
    * initialised from data in closed form (`bernoulli`); absent where a test builds a model.
    */
-  train?: { images: Uint8Array; count: number };
+  train?: { images: Uint8Array; labels: Uint8Array; count: number };
 }
 
 /** Total number of trainable scalars. */

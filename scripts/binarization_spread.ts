@@ -51,7 +51,7 @@ const model = spec.create({
   shape: dataset.shape,
   options: { ...defaultOptions(spec.options), ...options },
   init: Stream.derive(runSeed, "init"),
-  train: { images: dataset.train.images, count: dataset.train.count },
+  train: dataset.train,
 });
 let trainedSteps = "";
 if (values.run) {

@@ -141,7 +141,7 @@ export const featureEvaluation: Evaluation = {
     const labels = spec.capabilities.includes("conditional")
       ? Int32Array.from({ length: count }, (_, i) => i % dataset.classes)
       : undefined;
-    const drawn = await model.sample(count, stream.child("samples"), labels);
+    const drawn = await model.sample!(count, stream.child("samples"), labels);
     const scale = kind === "byte" ? 1 : 255;
     const bytes = Uint8Array.from(drawn, (v) => Math.round(Math.min(255, Math.max(0, v * scale))));
     // Score what is saved: the samples as the bytes of samples.idx.

@@ -14,7 +14,7 @@ export const parzenEvaluation: Evaluation = {
   appliesTo: ({ spec, config }) => config.parzen_samples > 0 && spec.family === "adversarial",
   async run({ model, dataset, config, noise }) {
     const samples = config.parzen_samples;
-    const drawn = await model.sample(samples, noise("adversarial").child("parzen"));
+    const drawn = await model.sample!(samples, noise("adversarial").child("parzen"));
     const images = parzenImages(dataset, samples);
     const parzen = parzenLogLikelihood(
       { values: drawn, count: samples },

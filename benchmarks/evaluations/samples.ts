@@ -12,7 +12,7 @@ export const samplesEvaluation: Evaluation = {
   async run({ model, dataset, kind, config, streams, runDir, save }) {
     const count = config.sample_count;
     const start = performance.now();
-    const samples = await model.sample(count, streams.sample);
+    const samples = await model.sample!(count, streams.sample);
     const seconds = (performance.now() - start) / 1000;
     const unit = kind === "byte" ? samples.map((v) => v / 255) : samples;
     const columns = Math.ceil(Math.sqrt(count));

@@ -131,9 +131,9 @@ Deno.test("training lowers the losses of vae-mlp and changes the GAN", async () 
 
   for (const loss of ["non-saturating", "minimax"]) {
     const gan = build(ganMlp, shape, { loss });
-    const before = await gan.sample(4, Stream.derive(1, "s"));
+    const before = await gan.sample!(4, Stream.derive(1, "s"));
     for (let i = 0; i < 5; i++) tf.dispose(Object.values(gan.trainStep(x, noise)));
-    const after = await gan.sample(4, Stream.derive(1, "s"));
+    const after = await gan.sample!(4, Stream.derive(1, "s"));
     assert.notDeepEqual(before, after);
     assert.ok(after.every((v) => v >= 0 && v <= 1));
     gan.dispose();

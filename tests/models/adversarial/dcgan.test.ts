@@ -44,7 +44,7 @@ Deno.test("dcgan and cgan train a few steps: finite diagnostics, samples in [0, 
     const x = tinyBatch(8);
     const labels = tf.tensor1d([0, 1, 2, 3, 4, 5, 6, 7], "int32");
     const noise = Stream.derive(1, "train");
-    const before = await model.sample(6, Stream.derive(1, "s"));
+    const before = await model.sample!(6, Stream.derive(1, "s"));
     for (let i = 0; i < 4; i++) {
       const out = model.trainStep(x, noise, labels);
       assert.deepEqual(Object.keys(out).sort(), [...DIAGNOSTICS].sort(), spec.name);
@@ -56,7 +56,7 @@ Deno.test("dcgan and cgan train a few steps: finite diagnostics, samples in [0, 
       }
       tf.dispose(Object.values(out));
     }
-    const after = await model.sample(6, Stream.derive(1, "s"));
+    const after = await model.sample!(6, Stream.derive(1, "s"));
     assert.notDeepEqual(before, after, `${spec.name} learns`);
     assert.ok(after.every((v) => v >= 0 && v <= 1));
     tf.dispose([x, labels]);
@@ -70,7 +70,7 @@ Deno.test("training is deterministic for a seed", async () => {
     const x = tinyBatch(8);
     const noise = Stream.derive(2, "train");
     for (let i = 0; i < 2; i++) tf.dispose(Object.values(model.trainStep(x, noise)));
-    const samples = await model.sample(4, Stream.derive(2, "s"));
+    const samples = await model.sample!(4, Stream.derive(2, "s"));
     x.dispose();
     model.dispose();
     return samples;
@@ -88,7 +88,7 @@ Deno.test("frozen batch statistics: a sample does not depend on its batch", asyn
   one[0].forEach((v, i) => assert.ok(Math.abs(v - all[2][i]) < 1e-5));
   decoder.dispose();
   // sample() = generator(noise) followed by z draws from the same stream.
-  const viaSample = await model.sample(3, Stream.derive(4, "s"));
+  const viaSample = await model.sample!(3, Stream.derive(4, "s"));
   const noise = Stream.derive(4, "s");
   const again = model.generator!(noise);
   const zs = tf.tensor2d(noise.normalArray(3 * 6), [3, 6]);
@@ -101,10 +101,13 @@ Deno.test("frozen batch statistics: a sample does not depend on its batch", asyn
 
 Deno.test("cgan samples depend on the labels; bad labels and losses are one-line errors", async () => {
   const model = build(cgan);
-  const zeros = await model.sample(4, Stream.derive(1, "s"), new Int32Array([0, 0, 0, 0]));
-  const sevens = await model.sample(4, Stream.derive(1, "s"), new Int32Array([7, 7, 7, 7]));
+  const zeros = await model.sample!(4, Stream.derive(1, "s"), new Int32Array([0, 0, 0, 0]));
+  const sevens = await model.sample!(4, Stream.derive(1, "s"), new Int32Array([7, 7, 7, 7]));
   assert.notDeepEqual(zeros, sevens);
-  await assert.rejects(model.sample(2, Stream.derive(1, "s"), new Int32Array([0, 10])), /label 10/);
+  await assert.rejects(
+    model.sample!(2, Stream.derive(1, "s"), new Int32Array([0, 10])),
+    /label 10/,
+  );
   const x = tinyBatch(4);
   assert.throws(
     () => model.trainStep(x, Stream.derive(1, "t")),

@@ -35,7 +35,7 @@ Deno.test("gan-mlp returns its training diagnostics under both losses", async ()
     // generator() is the sampler's map from z.
     const decoder = gan.generator!(Stream.derive(2, "unused"));
     const noise = Stream.derive(3, "s");
-    const samples = await gan.sample(2, Stream.derive(3, "s"));
+    const samples = await gan.sample!(2, Stream.derive(3, "s"));
     const z = tf.tensor2d(noise.normalArray(2 * 4), [2, 4]);
     assert.deepEqual(Array.from(samples), Array.from(await decoder.decode(z).data()));
     z.dispose();

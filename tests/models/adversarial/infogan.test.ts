@@ -52,7 +52,7 @@ Deno.test("infogan trains: finite losses, mutual-information term, samples in [0
     tf.dispose(Object.values(out));
   }
   assert.ok(last < first, `Q learns the categorical code (${first} → ${last})`);
-  const samples = await model.sample(5, Stream.derive(1, "s"));
+  const samples = await model.sample!(5, Stream.derive(1, "s"));
   assert.ok(samples.every((v) => v >= 0 && v <= 1));
   x.dispose();
   model.dispose();

@@ -121,7 +121,7 @@ export async function checkSamplesFollowLogits(
   levels: number,
 ): Promise<{ checked: number; mismatches: number }> {
   const seed = 5;
-  const samples = await model.sample(n, Stream.derive(seed, "test/sample"));
+  const samples = await model.sample!(n, Stream.derive(seed, "test/sample"));
   const replay = Stream.derive(seed, "test/sample");
   const u = new Float64Array(dims * n);
   for (let i = 0; i < u.length; i++) u[i] = replay.uniform();

@@ -22,7 +22,7 @@ export function build(spec: ModelSpec, options = {}, seed = 1, shape = SHAPE): G
 
 /** `n` samples of `model` are 0/1 images of the data's size. */
 export async function assertBinarySamples(model: GenerativeModel, n: number): Promise<void> {
-  const samples = await model.sample(n, Stream.derive(1, "s"));
+  const samples = await model.sample!(n, Stream.derive(1, "s"));
   assert.equal(samples.length, n * DIMS);
   assert.ok(samples.every((v) => v === 0 || v === 1));
 }

@@ -35,14 +35,14 @@ Deno.test("cvae needs labels, uses them, and trains", async () => {
   const iwaeTrue = await meanOf(model.iwae!(x, 10, Stream.derive(3, "k"), labels));
   const iwaeWrong = await meanOf(model.iwae!(x, 10, Stream.derive(3, "k"), wrong));
   assert.ok(iwaeTrue > iwaeWrong, `true labels ${iwaeTrue} vs wrong ${iwaeWrong}`);
-  const samples = await model.sample(
+  const samples = await model.sample!(
     10,
     Stream.derive(4, "s"),
     Int32Array.from([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]),
   );
   assert.equal(samples.length, 10 * DIMS);
   // Unlabelled sampling cycles through the classes.
-  assert.equal((await model.sample(3, Stream.derive(4, "s"))).length, 3 * DIMS);
+  assert.equal((await model.sample!(3, Stream.derive(4, "s"))).length, 3 * DIMS);
   model.dispose();
 });
 

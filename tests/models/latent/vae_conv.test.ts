@@ -98,7 +98,7 @@ Deno.test("ae reconstructs but cannot sample; its encoder has no variance", asyn
   assert.equal(code.logVar, undefined);
   assert.deepEqual(code.mean.shape, [32, 32]);
   assert.deepEqual(model.decode!(code.mean).shape, [32, DIMS]);
-  await assert.rejects(() => model.sample(4, Stream.derive(1, "s")), UsageError);
+  await assert.rejects(() => model.sample!(4, Stream.derive(1, "s")), UsageError);
   model.dispose();
   x.dispose();
 });
