@@ -11,7 +11,9 @@ import type { Evaluation } from "./context.ts";
 export const parzenEvaluation: Evaluation = {
   name: "parzen",
   metrics: ["parzen_ll", "parzen_sigma"],
-  appliesTo: ({ spec, config }) => config.parzen_samples > 0 && spec.family === "adversarial",
+  // GANs that sample (a translator such as cyclegan has no `sample`).
+  appliesTo: ({ spec, model, config }) =>
+    config.parzen_samples > 0 && spec.family === "adversarial" && model.sample !== undefined,
   async run({ model, dataset, config, noise }) {
     const samples = config.parzen_samples;
     const drawn = await model.sample!(samples, noise("adversarial").child("parzen"));
