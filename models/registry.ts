@@ -15,6 +15,9 @@ import { aaeSpec } from "./latent/aae.ts";
 import { cvaeSpec } from "./latent/cvae.ts";
 import { pixelRnnDiagonalSpec, pixelRnnRowSpec } from "./autoregressive/pixelrnn.ts";
 import { ddpmSpec } from "./latent/ddpm.ts";
+import { puzzleGan } from "./adversarial/puzzle_gan.ts";
+import { cyclegan } from "./adversarial/cyclegan.ts";
+import { stargan } from "./adversarial/stargan.ts";
 
 export const MODELS: ModelSpec[] = [
   bernoulli,
@@ -35,6 +38,8 @@ export const MODELS: ModelSpec[] = [
   pixelRnnRowSpec,
   pixelRnnDiagonalSpec,
   ddpmSpec,
+  cyclegan,
+  stargan,
 ];
 
 /** The model spec called `name`, or a one-line error that starts with `where` (a flag, a file). */

@@ -1,105 +1,86 @@
 /**
  * CycleGAN (Zhu, Park, Isola & Efros 2017, "Unpaired Image-to-Image Translation using
- * Cycle-Consistent Adversarial Networks") between two MNIST domains (datasets/domains.ts), at
- * MNIST scale: two generators G: A → B and F: B → A, two discriminators D_A and D_B, trained on
- * unpaired images with the least-squares adversarial loss of the paper, the L1 cycle loss
- * λ_cyc (‖F(G(a)) − a‖₁ + ‖G(F(b)) − b‖₁) and the optional identity loss
- * λ_id (‖G(b) − b‖₁ + ‖F(a) − a‖₁).
+ * Cycle-Consistent Adversarial Networks") between two domains of datasets/domains.ts, at MNIST
+ * scale: two generators G: A → B and F: B → A, two patch discriminators D_A and D_B
+ * (translation_nets.ts), trained on unpaired images with the paper's least-squares adversarial
+ * loss, the L1 cycle loss λ_cyc (‖F(G(a)) − a‖₁ + ‖G(F(b)) − b‖₁) and the optional identity
+ * loss λ_id (‖G(b) − b‖₁ + ‖F(a) − a‖₁).
  *
- * Not yet a registered model (models/registry.ts): it translates rather than samples, and is
- * scored by metrics/translation.ts through {@link CycleGan.translator}.
+ * It trains on {@link cyclegan}'s `trainingSplit`: the two disjoint halves of `unpairedSplit`
+ * put through A and B, concatenated, labelled 0 (A) and 1 (B). A random batch holds the two
+ * domains in varying numbers, so a step applies G and F to every row and averages each loss term
+ * over the rows it belongs to with weights mask / max(count, 1): the step's shape never depends on
+ * the batch's mix and nothing is read back from the device. On a batch of n rows of A then n of
+ * B every term equals the paper's batch mean.
  *
- * Generator: 4×4/2 conv 1 → w, LReLU 0.2, 4×4/2 conv w → 2w, ReLU, 4×4/2 deconv 2w → w, ReLU,
- * 4×4/2 deconv w → 1, sigmoid (28 → 14 → 7 → 14 → 28; images in [0, 1]). Discriminator
- * (PatchGAN-like): 4×4/2 conv 1 → w, LReLU, 4×4/2 conv w → 2w, LReLU, 1×1 conv → one score
- * per 7×7 patch. No normalisation layers, so a translation never depends on its batch.
+ * The paper reports no numbers on MNIST domains: `references` is empty.
  */
 import * as tf from "@tensorflow/tfjs-core";
+import { UsageError } from "../../core/errors.ts";
 import type { Stream } from "../../core/rng.ts";
-import { DownConv, UpConv } from "../layers/conv.ts";
-import { kernelVariable, zerosVariable } from "../layers/nn.ts";
-import type { Translator } from "../../datasets/domains.ts";
+import type { ImageShape, Split } from "../../datasets/dataset.ts";
+import {
+  DOMAIN_NAMES,
+  DOMAINS,
+  getDomain,
+  type Translator,
+  unpairedSplit,
+} from "../../datasets/domains.ts";
+import type { GenerativeModel, ModelSpec } from "../model.ts";
+import {
+  type ModelOptions,
+  type OptionSchema,
+  type OptionValues,
+  readOptions,
+  trainingOptions,
+} from "../options.ts";
+import { checkSingleChannel, checkStride2Shape, checkWidth } from "../layers/checks.ts";
+import { type Layer, layerVariables } from "../layers/nn.ts";
+import { Trainable } from "../trainable.ts";
+import { playerStep } from "./shared.ts";
+import {
+  asImages,
+  domainWeights,
+  EncoderDecoder,
+  PatchDiscriminator,
+  rowL1,
+  rowLeastSquares,
+  translateInChunks,
+  weighted,
+} from "./translation_nets.ts";
 
-/** The settings of one CycleGAN. */
-export interface CycleGanOptions {
-  /** Channels of the first conv of every network (the second has twice as many). */
-  width: number;
-  cycleWeight: number;
-  identityWeight: number;
-  learningRate: number;
-  beta1: number;
-}
+/** The seed of the unpaired split: part of the data protocol, the same for every run seed. */
+export const UNPAIRED_SPLIT_SEED = 1;
 
-/** The paper's weights (λ_cyc = 10, λ_id = 0.5 λ_cyc) and Adam settings, at MNIST width. */
-export const CYCLEGAN_DEFAULTS: CycleGanOptions = {
-  width: 16,
-  cycleWeight: 10,
-  identityWeight: 5,
-  learningRate: 2e-4,
-  beta1: 0.5,
-};
+/** The options of `cyclegan`: the paper's λ_cyc = 10, λ_id = 0.5 λ_cyc and Adam settings. */
+export const CYCLEGAN_OPTIONS = {
+  ...trainingOptions(64, 2e-4, "Adam step size of both players"),
+  beta1: { type: "number", default: 0.5, min: 0, below: 1, doc: "Adam β1 of both players" },
+  width: {
+    type: "int",
+    default: 16,
+    min: 1,
+    doc: "channels of the first conv of every network (the second has twice as many)",
+  },
+  blocks: {
+    type: "int",
+    default: 0,
+    min: 0,
+    doc: "residual 3×3 blocks at the generators' H/4 bottleneck",
+  },
+  domainA: {
+    type: "string",
+    default: "original",
+    choices: DOMAIN_NAMES,
+    doc: "domain A (datasets/domains.ts)",
+  },
+  domainB: { type: "string", default: "thick", choices: DOMAIN_NAMES, doc: "domain B" },
+  cycleWeight: { type: "number", default: 10, min: 0, doc: "λ_cyc of the L1 cycle loss" },
+  identityWeight: { type: "number", default: 5, min: 0, doc: "λ_id of the L1 identity loss" },
+} satisfies OptionSchema;
 
-const SIDE = 28;
-
-/** The 28×28 encoder–decoder generator. */
-class Generator {
-  readonly layers: [DownConv, DownConv, UpConv, UpConv];
-
-  constructor(name: string, width: number, init: Stream) {
-    this.layers = [
-      new DownConv(`${name}/down1`, 1, width, init),
-      new DownConv(`${name}/down2`, width, 2 * width, init),
-      new UpConv(`${name}/up1`, 2 * width, width, init),
-      new UpConv(`${name}/up2`, width, 1, init),
-    ];
-  }
-
-  apply(x: tf.Tensor4D): tf.Tensor4D {
-    const [d1, d2, u1, u2] = this.layers;
-    let h = tf.leakyRelu(d1.apply(x), 0.2);
-    h = tf.relu(d2.apply(h));
-    h = tf.relu(u1.apply(h));
-    return tf.sigmoid(u2.apply(h));
-  }
-
-  variables(): tf.Variable[] {
-    return this.layers.flatMap((l) => l.variables().map(([, v]) => v));
-  }
-}
-
-/** The patch discriminator: one score per 7×7 patch. */
-class Discriminator {
-  readonly layers: [DownConv, DownConv];
-  readonly head: tf.Variable;
-  readonly headBias: tf.Variable;
-
-  constructor(name: string, width: number, init: Stream) {
-    this.layers = [
-      new DownConv(`${name}/down1`, 1, width, init),
-      new DownConv(`${name}/down2`, width, 2 * width, init),
-    ];
-    this.head = kernelVariable([1, 1, 2 * width, 1], 2 * width, 1, init);
-    this.headBias = zerosVariable([1]);
-  }
-
-  apply(x: tf.Tensor4D): tf.Tensor4D {
-    let h = tf.leakyRelu(this.layers[0].apply(x), 0.2);
-    h = tf.leakyRelu(this.layers[1].apply(h), 0.2);
-    return tf.add(tf.conv2d(h, this.head as tf.Tensor4D, 1, "valid"), this.headBias);
-  }
-
-  variables(): tf.Variable[] {
-    return [
-      ...this.layers.flatMap((l) => l.variables().map(([, v]) => v)),
-      this.head,
-      this.headBias,
-    ];
-  }
-}
-
-/** Least-squares GAN terms: mean (s − target)². */
-const lsq = (scores: tf.Tensor, target: number) => tf.mean(tf.square(tf.sub(scores, target)));
-const l1 = (x: tf.Tensor, y: tf.Tensor) => tf.mean(tf.abs(tf.sub(x, y)));
+/** The resolved options of one CycleGAN. */
+export type CycleGanOptions = OptionValues<typeof CYCLEGAN_OPTIONS>;
 
 /** The generators' loss and its parts (scalars). */
 export interface GeneratorLoss {
@@ -109,37 +90,70 @@ export interface GeneratorLoss {
   identity: tf.Scalar;
 }
 
-/** A CycleGAN between domain A and domain B (DOMAINS indices `domainA`, `domainB`). */
-export class CycleGan {
-  readonly g: Generator;
-  readonly f: Generator;
-  readonly dA: Discriminator;
-  readonly dB: Discriminator;
-  readonly #optimizerG: tf.Optimizer;
-  readonly #optimizerD: tf.Optimizer;
+/** The DOMAINS indices of A and B, refused when they name the same domain. */
+function domainPair(options: CycleGanOptions): [number, number] {
+  const a = getDomain(options.domainA, "cyclegan: option domainA").index;
+  const b = getDomain(options.domainB, "cyclegan: option domainB").index;
+  if (a === b) {
+    throw new UsageError(`cyclegan: domainA and domainB are both "${options.domainA}"`);
+  }
+  return [a, b];
+}
 
-  constructor(
-    readonly domainA: number,
-    readonly domainB: number,
-    readonly options: CycleGanOptions,
-    init: Stream,
-  ) {
-    const { width, learningRate, beta1 } = options;
-    this.g = new Generator("G", width, init);
-    this.f = new Generator("F", width, init);
-    this.dA = new Discriminator("D_A", width, init);
-    this.dB = new Discriminator("D_B", width, init);
-    this.#optimizerG = tf.train.adam(learningRate, beta1);
-    this.#optimizerD = tf.train.adam(learningRate, beta1);
+/** A CycleGAN between domain A and domain B. */
+export class CycleGan extends Trainable implements GenerativeModel {
+  readonly g: EncoderDecoder;
+  readonly f: EncoderDecoder;
+  readonly dA: PatchDiscriminator;
+  readonly dB: PatchDiscriminator;
+  readonly domainA: number;
+  readonly domainB: number;
+  readonly #optimizerG: tf.AdamOptimizer;
+  readonly #optimizerD: tf.AdamOptimizer;
+
+  constructor(readonly shape: ImageShape, readonly options: CycleGanOptions, init: Stream) {
+    super();
+    checkSingleChannel("cyclegan", shape);
+    checkStride2Shape("cyclegan", shape);
+    [this.domainA, this.domainB] = domainPair(options);
+    const { width, blocks } = options;
+    this.g = new EncoderDecoder("G", 1, width, blocks, init);
+    this.f = new EncoderDecoder("F", 1, width, blocks, init);
+    this.dA = new PatchDiscriminator("D_A", width, shape, init);
+    this.dB = new PatchDiscriminator("D_B", width, shape, init);
+    this.#optimizerG = this.adam(options.learningRate, options.beta1);
+    this.#optimizerD = this.adam(options.learningRate, options.beta1);
   }
 
-  /** The generators' loss on a batch a of domain A and b of domain B ([n, 28, 28, 1]). */
-  generatorLoss(a: tf.Tensor4D, b: tf.Tensor4D): GeneratorLoss {
-    const fakeB = this.g.apply(a);
-    const fakeA = this.f.apply(b);
-    const adversarial = tf.add(lsq(this.dB.apply(fakeB), 1), lsq(this.dA.apply(fakeA), 1));
-    const cycle = tf.add(l1(this.f.apply(fakeB), a), l1(this.g.apply(fakeA), b));
-    const identity = tf.add(l1(this.g.apply(b), b), l1(this.f.apply(a), a));
+  protected parts(): Layer[] {
+    return [this.g, this.f, this.dA, this.dB];
+  }
+
+  generatorVariables(): tf.Variable[] {
+    return layerVariables([this.g, this.f]);
+  }
+
+  discriminatorVariables(): tf.Variable[] {
+    return layerVariables([this.dA, this.dB]);
+  }
+
+  /**
+   * The generators' loss on images x [B, H, W, 1] whose A rows carry weights `toA` and B rows
+   * `toB` (domainWeights). G and F see every row: G(x) is the translation of an A row and the
+   * identity term of a B row, F(x) the other way round.
+   */
+  generatorLoss(x: tf.Tensor4D, toA: tf.Tensor1D, toB: tf.Tensor1D): GeneratorLoss {
+    const fakeB = this.g.apply(x);
+    const fakeA = this.f.apply(x);
+    const adversarial = tf.add(
+      weighted(rowLeastSquares(this.dB.apply(fakeB).scores, 1), toA),
+      weighted(rowLeastSquares(this.dA.apply(fakeA).scores, 1), toB),
+    );
+    const cycle = tf.add(
+      weighted(rowL1(this.f.apply(fakeB), x), toA),
+      weighted(rowL1(this.g.apply(fakeA), x), toB),
+    );
+    const identity = tf.add(weighted(rowL1(fakeB, x), toB), weighted(rowL1(fakeA, x), toA));
     const total = tf.addN([
       adversarial,
       tf.mul(cycle, this.options.cycleWeight),
@@ -153,81 +167,125 @@ export class CycleGan {
     };
   }
 
-  /** The discriminators' loss, ½ [(D(real) − 1)² + D(fake)²] each. */
-  discriminatorLoss(a: tf.Tensor4D, b: tf.Tensor4D): tf.Scalar {
-    // Fixed because the step that minimises this differentiates the discriminators only.
-    const fakeB = this.g.apply(a);
-    const fakeA = this.f.apply(b);
-    const lossA = tf.add(lsq(this.dA.apply(a), 1), lsq(this.dA.apply(fakeA), 0));
-    const lossB = tf.add(lsq(this.dB.apply(b), 1), lsq(this.dB.apply(fakeB), 0));
+  /**
+   * The discriminators' loss, ½ [(D(real) − 1)² + D(fake)²] each, on the same rows: D_A judges
+   * the A rows as real and F's translations of the B rows as fake, D_B the other way round.
+   */
+  discriminatorLoss(
+    x: tf.Tensor4D,
+    fakeA: tf.Tensor4D,
+    fakeB: tf.Tensor4D,
+    toA: tf.Tensor1D,
+    toB: tf.Tensor1D,
+  ): tf.Scalar {
+    const lossA = tf.add(
+      weighted(rowLeastSquares(this.dA.apply(x).scores, 1), toA),
+      weighted(rowLeastSquares(this.dA.apply(fakeA).scores, 0), toB),
+    );
+    const lossB = tf.add(
+      weighted(rowLeastSquares(this.dB.apply(x).scores, 1), toB),
+      weighted(rowLeastSquares(this.dB.apply(fakeB).scores, 0), toA),
+    );
     return tf.mul(tf.add(lossA, lossB), 0.5) as tf.Scalar;
   }
 
-  generatorVariables(): tf.Variable[] {
-    return [...this.g.variables(), ...this.f.variables()];
-  }
-
-  discriminatorVariables(): tf.Variable[] {
-    return [...this.dA.variables(), ...this.dB.variables()];
-  }
-
   /**
-   * One step of each player on unpaired batches (`n` images of A and of B in [0, 1]): the
-   * generators first, then the discriminators against the updated generators' fakes.
+   * One step of each player on a batch [B, D] in [0, 1] with labels 0 (A) / 1 (B): the
+   * generators first, then the discriminators against the updated generators' translations.
    */
-  async trainStep(
-    a: Float32Array,
-    b: Float32Array,
-    n: number,
-  ): Promise<{ generator: number; cycle: number; discriminator: number }> {
-    const xa = tf.tensor4d(a, [n, SIDE, SIDE, 1]);
-    const xb = tf.tensor4d(b, [n, SIDE, SIDE, 1]);
-    let cycle = tf.scalar(0);
-    const lossG = this.#optimizerG.minimize(
-      () => {
-        const loss = this.generatorLoss(xa, xb);
-        cycle.dispose();
-        cycle = tf.keep(loss.cycle);
-        return loss.total;
-      },
-      true,
-      this.generatorVariables(),
-    )!;
-    const lossD = this.#optimizerD.minimize(
-      () => this.discriminatorLoss(xa, xb),
-      true,
-      this.discriminatorVariables(),
-    )!;
-    const [g, c, d] = await Promise.all([lossG.data(), cycle.data(), lossD.data()]);
-    tf.dispose([xa, xb, lossG, lossD, cycle]);
-    return { generator: g[0], cycle: c[0], discriminator: d[0] };
-  }
-
-  /** Translate `count` images ([count × 784] in [0, 1]) A → B (`toB`) or B → A. */
-  async translate(images: Float32Array, count: number, toB: boolean): Promise<Float32Array> {
-    const y = tf.tidy(() => {
-      const x = tf.tensor4d(images.subarray(0, count * SIDE * SIDE), [count, SIDE, SIDE, 1]);
-      return (toB ? this.g : this.f).apply(x);
-    });
-    const out = await y.data() as Float32Array;
-    y.dispose();
-    return out;
-  }
-
-  /** The translator metrics/translation.ts scores; it knows only this model's two domains. */
-  translator(): Translator {
-    return (images, count, from, to) => {
-      if (from === this.domainA && to === this.domainB) return this.translate(images, count, true);
-      if (from === this.domainB && to === this.domainA) return this.translate(images, count, false);
-      throw new Error(
-        `cyclegan: translates between domains ${this.domainA} and ${this.domainB}, not ${from} → ${to}`,
+  trainStep(batch: tf.Tensor2D, _noise: Stream, labels?: tf.Tensor1D): Record<string, tf.Scalar> {
+    checkWidth("cyclegan", batch, this.shape.height * this.shape.width);
+    if (!labels || labels.shape[0] !== batch.shape[0]) {
+      throw new UsageError(
+        `cyclegan: trainStep needs one domain label (0: A, 1: B) per row of its batch`,
       );
+    }
+    const x = asImages(batch, this.shape);
+    const toA = domainWeights(labels, 0);
+    const toB = domainWeights(labels, 1);
+    const parts: Record<string, tf.Scalar> = {};
+    const g = playerStep(this.#optimizerG, this.generatorVariables(), () => {
+      const loss = this.generatorLoss(x, toA, toB);
+      parts.g_adv = tf.keep(loss.adversarial);
+      parts.cycle = tf.keep(loss.cycle);
+      parts.identity = tf.keep(loss.identity);
+      return loss.total;
+    });
+    const [fakeA, fakeB] = tf.tidy(() => [this.f.apply(x), this.g.apply(x)]);
+    const d = playerStep(
+      this.#optimizerD,
+      this.discriminatorVariables(),
+      () => this.discriminatorLoss(x, fakeA, fakeB, toA, toB),
+    );
+    tf.dispose([x, toA, toB, fakeA, fakeB]);
+    return {
+      g_loss: g.loss,
+      d_loss: d.loss,
+      ...parts,
+      g_grad_norm: g.gradNorm,
+      d_grad_norm: d.gradNorm,
     };
   }
 
-  dispose(): void {
-    tf.dispose([...this.generatorVariables(), ...this.discriminatorVariables()]);
-    this.#optimizerG.dispose();
-    this.#optimizerD.dispose();
+  /** The model as a translator; it knows only its two domains. */
+  translation(): { domains: readonly number[]; translate: Translator } {
+    const translate: Translator = (images, count, from, to) => {
+      const net = from === this.domainA && to === this.domainB
+        ? this.g
+        : from === this.domainB && to === this.domainA
+        ? this.f
+        : null;
+      if (!net) {
+        throw new UsageError(
+          `cyclegan: translates between domains ${this.domainA} and ${this.domainB}, ` +
+            `not ${from} → ${to}`,
+        );
+      }
+      return translateInChunks(images, count, this.shape, (x) => net.apply(x));
+    };
+    return { domains: [this.domainA, this.domainB], translate };
   }
 }
+
+/**
+ * A model's training split for translation: `unpairedSplit` of the dataset's training split
+ * into the given domains (disjoint digits), concatenated, labelled by position in `domains`.
+ */
+export function domainTrainingSplit(train: Split, shape: ImageShape, domains: number[]): Split {
+  const parts = unpairedSplit(
+    train,
+    domains.map((i) => DOMAINS[i]),
+    UNPAIRED_SPLIT_SEED,
+    shape.height,
+    shape.width,
+  );
+  const count = parts.reduce((sum, p) => sum + p.count, 0);
+  const d = shape.height * shape.width;
+  const images = new Uint8Array(count * d);
+  const labels = new Uint8Array(count);
+  let at = 0;
+  parts.forEach((part, k) => {
+    images.set(part.images.subarray(0, part.count * d), at * d);
+    labels.fill(k, at, at + part.count);
+    at += part.count;
+  });
+  return { images, labels, count };
+}
+
+/** `cyclegan`: unpaired translation between two domains (default original ↔ thick). */
+export const cyclegan: ModelSpec = {
+  name: "cyclegan",
+  family: "adversarial",
+  description: "CycleGAN: generators A→B, B→A (4×4/2 encoder–decoder) and two patch " +
+    "discriminators; least-squares GAN + L1 cycle (+ identity) loss between two domains",
+  capabilities: ["translate"],
+  input: "grey",
+  options: CYCLEGAN_OPTIONS,
+  references: [],
+  trainingSplit(train: Split, shape: ImageShape, options: ModelOptions): Split {
+    const values = readOptions("cyclegan", CYCLEGAN_OPTIONS, options);
+    return domainTrainingSplit(train, shape, domainPair(values));
+  },
+  create: ({ shape, options, init }) =>
+    new CycleGan(shape, readOptions("cyclegan", CYCLEGAN_OPTIONS, options), init),
+};
