@@ -9,6 +9,7 @@
 import type * as tf from "@tensorflow/tfjs-core";
 import type { ImageShape, Split } from "../datasets/dataset.ts";
 import type { Translator } from "../datasets/domains.ts";
+import type { PatchLayout } from "../datasets/patches.ts";
 import type { InputKind } from "../datasets/batch.ts";
 import type { Stream } from "../core/rng.ts";
 import type { ModelOptions, OptionSchema } from "./options.ts";
@@ -118,13 +119,16 @@ export interface GenerativeModel {
   fromCaptions?(tokens: Int32Array, count: number, noise: Stream): Promise<Float32Array>;
   /**
    * Whole images [count × D] in [0, 1] and masks [count × D] of where the given patches belong,
-   * from `patches` [count × K × P × P] cut from unknown positions (capability `complete`).
+   * from `patches` [count × K × P·P·C] in [0, 1] cut from unknown positions laid out as
+   * {@link GenerativeModel.patchLayout} says (capability `complete`; datasets/patches.ts cuts them).
    */
   complete?(
     patches: Float32Array,
     count: number,
     noise: Stream,
   ): Promise<{ images: Float32Array; masks: Float32Array }>;
+  /** The K, P and margin of the patches {@link GenerativeModel.complete} takes. */
+  readonly patchLayout?: PatchLayout;
   /** Exact log p(x) in nats per example (capability `exact-likelihood`). */
   logProb?(x: tf.Tensor2D, labels?: tf.Tensor1D): tf.Tensor1D;
   /** ELBO terms per example with one posterior sample each (capability `elbo`). */

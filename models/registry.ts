@@ -38,6 +38,7 @@ export const MODELS: ModelSpec[] = [
   pixelRnnRowSpec,
   pixelRnnDiagonalSpec,
   ddpmSpec,
+  puzzleGan,
   cyclegan,
   stargan,
 ];

@@ -1,0 +1,117 @@
+/**
+ * Key patches cut from images, for completion from a few local patches (Lee et al. 2018, "Unsupervised
+ * Holistic Image Generation from Key Local Patches"): K squares of P×P pixels at positions
+ * drawn from a seeded stream, the union of those squares as the true mask, and the flat indices
+ * that cut them. One set of indices serves the host arrays (the evaluation) and a tensor gather
+ * (the model's training step), so both cut exactly the same pixels.
+ *
+ * Images are row-major HWC rows of D = H·W·C values; a patch is P·P·C values in the same order;
+ * positions are the (row, column) of each patch's top-left pixel.
+ */
+import { UsageError } from "../core/errors.ts";
+import type { Stream } from "../core/rng.ts";
+import type { ImageShape } from "./dataset.ts";
+
+/** How the patches are laid out: K squares of P×P pixels, none within `margin` of the border. */
+export interface PatchLayout {
+  /** K, patches per image. */
+  count: number;
+  /** P, the side of a patch in pixels. */
+  size: number;
+  /** Pixels along each border that no patch covers (MNIST digits sit in the central 20×20). */
+  margin: number;
+}
+
+/** Refuses a layout that does not fit `shape`, in one line starting with `where`. */
+export function checkPatchLayout(where: string, layout: PatchLayout, shape: ImageShape): void {
+  const { count, size, margin } = layout;
+  const side = Math.min(shape.height, shape.width);
+  if (!(Number.isInteger(count) && count >= 1 && Number.isInteger(size) && size >= 1)) {
+    throw new UsageError(`${where}: patches and patchSize should be integers ≥ 1`);
+  }
+  if (!(Number.isInteger(margin) && margin >= 0) || size + 2 * margin > side) {
+    throw new UsageError(
+      `${where}: patches of ${size}×${size} with a margin of ${margin} do not fit ` +
+        `${shape.height}×${shape.width} images (expected patchSize + 2·margin ≤ ${side})`,
+    );
+  }
+}
+
+/** Values of one patch: P·P·C. */
+export function patchValues(layout: PatchLayout, shape: ImageShape): number {
+  return layout.size * layout.size * shape.channels;
+}
+
+/**
+ * Top-left (row, column) of each of the K patches of `n` images, [n × K × 2], each uniform over
+ * the positions that keep the patch inside the margin. Draws 2·n·K integers from `stream`.
+ */
+export function drawPatchPositions(
+  stream: Stream,
+  n: number,
+  layout: PatchLayout,
+  shape: ImageShape,
+): Int32Array {
+  const rows = shape.height - 2 * layout.margin - layout.size + 1;
+  const cols = shape.width - 2 * layout.margin - layout.size + 1;
+  const out = new Int32Array(n * layout.count * 2);
+  for (let j = 0; j < n * layout.count; j++) {
+    out[2 * j] = layout.margin + stream.int(rows);
+    out[2 * j + 1] = layout.margin + stream.int(cols);
+  }
+  return out;
+}
+
+/**
+ * Flat indices into the `n` images (as one array of n·D values) of every value of every patch,
+ * in patch order [n × K × P × P × C]: `patches[j] = images[indices[j]]`.
+ */
+export function patchIndices(
+  positions: Int32Array,
+  n: number,
+  layout: PatchLayout,
+  shape: ImageShape,
+): Int32Array {
+  const { size, count } = layout;
+  const { height, width, channels } = shape;
+  const dim = height * width * channels;
+  const per = patchValues(layout, shape);
+  const out = new Int32Array(n * count * per);
+  let j = 0;
+  for (let p = 0; p < n * count; p++) {
+    const image = Math.floor(p / count);
+    const top = positions[2 * p];
+    const left = positions[2 * p + 1];
+    for (let y = 0; y < size; y++) {
+      for (let x = 0; x < size; x++) {
+        const pixel = (top + y) * width + left + x;
+        for (let c = 0; c < channels; c++) out[j++] = image * dim + pixel * channels + c;
+      }
+    }
+  }
+  return out;
+}
+
+/** The patches [n × K × P·P·C] of `n` images at `positions`. */
+export function cutPatches(
+  images: ArrayLike<number>,
+  n: number,
+  positions: Int32Array,
+  layout: PatchLayout,
+  shape: ImageShape,
+): Float32Array {
+  const indices = patchIndices(positions, n, layout, shape);
+  return Float32Array.from(indices, (i) => images[i]);
+}
+
+/** The true masks [n × D]: 1 on every value some patch covers (the union of the K squares), else 0. */
+export function patchMasks(
+  positions: Int32Array,
+  n: number,
+  layout: PatchLayout,
+  shape: ImageShape,
+): Float32Array {
+  const out = new Float32Array(n * shape.height * shape.width * shape.channels);
+  for (const i of patchIndices(positions, n, layout, shape)) out[i] = 1;
+  return out;
+}
