@@ -5,12 +5,19 @@
  */
 
 /** The questions a report answers, in the order it answers them. */
-export type Question = "likelihood" | "samples" | "reconstruction" | "cost" | "other";
+export type Question =
+  | "likelihood"
+  | "samples"
+  | "reconstruction"
+  | "completion"
+  | "cost"
+  | "other";
 
 export const QUESTIONS: readonly Question[] = [
   "likelihood",
   "samples",
   "reconstruction",
+  "completion",
   "cost",
   "other",
 ];
@@ -32,6 +39,11 @@ export const QUESTION_TEXT: Record<Question, { title: string; what: string }> = 
   reconstruction: {
     title: "Reconstruction",
     what: "How well does an encoder–decoder model rebuild test images from their codes?",
+  },
+  completion: {
+    title: "Completion from key patches",
+    what: "Given K key patches of a test image (positions hidden), how close is the whole image " +
+      "the model completes to its source, and does its mask put the patches where they were cut?",
   },
   cost: {
     title: "Cost",
@@ -104,6 +116,16 @@ export const METRIC_NAMES: Record<string, MetricName> = {
   recon_psnr: { question: "reconstruction", plain: "PSNR", latex: "PSNR" },
   recon_ssim: { question: "reconstruction", plain: "SSIM", latex: "SSIM", unit: "" },
   active_units: { question: "reconstruction", plain: "Active units", latex: "Active units" },
+  completion_psnr: { question: "completion", plain: "PSNR", latex: "PSNR" },
+  completion_ssim: { question: "completion", plain: "SSIM", latex: "SSIM", unit: "" },
+  completion_mask_iou: { question: "completion", plain: "Mask IoU", latex: "Mask IoU", unit: "" },
+  completion_label_acc: {
+    question: "completion",
+    plain: "Label acc.",
+    latex: "Label acc.",
+    unit: "",
+  },
+  completion_fid: { question: "completion", plain: "FID", latex: "FID", unit: "" },
   params: { question: "cost", plain: "Params", latex: "Params", unit: "" },
   train_seconds: { question: "cost", plain: "Train time", latex: "Train time" },
   train_img_per_s: { question: "cost", plain: "Train speed", latex: "Train speed" },
