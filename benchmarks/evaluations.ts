@@ -15,6 +15,7 @@ import { aisEvaluation } from "./evaluations/ais.ts";
 import { parzenEvaluation } from "./evaluations/parzen.ts";
 import { featureEvaluation } from "./evaluations/features.ts";
 import { realDataEvaluation } from "./evaluations/real_data.ts";
+import { translationEvaluation } from "./evaluations/translation.ts";
 
 export type { Evaluation, EvaluationContext } from "./evaluations/context.ts";
 
@@ -28,6 +29,7 @@ export const EVALUATIONS: readonly Evaluation[] = [
   parzenEvaluation,
   featureEvaluation,
   realDataEvaluation,
+  translationEvaluation,
 ];
 
 /** Run every evaluation that applies to the context's model; their metrics, merged. */

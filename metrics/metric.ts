@@ -37,6 +37,8 @@ export interface MetricValue {
   reference?: string;
   /** The Parzen kernel width σ chosen on the validation images. */
   sigma?: number;
+  /** For a mean over translation directions: how many ordered domain pairs it averages. */
+  pairs?: number;
 }
 
 /** The optional protocol fields of a {@link MetricValue}. */
@@ -258,7 +260,62 @@ export const METRICS: Record<string, MetricDefinition> = {
     better: "none",
     description: "number of trainable parameters",
   },
+  ...translationMetrics(),
 };
+
+/**
+ * The translation metrics (benchmarks/evaluations/translation.ts, metrics/translation.ts): each a
+ * mean over the ordered domain pairs scored (`pairs`) of the score of `n` test digits per pair.
+ */
+function translationMetrics(): Record<string, MetricDefinition> {
+  const defs: [string, string, Direction, string][] = [
+    [
+      "translation_label_acc",
+      "fraction",
+      "higher",
+      "label preservation: the frozen digit " +
+      "reader's accuracy on translated test digits (metrics/domains; 28×28 only)",
+    ],
+    [
+      "translation_domain_acc",
+      "fraction",
+      "higher",
+      "target-domain accuracy: the frozen domain " +
+      "namer's accuracy at naming the target domain of the translations (28×28 only)",
+    ],
+    [
+      "translation_psnr",
+      "dB",
+      "higher",
+      "PSNR of each translation against its ground truth " +
+      "(the same digit through the target domain), data range 1, capped at 100 dB, per image",
+    ],
+    [
+      "translation_ssim",
+      "unitless",
+      "higher",
+      "SSIM of each translation against its ground " +
+      "truth (11×11 Gaussian window σ = 1.5), per image",
+    ],
+    [
+      "translation_cycle_l1",
+      "per pixel",
+      "lower",
+      "mean absolute pixel error of the round " +
+      "trip source → target → source against the source",
+    ],
+    [
+      "translation_fid",
+      "unitless",
+      "lower",
+      "FID of the translations against their ground " +
+      "truth in the digit reader's 84 features (28×28, feature samples > 0)",
+    ],
+  ];
+  return Object.fromEntries(
+    defs.map(([name, unit, better, description]) => [name, { name, unit, better, description }]),
+  );
+}
 
 /**
  * The references a feature metric compares samples with: each model's samples are compared with

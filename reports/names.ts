@@ -10,6 +10,7 @@ export type Question =
   | "samples"
   | "reconstruction"
   | "completion"
+  | "translation"
   | "cost"
   | "other";
 
@@ -18,6 +19,7 @@ export const QUESTIONS: readonly Question[] = [
   "samples",
   "reconstruction",
   "completion",
+  "translation",
   "cost",
   "other",
 ];
@@ -44,6 +46,13 @@ export const QUESTION_TEXT: Record<Question, { title: string; what: string }> = 
     title: "Completion from key patches",
     what: "Given K key patches of a test image (positions hidden), how close is the whole image " +
       "the model completes to its source, and does its mask put the patches where they were cut?",
+  },
+  translation: {
+    title: "Translation",
+    what: "How well does a model translate test digits between domains of known ground truth " +
+      "(datasets/domains.ts)? Means over the ordered domain pairs scored: the digit kept, the " +
+      "target domain reached (frozen classifiers, 28×28 only), PSNR/SSIM against the true " +
+      "translation, the round trip's error and FID.",
   },
   cost: {
     title: "Cost",
@@ -126,6 +135,37 @@ export const METRIC_NAMES: Record<string, MetricName> = {
     unit: "",
   },
   completion_fid: { question: "completion", plain: "FID", latex: "FID", unit: "" },
+  translation_label_acc: {
+    question: "translation",
+    plain: "Label kept",
+    latex: "Label kept",
+    unit: "",
+  },
+  translation_domain_acc: {
+    question: "translation",
+    plain: "Target domain",
+    latex: "Target domain",
+    unit: "",
+  },
+  translation_psnr: { question: "translation", plain: "PSNR vs truth", latex: "PSNR vs truth" },
+  translation_ssim: {
+    question: "translation",
+    plain: "SSIM vs truth",
+    latex: "SSIM vs truth",
+    unit: "",
+  },
+  translation_cycle_l1: {
+    question: "translation",
+    plain: "Cycle L1",
+    latex: "Cycle L1",
+    unit: "",
+  },
+  translation_fid: {
+    question: "translation",
+    plain: "FID vs truth",
+    latex: "FID vs truth",
+    unit: "",
+  },
   params: { question: "cost", plain: "Params", latex: "Params", unit: "" },
   train_seconds: { question: "cost", plain: "Train time", latex: "Train time" },
   train_img_per_s: { question: "cost", plain: "Train speed", latex: "Train speed" },
