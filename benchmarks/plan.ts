@@ -38,7 +38,30 @@ export function planRun(
   overrides: RunOverrides = {},
   trainCount?: number,
 ): RunPlan {
-  return { suite, entry, spec, seed, ...resolveEntry(suite, entry, spec, overrides, trainCount) };
+  const plan = {
+    suite,
+    entry,
+    spec,
+    seed,
+    ...resolveEntry(suite, entry, spec, overrides, trainCount),
+  };
+  checkProtocolFits(plan);
+  return plan;
+}
+
+/** A training protocol the plan's model can follow, or a one-line error naming the suite. */
+function checkProtocolFits(plan: RunPlan): void {
+  const training = plan.entry.training;
+  if (!training) return;
+  const where = `${plan.suite.source ?? `suite ${plan.suite.name}`}: ${plan.spec.name} training`;
+  if (training.binarization === "static" && inputKindOf(plan.spec, plan.options) !== "binary") {
+    throw new UsageError(`${where}: static binarization needs binary input`);
+  }
+  if (training.earlyStopping && !plan.spec.capabilities.includes("exact-likelihood")) {
+    throw new UsageError(
+      `${where}: early stopping needs an exact likelihood on the validation split`,
+    );
+  }
 }
 
 /** The entries of `suite` for `models` (all of them when null), in the suite's order. */
@@ -86,6 +109,8 @@ export function runConfig(plan: RunPlan, dataset: Dataset): RunConfig {
     parzen_samples: plan.suite.parzenSamples ?? 0,
     recon_count: plan.suite.reconCount ?? 0,
     ais_count: plan.suite.aisCount ?? 0,
+    // Only when given, so that the runs of entries without one keep their identity.
+    ...(plan.entry.training ? { training: plan.entry.training } : {}),
   };
 }
 

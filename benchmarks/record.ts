@@ -11,6 +11,7 @@ import type { Provenance } from "../core/provenance.ts";
 import { MAX_SEED } from "../core/rng.ts";
 import type { InputKind, ModelOptions } from "../models/model.ts";
 import type { LikelihoodKind, MetricValue } from "../metrics/metric.ts";
+import { parseTrainingProtocol, type TrainingProtocol } from "./protocol.ts";
 
 /** The files of a run folder. */
 export const RUN_FILES = {
@@ -73,6 +74,8 @@ export interface RunConfig {
   parzen_samples: number;
   recon_count: number;
   ais_count: number;
+  /** The entry's training protocol (benchmarks/protocol.ts); absent when it has none. */
+  training?: TrainingProtocol;
 }
 
 /** One continuation with `--resume`: when, and under which genbench commit. */
@@ -328,7 +331,16 @@ function parseConfig(raw: unknown, check: FieldChecker): RunConfig {
     parzen_samples: int("parzen_samples"),
     recon_count: int("recon_count"),
     ais_count: int("ais_count"),
+    ...(obj.training === undefined ? {} : { training: parseTraining(obj.training, check) }),
   };
+}
+
+function parseTraining(raw: unknown, check: FieldChecker): TrainingProtocol {
+  try {
+    return parseTrainingProtocol(raw, `"config.training"`);
+  } catch (error) {
+    return check.fail((error as Error).message);
+  }
 }
 
 function parseProvenance(raw: unknown, check: FieldChecker): Provenance {

@@ -11,6 +11,7 @@ import { MAX_BYTES } from "../core/files.ts";
 import type { ModelOptions, ModelSpec } from "../models/model.ts";
 import type { Budget } from "./record.ts";
 import { getModel, MODELS } from "../models/registry.ts";
+import { parseTrainingProtocol, type TrainingProtocol } from "./protocol.ts";
 import ciSuite from "./suites/ci.json" with { type: "json" };
 import quickSuite from "./suites/quick.json" with { type: "json" };
 import paperSuite from "./suites/paper.json" with { type: "json" };
@@ -30,6 +31,8 @@ export interface SuiteEntry {
   evalCount?: number;
   /** Overrides the suite's `featureSamples` (e.g. 0 where sampling is slow on a CPU). */
   featureSamples?: number;
+  /** A paper's training protocol: static binarization, schedule, early stopping (protocol.ts). */
+  training?: TrainingProtocol;
   /** Why this budget and these options (free text, for the reader of the file). */
   why?: string;
 }
@@ -104,6 +107,7 @@ const ENTRY_KEYS: Record<string, string> = {
   variant: "a name of letters, digits, '.', '_' or '-'",
   evalCount: "an integer ≥ 1",
   featureSamples: "an integer ≥ 0",
+  training: "{binarization, schedule, earlyStopping} (benchmarks/protocol.ts)",
   why: "a string",
 };
 
@@ -180,6 +184,9 @@ export function parseSuite(raw: unknown, file: string): Suite {
           fail(at(`options.${key}`), "a number, string or boolean", value);
         }
       }
+    }
+    if (entry.training !== undefined) {
+      entry.training = parseTrainingProtocol(entry.training, `${file}: "${at("training")}"`);
     }
     const id = `${entry.model}\0${entry.variant ?? ""}`;
     if (seen.has(id)) {

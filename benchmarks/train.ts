@@ -12,6 +12,7 @@ import type { Dataset } from "../datasets/dataset.ts";
 import { dimOf } from "../datasets/dataset.ts";
 import { type GenerativeModel, inputKindOf } from "../models/model.ts";
 import type { RunPlan } from "./plan.ts";
+import { protocolHooks } from "./protocol.ts";
 import { RUN_FILES, saveRunFile } from "./record.ts";
 import type { StopRequest } from "./signals.ts";
 import { batchSizeOf, type TrainState } from "./train_state.ts";
@@ -66,6 +67,15 @@ export async function trainModel(
     : Math.max(1, Math.floor(plan.steps / 100));
   const every = context.checkpointEvery;
   const { streams } = state;
+  // A paper's protocol, where the suite entry gives one: static bits, schedule, early stopping.
+  const protocol = protocolHooks(
+    plan.entry.training,
+    model,
+    dataset,
+    kind,
+    state,
+    context.runDir,
+  );
   // Training time of this session, added to the time of the earlier ones.
   const base = state.seconds;
   let sessionStart = performance.now();
@@ -86,7 +96,8 @@ export async function trainModel(
     }
     const rows = state.order.subarray(state.cursor, state.cursor + batchSize);
     state.cursor += batchSize;
-    const x = inputBatch(dataset.train.images, null, dim, rows, kind, streams.binarize);
+    protocol.beforeStep();
+    const x = inputBatch(dataset.train.images, protocol.binary, dim, rows, kind, streams.binarize);
     const labels = conditional
       ? tf.tensor1d(Int32Array.from(rows, (r) => dataset.train.labels[r]), "int32")
       : undefined;
@@ -95,8 +106,15 @@ export async function trainModel(
     labels?.dispose();
     const step = ++state.step;
     const stopping = stop?.requested ?? false;
+    let converged = false;
+    if (state.cursor + batchSize > state.order.length) {
+      // The epoch's last step: validation is not training time, like checkpoint writing.
+      const validateStart = performance.now();
+      converged = await protocol.afterEpoch();
+      sessionStart += performance.now() - validateStart;
+    }
     timeUp = clock() >= seconds;
-    const last = step === steps || timeUp;
+    const last = step === steps || timeUp || converged;
     const logged = step % logEvery === 0 || last;
     const checkpointed = last || stopping || (every > 0 && step % every === 0);
     if (!logged && !checkpointed) {
@@ -138,6 +156,8 @@ export async function trainModel(
       if (!checkpointed) await context.checkpoint();
       return "interrupted";
     }
+    if (converged) break;
   }
+  protocol.restoreBest();
   return "finished";
 }

@@ -7,11 +7,17 @@
 import { join } from "node:path";
 import { Stream, type StreamState } from "../core/rng.ts";
 import { type Refusal, refusalFor } from "../core/errors.ts";
-import { captureModel, encodeCheckpoint, type TrainingCheckpoint } from "../core/checkpoint.ts";
+import {
+  type Blob,
+  captureModel,
+  encodeCheckpoint,
+  type TrainingCheckpoint,
+} from "../core/checkpoint.ts";
 import type { Dataset } from "../datasets/dataset.ts";
 import type { GenerativeModel } from "../models/model.ts";
 import { RUN_FILES, saveRunFile } from "./record.ts";
 import type { RunPlan } from "./suites.ts";
+import type { Selection } from "./protocol.ts";
 
 /** The run's streams that live through training; `init` is used once, at creation. */
 export const STREAM_NAMES = ["data", "binarize", "train", "evaluation", "sample"] as const;
@@ -84,6 +90,10 @@ export interface TrainState {
   seconds: number;
   curves: string[];
   streams: Streams;
+  /** Best-epoch selection on the validation split, under early stopping (protocol.ts). */
+  selection?: Selection;
+  /** The best epoch's weights so far (checkpoint blobs `best/NAME`), under early stopping. */
+  bestWeights?: Blob[];
 }
 
 /** The state of a run that has not trained yet. */
@@ -110,6 +120,7 @@ interface SavedState {
   seconds: number;
   curves: string[];
   streams: Record<string, StreamState>;
+  selection?: Selection;
 }
 
 function stateOf(checkpoint: TrainingCheckpoint): SavedState {
@@ -176,7 +187,14 @@ export function restoreState(checkpoint: TrainingCheckpoint): TrainState {
     STREAM_NAMES.map((name) => [name, Stream.fromState(s.streams[name])]),
   ) as Streams;
   const order = checkpoint.blobs.get("run/order")!.data as Uint32Array;
-  return { ...s, order: order.slice(), curves: [...s.curves], streams };
+  const bestWeights = [...checkpoint.blobs.values()].filter((b) => b.name.startsWith("best/"));
+  return {
+    ...s,
+    order: order.slice(),
+    curves: [...s.curves],
+    streams,
+    ...(s.selection ? { selection: structuredClone(s.selection), bestWeights } : {}),
+  };
 }
 
 /** Write the curves so far and a checkpoint of the model and the training state into `dir`. */
@@ -192,6 +210,7 @@ export async function writeCheckpoint(
     shape: [state.order.length],
     data: state.order,
   });
+  blobs.push(...(state.bestWeights ?? []));
   const run: SavedState = {
     identity: state.identity,
     step: state.step,
@@ -200,6 +219,7 @@ export async function writeCheckpoint(
     seconds: state.seconds,
     curves: state.curves,
     streams: Object.fromEntries(STREAM_NAMES.map((name) => [name, state.streams[name].state()])),
+    ...(state.selection ? { selection: state.selection } : {}),
   };
   await saveRunFile(join(dir, RUN_FILES.curves), state.curves.join(""));
   await saveRunFile(
