@@ -11,6 +11,7 @@ import { likelihoodEvaluation } from "./evaluations/likelihood.ts";
 import { samplesEvaluation } from "./evaluations/samples.ts";
 import { reconstructionEvaluation } from "./evaluations/reconstruction.ts";
 import { generatorViewsEvaluation } from "./evaluations/generator_views.ts";
+import { growthViewsEvaluation } from "./evaluations/growth_views.ts";
 import { aisEvaluation } from "./evaluations/ais.ts";
 import { parzenEvaluation } from "./evaluations/parzen.ts";
 import { featureEvaluation } from "./evaluations/features.ts";
@@ -25,6 +26,7 @@ export const EVALUATIONS: readonly Evaluation[] = [
   samplesEvaluation,
   reconstructionEvaluation,
   generatorViewsEvaluation,
+  growthViewsEvaluation,
   aisEvaluation,
   parzenEvaluation,
   featureEvaluation,

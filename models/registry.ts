@@ -15,6 +15,7 @@ import { aaeSpec } from "./latent/aae.ts";
 import { cvaeSpec } from "./latent/cvae.ts";
 import { pixelRnnDiagonalSpec, pixelRnnRowSpec } from "./autoregressive/pixelrnn.ts";
 import { ddpmSpec } from "./latent/ddpm.ts";
+import { progan } from "./adversarial/progan.ts";
 import { puzzleGan } from "./adversarial/puzzle_gan.ts";
 import { cyclegan } from "./adversarial/cyclegan.ts";
 import { stargan } from "./adversarial/stargan.ts";
@@ -38,6 +39,7 @@ export const MODELS: ModelSpec[] = [
   pixelRnnRowSpec,
   pixelRnnDiagonalSpec,
   ddpmSpec,
+  progan,
   puzzleGan,
   cyclegan,
   stargan,

@@ -233,6 +233,23 @@ interface Measure {
 
 const MEASURES: { test: RegExp; measure: Measure }[] = [
   {
+    // progan's schedule: bookkeeping of the growth, not a loss.
+    test: /^(stage|alpha)$/,
+    measure: {
+      id: "growth",
+      title: "Progressive growth",
+      axis: "resolution stage (0: H/4, 1: H/2, 2: H) and fade-in α of its new layers",
+    },
+  },
+  {
+    test: /^wgan_|^gp$/,
+    measure: {
+      id: "critic",
+      title: "WGAN-GP critic",
+      axis: "critic units (Wasserstein estimate, penalty, losses; no unit)",
+    },
+  },
+  {
     test: /^(nll|neg_elbo|neg_iwae|loss|recon)$/,
     measure: {
       id: "objective",
