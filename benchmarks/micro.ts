@@ -12,7 +12,9 @@ import { Stream } from "../core/rng.ts";
 import { installWebGpuKernels, uninstallWebGpuKernels } from "../core/webgpu/install.ts";
 import { compareWithCpu, convCases, denseCases, matMulCases } from "../core/webgpu/check.ts";
 import { getTileMode } from "../core/webgpu/gemm.ts";
-import { countDispatches } from "../core/webgpu/dispatch.ts";
+import { flushTfjs } from "../core/webgpu/dispatch.ts";
+import { countGpuCalls, type GpuCallCounts, hostTime } from "../core/webgpu/tap.ts";
+import type { WebGPUBackend } from "@tensorflow/tfjs-backend-webgpu";
 import { MODELS } from "../models/registry.ts";
 import { inputKindOf } from "../models/model.ts";
 import { defaultOptions } from "../models/options.ts";
@@ -55,7 +57,20 @@ export interface MicroRow {
    * dominates small models on a GPU, and this count does not depend on which GPU.
    */
   dispatches?: number;
+  /** webgpu models: the WebGPU calls of one training step and the host time to issue it. */
+  issue?: IssueProfile;
   error?: string;
+}
+
+/** The WebGPU calls of one training step and the host time spent issuing them. */
+export interface IssueProfile extends GpuCallCounts {
+  /**
+   * Median host milliseconds from the start of a step until all its work is submitted, less
+   * the time inside `queue.submit` (on a software adapter submit runs the GPU work itself).
+   */
+  hostMs: number;
+  /** Median milliseconds inside `queue.submit` per step. */
+  submitMs: number;
 }
 
 /** What `--out` writes. */
@@ -291,8 +306,8 @@ async function timeModel(
     };
     const imagesPerS = BATCH / (timing.ms / 1000);
     const ref = PYTORCH_IMAGES_PER_S[name];
-    const dispatches = tf.getBackend() === "webgpu"
-      ? await countDispatches(() => steps(1))
+    const issue = tf.getBackend() === "webgpu"
+      ? await issueProfile(() => Object.values(model.trainStep(batch, noise, labels)))
       : undefined;
     return {
       kind: "model",
@@ -308,12 +323,79 @@ async function timeModel(
           ratio: imagesPerS / speed,
         }))
         : undefined,
-      dispatches,
+      dispatches: issue?.dispatches,
+      issue,
     };
   } finally {
     tf.dispose([batch, ...(labels ? [labels] : [])]);
     model.dispose();
   }
+}
+
+/**
+ * Count the WebGPU calls of one step, then time how long the host takes to issue a step (its
+ * work submitted, the GPU idle before it): the median of 7.
+ */
+async function issueProfile(step: () => tf.Tensor[]): Promise<IssueProfile> {
+  const backend = tf.backend() as WebGPUBackend;
+  const issue = () => {
+    const losses = step();
+    flushTfjs(backend);
+    return losses;
+  };
+  const idle = async (losses: tf.Tensor[]) => {
+    await losses[0].data();
+    tf.dispose(losses);
+    await backend.queue.onSubmittedWorkDone();
+  };
+  await idle(issue());
+  const { result, counts } = await countGpuCalls(issue);
+  await idle(result);
+  const times: number[] = [], submits: number[] = [];
+  for (let i = 0; i < 7; i++) {
+    const { result: losses, ms, submitMs } = hostTime(issue);
+    times.push(ms);
+    submits.push(submitMs);
+    await idle(losses);
+  }
+  const median = (v: number[]) => v.sort((a, b) => a - b)[3];
+  return { ...counts, hostMs: median(times), submitMs: median(submits) };
+}
+
+/** The per-step WebGPU profile of the model rows that have one, as a table. */
+export function formatIssueTable(rows: MicroRow[]): string {
+  const head = [
+    "train step",
+    "host ms",
+    "in submit ms",
+    "dispatches",
+    "passes",
+    "submits",
+    "bind groups",
+    "writeBuffer (KB)",
+    "mapped uploads (KB)",
+    "copies",
+  ];
+  const kb = (n: number) => (n / 1024).toFixed(1);
+  const body = rows.filter((r) => r.issue).map((r) => {
+    const p = r.issue!;
+    return [
+      r.name.replace(/^train step /, ""),
+      p.hostMs.toFixed(2),
+      p.submitMs.toFixed(1),
+      String(p.dispatches),
+      String(p.passes),
+      String(p.submits),
+      String(p.bindGroups),
+      `${p.writeBuffers} (${kb(p.writeBytes)})`,
+      `${p.mappedUploads} (${kb(p.mappedBytes)})`,
+      String(p.copies),
+    ];
+  });
+  const widths = head.map((h, i) => Math.max(h.length, ...body.map((row) => row[i].length)));
+  const line = (cells: string[]) =>
+    cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join("  ");
+  return [line(head), widths.map((w) => "-".repeat(w)).join("  "), ...body.map(line)].join("\n");
 }
 
 function fmt(n: number | undefined, digits = 3): string {
@@ -465,6 +547,9 @@ export async function runMicro(options: MicroOptions): Promise<MicroReport> {
     }
   }
   console.log("\n" + formatTable(report.rows));
+  if (report.rows.some((r) => r.issue)) {
+    console.log("\nOne training step on the GPU queue:\n" + formatIssueTable(report.rows));
+  }
   await write();
   return report;
 }

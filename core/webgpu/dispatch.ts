@@ -78,6 +78,17 @@ export function dispatchRaw(
   return outputs;
 }
 
+/**
+ * Submit whatever tfjs has encoded and not yet submitted (it batches dispatches into one
+ * submit), so that the queue holds all the work issued so far.
+ */
+export function flushTfjs(backend: WebGPUBackend): void {
+  const gpu = backend as unknown as BackendInternals;
+  if (!gpu.commandEncoder) return;
+  gpu.endComputePassEncoder();
+  gpu.submitQueue();
+}
+
 /** Workgroups of 256 threads covering `size` items, as a 2-D grid under the per-axis limit. */
 export function grid256(size: number): [number, number] {
   const groups = Math.max(1, Math.ceil(size / 256));

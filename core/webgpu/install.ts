@@ -13,6 +13,7 @@ import { batchMatMulKernel } from "./matmul.ts";
 import { setTileMode, type TileMode } from "./gemm.ts";
 import { installFusedAdam, uninstallFusedAdam } from "./adam.ts";
 import { installFusedDense, uninstallFusedDense } from "./dense.ts";
+import { watchPipelines } from "./tap.ts";
 
 /** The kernels we replace, each with the factory that wraps the stock one. */
 const OURS: [string, (stock: KernelFunc) => KernelFunc][] = [
@@ -38,6 +39,7 @@ export function webGpuKernelsInstalled(): boolean {
  */
 export function installWebGpuKernels(tiles: TileMode = "large"): void {
   setTileMode(tiles);
+  watchPipelines();
   installFusedAdam();
   installFusedDense();
   if (stockConfigs.size > 0) return;
