@@ -4,7 +4,8 @@
  * `tf.train.adam`'s update to a fused kernel on webgpu (core/webgpu/adam.ts). Install
  * after `@tensorflow/tfjs-backend-webgpu` has been imported; `uninstallWebGpuKernels` puts the
  * stock kernels back (the micro-benchmark compares the two). Also registers the fused dense
- * layer (core/webgpu/dense.ts), which models reach through `dense()`.
+ * layer (core/webgpu/dense.ts), which models reach through `dense()`, and a gradient of `Sum`
+ * that uploads nothing (core/webgpu/sum_grad.ts; gradients are global and stay registered).
  */
 import * as tf from "@tensorflow/tfjs-core";
 import type { KernelConfig, KernelFunc } from "@tensorflow/tfjs-core";
@@ -14,6 +15,7 @@ import { setTileMode, type TileMode } from "./gemm.ts";
 import { installFusedAdam, uninstallFusedAdam } from "./adam.ts";
 import { installFusedDense, uninstallFusedDense } from "./dense.ts";
 import { watchPipelines } from "./tap.ts";
+import { registerSumGradient } from "./sum_grad.ts";
 
 /** The kernels we replace, each with the factory that wraps the stock one. */
 const OURS: [string, (stock: KernelFunc) => KernelFunc][] = [
@@ -40,6 +42,7 @@ export function webGpuKernelsInstalled(): boolean {
 export function installWebGpuKernels(tiles: TileMode = "large"): void {
   setTileMode(tiles);
   watchPipelines();
+  registerSumGradient();
   installFusedAdam();
   installFusedDense();
   if (stockConfigs.size > 0) return;
