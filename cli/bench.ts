@@ -28,6 +28,7 @@ import { defaultReportDir, writeReport } from "../reports/report.ts";
 import { existingFolder, type FlagHints, parseFlags, parseInteger, parseSeeds } from "./args.ts";
 import { USAGE } from "./usage.ts";
 import { chooseBackend } from "./backend.ts";
+import { MAX_THREADS, setThreadCount } from "../core/threads.ts";
 
 /** The resolved options of `bench`. */
 export interface BenchOptions {
@@ -36,6 +37,8 @@ export interface BenchOptions {
   dataset: string;
   dataDir: string | undefined;
   backend: BackendName;
+  /** `--threads` (core/threads.ts); absent: the default. */
+  threads?: number;
   seeds: number[];
   out: string;
   quiet: boolean;
@@ -56,6 +59,7 @@ export const BENCH_FLAGS = {
   dataset: { type: "string", default: "mnist" },
   "data-dir": { type: "string" },
   backend: { type: "string", default: "auto" },
+  threads: { type: "string" },
   seed: { type: "string", multiple: true },
   seeds: { type: "string" },
   out: { type: "string", default: "results" },
@@ -77,6 +81,7 @@ const BENCH_HINTS: FlagHints = {
   dataset: "mnist, synthetic or cifar10",
   "data-dir": "a folder",
   backend: BACKENDS.join(", "),
+  threads: `an integer from 1 to ${MAX_THREADS}`,
   seed: `an integer from 0 to ${MAX_SEED}`,
   seeds: `a list such as 1,2,3 of integers from 0 to ${MAX_SEED}`,
   out: "a folder",
@@ -146,6 +151,9 @@ export function parseBenchArgs(args: string[]): BenchOptions | "help" {
     dataset: v.dataset!,
     dataDir: v["data-dir"],
     backend: v.backend as BackendName,
+    threads: v.threads === undefined
+      ? undefined
+      : parseInteger(v.threads, "--threads", { min: 1, max: MAX_THREADS, what: "a thread count" }),
     seeds: seeds.length ? [...new Set(seeds)] : [1],
     out: v.out!,
     quiet: v.quiet!,
@@ -167,6 +175,7 @@ export async function bench(options: BenchOptions): Promise<MetricsFile[]> {
   await ensureWritableDir(join(options.out, "runs"), "--out");
   if (options.dataDir !== undefined) await existingFolder(options.dataDir, "--data-dir");
   const dataset = await getDataset(options.dataset).load(options.dataDir);
+  if (options.threads !== undefined) setThreadCount(options.threads);
   const backend = await chooseBackend(options.backend);
   const say = (line: string) => options.quiet || console.error(line);
   say(

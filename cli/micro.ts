@@ -3,7 +3,8 @@ import { type BackendName, BACKENDS } from "../core/backend.ts";
 import { oneLine, UsageError } from "../core/errors.ts";
 import { getModel } from "../models/registry.ts";
 import { parseCpuReference, runMicro } from "../benchmarks/micro.ts";
-import { type FlagHints, parseFlags } from "./args.ts";
+import { type FlagHints, parseFlags, parseInteger } from "./args.ts";
+import { MAX_THREADS, setThreadCount } from "../core/threads.ts";
 
 export const MICRO_USAGE = `Usage: deno task bench:micro [options]
 
@@ -12,6 +13,7 @@ registered model, on one backend; prints a table (ms, GFLOP/s, images/s, the rat
 on an H100 where known) and can write it as JSON.
 
   --backend NAME           auto (default), webgpu, cpu or wasm
+  --threads N              CPU threads of the wasm backend and the host kernels (default 2)
   --kernels genbench|stock webgpu: genbench's own kernels (default) or tfjs' stock ones
   --only REGEX             only the rows whose name matches
   --models a,b             only these models' training steps (default: every model)
@@ -26,6 +28,7 @@ on an H100 where known) and can write it as JSON.
 
 const MICRO_HINTS: FlagHints = {
   backend: "auto, webgpu, cpu or wasm",
+  threads: `an integer from 1 to ${MAX_THREADS}`,
   kernels: "genbench or stock",
   only: "a regular expression",
   models: "a comma-separated list of models",
@@ -41,6 +44,7 @@ export async function microCommand(args: string[]): Promise<number> {
     strict: true,
     options: {
       backend: { type: "string", default: "auto" },
+      threads: { type: "string" },
       kernels: { type: "string", default: "genbench" },
       only: { type: "string" },
       models: { type: "string" },
@@ -77,6 +81,15 @@ export async function microCommand(args: string[]): Promise<number> {
   if (!BACKENDS.includes(values.backend as BackendName)) {
     throw new UsageError(
       `--backend: unknown backend "${values.backend}" (expected one of ${BACKENDS.join(", ")})`,
+    );
+  }
+  if (values.threads !== undefined) {
+    setThreadCount(
+      parseInteger(values.threads, "--threads", {
+        min: 1,
+        max: MAX_THREADS,
+        what: "a thread count",
+      }),
     );
   }
   let reference;

@@ -7,6 +7,8 @@ import * as tf from "@tensorflow/tfjs-core";
 import { createRequire } from "node:module";
 import { UsageError } from "./errors.ts";
 import { installCpuKernels } from "./cpu_kernels.ts";
+import { threadCount } from "./threads.ts";
+import { startThreadedWasm } from "./wasm_threads.ts";
 
 /** The backends a user can name with `--backend`. */
 export const BACKENDS = ["auto", "webgpu", "cpu", "wasm", "tensorflow"] as const;
@@ -20,6 +22,8 @@ export interface BackendInfo {
   adapter: string | null;
   /** True when the WebGPU adapter is a software fallback (e.g. llvmpipe). */
   fallbackAdapter: boolean;
+  /** wasm: the XNNPACK threads (core/threads.ts). */
+  threads?: number;
 }
 
 // tfjs prints a banner suggesting tfjs-node on the first CPU tensor; genbench chooses its
@@ -110,8 +114,11 @@ async function useWasm(): Promise<BackendInfo> {
   await import("@tensorflow/tfjs-backend-cpu");
   installCpuKernels("wasm");
   borrowMissingKernels("wasm", "cpu");
-  await setOrFail("wasm");
-  return { name: "wasm", adapter: null, fallbackAdapter: false };
+  // One thread: the SIMD binary, no workers; more: the threaded SIMD binary (wasm_threads.ts).
+  let threads = threadCount();
+  if (threads === 1) await setOrFail("wasm");
+  else threads = await startThreadedWasm(wasm, threads, () => setOrFail("wasm"));
+  return { name: "wasm", adapter: null, fallbackAdapter: false, threads };
 }
 
 /**

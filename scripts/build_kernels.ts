@@ -2,23 +2,42 @@
  * Compiles the AssemblyScript kernels (models/autoregressive/kernels/*.as.ts,
  * metrics/features/kernels/*.as.ts) to WebAssembly
  * and writes each as a base64 TypeScript module beside its source (`<name>_wasm.ts`), so that
- * running genbench needs no compiler. Run after editing a kernel:
+ * running genbench needs no compiler. Run after editing a kernel (names: only those kernels):
  *
- *   deno run -A --no-lock scripts/build_kernels.ts
+ *   deno run -A --no-lock scripts/build_kernels.ts [name ...]
  */
 import { Buffer } from "node:buffer";
 
 const compiler = "npm:assemblyscript@0.28.20/asc";
 const folders = ["../models/autoregressive/kernels/", "../metrics/features/kernels/"]
   .map((path) => new URL(path, import.meta.url));
+/**
+ * Kernels that several threads run at once: one shared memory, imported (the host creates it
+ * and hands it to every worker's instance). 32,768 pages = 2 GiB, reserved, not committed.
+ */
+const EXTRA_FLAGS: Record<string, string[]> = {
+  nade: [
+    "--enable",
+    "threads",
+    "--importMemory",
+    "--sharedMemory",
+    "--initialMemory",
+    "1",
+    "--maximumMemory",
+    "32768",
+  ],
+};
+const only = Deno.args;
 
 for (const folder of folders) {
   for await (const entry of Deno.readDir(folder)) {
     if (!entry.name.endsWith(".as.ts")) continue;
     const name = entry.name.slice(0, -".as.ts".length);
+    if (only.length && !only.includes(name)) continue;
     const source = new URL(entry.name, folder).pathname;
     const wasm = await Deno.makeTempFile({ suffix: ".wasm" });
     const flags = ["-O3", "--runtime", "stub", "--noAssert", "--enable", "simd", "-o", wasm];
+    flags.push(...EXTRA_FLAGS[name] ?? []);
     const result = await new Deno.Command(Deno.execPath(), {
       args: ["run", "-A", "--no-lock", "--node-modules-dir=none", compiler, source, ...flags],
       cwd: await Deno.makeTempDir(),

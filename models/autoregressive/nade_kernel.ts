@@ -1,29 +1,22 @@
 /**
  * Host side of NADE's WebAssembly kernels (kernels/nade.as.ts): copies the parameters into the
  * module's memory (rows padded to a multiple of 16 floats), runs the teacher-forced pass, its
- * gradient or the sampler, and copies the results out. Deterministic: one thread, fixed order.
+ * gradient or the sampler on `threadCount()` threads (nade_threads.ts), and copies the results
+ * out. Deterministic, and the same on any number of threads: see nade_threads.ts.
  */
-import { wasmBase64 } from "./kernels/nade_wasm.ts";
-
-interface NadeExports {
-  memory: WebAssembly.Memory;
-  heapBase(): number;
-  reserve(bytes: number): void;
-  groupScratch(dims: number, hp: number, keepRuns: boolean): number;
-  groupForward(...args: (number | boolean)[]): void;
-  groupBackward(...args: number[]): void;
-}
-
-let instance: NadeExports | undefined;
+import {
+  BACKWARD,
+  CHUNK,
+  FORWARD,
+  mainInstance,
+  type NadeExports,
+  REDUCE,
+  runJob,
+} from "./nade_threads.ts";
+import { threadCount } from "../../core/threads.ts";
 
 function kernels(): NadeExports {
-  if (!instance) {
-    const bytes = Uint8Array.from(atob(wasmBase64), (c) => c.charCodeAt(0));
-    const module = new WebAssembly.Module(bytes);
-    instance = new WebAssembly.Instance(module, { env: { abort: () => {} } })
-      .exports as unknown as NadeExports;
-  }
-  return instance;
+  return mainInstance().k;
 }
 
 /** NADE's parameters as host arrays: W, V [D, H], c [H], b [D]. */
@@ -50,7 +43,7 @@ class Layout {
   }
   commit(): Float32Array {
     this.k.reserve(this.#next);
-    return new Float32Array(this.k.memory.buffer);
+    return new Float32Array(mainInstance().memory.buffer);
   }
 }
 
@@ -92,25 +85,6 @@ function putParameters(heap: Float32Array, at: Record<string, number>, p: NadePa
   heap.set(p.b, at.b / 4);
 }
 
-/** The kernels' group size: images n0..n0+3 share each pass over V and dV. */
-const GROUP = 4;
-
-/** The teacher-forced (thresholds 0) or sampling walk over images n0..n0+gn−1. */
-function forwardGroup(
-  k: NadeExports,
-  at: Record<string, number>,
-  thresholds: number,
-  batch: number,
-  n0: number,
-  gn: number,
-  dims: number,
-  hp: number,
-  keepRuns: boolean,
-): void {
-  const { x, W, c, V, b, out, scratch } = at;
-  k.groupForward(x, W, c, V, b, out, thresholds, batch, n0, gn, dims, hp, scratch, keepRuns);
-}
-
 /** Logits [B, D] of p(x_d = 1 | x_<d), teacher-forced on x [B, D]. */
 export function nadeLogits(p: NadeParameters, x: Float32Array, batch: number): Float32Array {
   const { heap, at } = forwardAll(p, x, batch, false);
@@ -135,15 +109,15 @@ function forwardAll(p: NadeParameters, input: Float32Array, n: number, sampling:
   const hp = paddedWidth(p.hidden);
   const layout = parameterLayout(k, p, n);
   if (sampling) layout.add("thresholds", p.dims * n);
-  layout.add("scratch", k.groupScratch(p.dims, hp, false));
+  const scratchFloats = k.groupScratch(p.dims, hp, false);
+  layout.add("scratch", scratchFloats * threadCount());
   const heap = layout.commit();
   const at = layout.at;
   putParameters(heap, at, p);
   heap.set(input, (sampling ? at.thresholds : at.x) / 4);
-  for (let n0 = 0; n0 < n; n0 += GROUP) {
-    const gn = Math.min(GROUP, n - n0);
-    forwardGroup(k, at, sampling ? at.thresholds : 0, n, n0, gn, p.dims, hp, false);
-  }
+  const { x, W, c, V, b, out, scratch } = at;
+  const thresholds = sampling ? at.thresholds : 0;
+  runJob(FORWARD, [x, W, c, V, b, out, thresholds, n, p.dims, hp, scratch, scratchFloats * 4]);
   return { heap, at };
 }
 
@@ -156,47 +130,58 @@ export interface NadeGradients {
 }
 
 /**
- * Forward and backward per group of images: logits [B, D], and the gradients of Σ g ⊙ logits
- * where `weights(logits, x, g, from, to)` fills g for images from..to−1 from their logits.
+ * Forward and backward over the batch: logits [B, D], and the gradients of Σ g ⊙ logits where
+ * g [B, D] is given, or (`train`) g = (σ(logits) − x) / B, the mean NLL's gradient.
  */
 function forwardBackward(
   p: NadeParameters,
   x: Float32Array,
   batch: number,
-  weights: (
-    logits: Float32Array,
-    x: Float32Array,
-    g: Float32Array,
-    from: number,
-    to: number,
-  ) => void,
+  g: Float32Array | "train",
 ): { logits: Float32Array; grads: NadeGradients } {
   const k = kernels();
   const hp = paddedWidth(p.hidden);
-  const layout = parameterLayout(k, p, batch).add("g", batch * p.dims).add("dW", p.dims * hp)
-    .add("dc", hp).add("dV", p.dims * hp).add("db", p.dims)
-    .add("scratch", k.groupScratch(p.dims, hp, true));
+  const scratchFloats = k.groupScratch(p.dims, hp, true);
+  // Per chunk: dW [D, Hp], dc [Hp], dV [D, Hp], db [D] (padded to 4 floats).
+  const gradFloats = (2 * p.dims + 1) * hp + Math.ceil(p.dims / 4) * 4;
+  const chunks = Math.ceil(batch / CHUNK);
+  const layout = parameterLayout(k, p, batch).add("g", batch * p.dims)
+    .add("scratch", scratchFloats * threadCount()).add("grads", gradFloats * chunks);
   const heap = layout.commit();
   const at = layout.at;
   putParameters(heap, at, p);
   heap.set(x, at.x / 4);
-  heap.fill(0, at.dW / 4, at.scratch / 4);
-  const logits = heap.subarray(at.out / 4, at.out / 4 + batch * p.dims);
-  const g = heap.subarray(at.g / 4, at.g / 4 + batch * p.dims);
-  const xs = heap.subarray(at.x / 4, at.x / 4 + batch * p.dims);
-  for (let n0 = 0; n0 < batch; n0 += GROUP) {
-    const gn = Math.min(GROUP, batch - n0);
-    forwardGroup(k, at, 0, batch, n0, gn, p.dims, hp, true);
-    weights(logits, xs, g, n0 * p.dims, (n0 + gn) * p.dims);
-    k.groupBackward(at.x, at.g, at.V, at.dW, at.dc, at.dV, at.db, n0, gn, p.dims, hp, at.scratch);
-  }
+  if (g !== "train") heap.set(g, at.g / 4);
+  const { W, c, V, b, out, scratch, grads } = at;
+  runJob(BACKWARD, [
+    at.x,
+    W,
+    c,
+    V,
+    b,
+    out,
+    at.g,
+    batch,
+    p.dims,
+    hp,
+    scratch,
+    scratchFloats * 4,
+    grads,
+    gradFloats * 4,
+    g === "train" ? 1 : 0,
+  ]);
+  if (chunks > 1) runJob(REDUCE, [grads, gradFloats * 4, chunks, gradFloats]);
+  const rowBytes = hp * 4;
   return {
-    logits: logits.slice(),
+    logits: heap.slice(out / 4, out / 4 + batch * p.dims),
     grads: {
-      W: getRows(heap, at.dW, p.dims, p.hidden),
-      c: getRows(heap, at.dc, 1, p.hidden),
-      V: getRows(heap, at.dV, p.dims, p.hidden),
-      b: heap.slice(at.db / 4, at.db / 4 + p.dims),
+      W: getRows(heap, grads, p.dims, p.hidden),
+      c: getRows(heap, grads + p.dims * rowBytes, 1, p.hidden),
+      V: getRows(heap, grads + (p.dims + 1) * rowBytes, p.dims, p.hidden),
+      b: heap.slice(
+        (grads + (2 * p.dims + 1) * rowBytes) / 4,
+        (grads + (2 * p.dims + 1) * rowBytes) / 4 + p.dims,
+      ),
     },
   };
 }
@@ -208,9 +193,7 @@ export function nadeGradients(
   g: Float32Array,
   batch: number,
 ): NadeGradients {
-  return forwardBackward(p, x, batch, (_l, _x, out, from, to) => {
-    out.set(g.subarray(from, to), from);
-  }).grads;
+  return forwardBackward(p, x, batch, g).grads;
 }
 
 /**
@@ -222,7 +205,5 @@ export function nadeTrainGradients(
   x: Float32Array,
   batch: number,
 ): { logits: Float32Array; grads: NadeGradients } {
-  return forwardBackward(p, x, batch, (logits, xs, g, from, to) => {
-    for (let i = from; i < to; i++) g[i] = (1 / (1 + Math.exp(-logits[i])) - xs[i]) / batch;
-  });
+  return forwardBackward(p, x, batch, "train");
 }

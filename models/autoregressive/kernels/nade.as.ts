@@ -1,7 +1,8 @@
 // deno-fmt-ignore-file: AssemblyScript (decorators, one constant per row of the table)
 // NADE's teacher-forced pass, its gradient and its sampler as WebAssembly SIMD (f32x4)
 // kernels, written in AssemblyScript. Build: `deno run -A --no-lock scripts/build_kernels.ts`
-// (writes nade_wasm.ts beside this file).
+// (writes nade_wasm.ts beside this file). Built with one shared, imported memory: several
+// threads run these functions at once on disjoint images (see nade_threads.ts).
 //
 // The hidden pre-activation a_d = c + Σ_{j<d} x_j W_j changes only where x_{d-1} ≠ 0, so the
 // sigmoid is evaluated once per run of equal a (once per nonzero pixel, ~100 on MNIST, not 784),
@@ -110,6 +111,16 @@ function axpy(s: f32, x: usize, y: usize, hp: i32): void {
     v128.store(y, f32x4.add(v128.load(y, 48), f32x4.mul(sv, v128.load(x, 48))), 48);
     x += 64;
     y += 64;
+  }
+}
+
+/** dst += src over `floats` floats (a multiple of 4): one chunk's gradients into the sum. */
+export function addInto(dst: usize, src: usize, floats: i32): void {
+  const end = dst + (<usize> floats << 2);
+  while (dst < end) {
+    v128.store(dst, f32x4.add(v128.load(dst), v128.load(src)));
+    dst += 16;
+    src += 16;
   }
 }
 
