@@ -3,8 +3,10 @@
  * small kernels per variable (mul, add, square, div, sqrt…), and on an H100 one Adam update of
  * vae-mlp's 12 tensors took ~30 ms, almost all of it per-kernel host overhead. Here each
  * variable costs one dispatch that reads the value, m, v and the gradient and writes the new
- * value, m and v, with the step's bias corrections passed as uniforms (no recompiles). The
- * outputs are fresh buffers, as in tfjs, so nothing that shares a variable's data changes.
+ * value, m and v, with the step's bias corrections 1 − βᵗ formed on the device from the
+ * optimizer's accBeta1/accBeta2 (one more dispatch per step advances them), so that a step
+ * uploads nothing and its uniforms never change. The outputs are fresh buffers, as in tfjs, so
+ * nothing that shares a variable's data changes.
  *
  * {@link installFusedAdam} patches `tf.AdamOptimizer.prototype.applyGradients`; on any backend
  * other than webgpu the patched method calls the original, so the cpu reference is untouched.
@@ -22,8 +24,7 @@ type Gradients = NamedTensorMap | { name: string; tensor: tf.Tensor }[];
 export const ADAM_KERNEL = "GenbenchAdamUpdate";
 
 const ADAM_WGSL = `
-struct Params { b1: f32, b2: f32, omb1: f32, omb2: f32, eps: f32, lr: f32, c1: f32, c2: f32,
-  size: u32 }
+struct Params { b1: f32, b2: f32, omb1: f32, omb2: f32, eps: f32, lr: f32, size: u32 }
 @group(0) @binding(0) var<storage, read_write> xOut: array<f32>;
 @group(0) @binding(1) var<storage, read_write> mOut: array<f32>;
 @group(0) @binding(2) var<storage, read_write> vOut: array<f32>;
@@ -31,50 +32,80 @@ struct Params { b1: f32, b2: f32, omb1: f32, omb2: f32, eps: f32, lr: f32, c1: f
 @group(0) @binding(4) var<storage, read> mIn: array<f32>;
 @group(0) @binding(5) var<storage, read> vIn: array<f32>;
 @group(0) @binding(6) var<storage, read> gIn: array<f32>;
-@group(0) @binding(7) var<uniform> p: Params;
+@group(0) @binding(7) var<storage, read> betaPowers: array<f32>;
+@group(0) @binding(8) var<uniform> p: Params;
 @compute @workgroup_size(256)
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>,
         @builtin(local_invocation_index) lane: u32) {
   let i = (wg.y * groups.x + wg.x) * 256u + lane;
   if (i >= p.size) { return; }
+  // The bias corrections 1 − βᵗ, rounded once as Math.fround(1 − βᵗ) would be.
+  let c1 = 1.0 - betaPowers[0];
+  let c2 = 1.0 - betaPowers[1];
   let g = gIn[i];
   let m1 = mIn[i] * p.b1 + g * p.omb1;
   let v1 = vIn[i] * p.b2 + (g * g) * p.omb2;
   mOut[i] = m1;
   vOut[i] = v1;
-  xOut[i] = xIn[i] + (m1 / p.c1) / (sqrt(v1 / p.c2) + p.eps) * (-p.lr);
+  xOut[i] = xIn[i] + (m1 / c1) / (sqrt(v1 / c2) + p.eps) * (-p.lr);
 }`;
+
+/**
+ * [β₁ᵗ, β₂ᵗ] for this step (read by every update) and β₁ᵗ⁺¹, β₂ᵗ⁺¹ (the optimizer's accBeta1
+ * and accBeta2 for the next), as float32 products: what tfjs's own Adam computes with tf.mul.
+ * On the device, so that a step depends on no value from the host (core/webgpu/replay.ts).
+ */
+const BETAS_WGSL = `
+struct Params { b1: f32, b2: f32 }
+@group(0) @binding(0) var<storage, read_write> powers: array<f32>;
+@group(0) @binding(1) var<storage, read_write> next1: array<f32>;
+@group(0) @binding(2) var<storage, read_write> next2: array<f32>;
+@group(0) @binding(3) var<storage, read> acc1: array<f32>;
+@group(0) @binding(4) var<storage, read> acc2: array<f32>;
+@group(0) @binding(5) var<uniform> p: Params;
+@compute @workgroup_size(1)
+fn main() {
+  powers[0] = acc1[0];
+  powers[1] = acc2[0];
+  next1[0] = acc1[0] * p.b1;
+  next2[0] = acc2[0] * p.b2;
+}`;
+
+/** The kernel that computes [β powers, accBeta1', accBeta2'] from {acc1, acc2}. */
+export const ADAM_BETAS_KERNEL = "GenbenchAdamBetas";
+
+const betasKernel: KernelFunc = (args) => {
+  const { inputs, backend, attrs } = args as unknown as KernelArgs;
+  const { beta1, beta2 } = attrs as unknown as { beta1: number; beta2: number };
+  return dispatchRaw(
+    backend as WebGPUBackend,
+    BETAS_WGSL,
+    [1, 1],
+    [[2], [], []],
+    [inputs.acc1, inputs.acc2],
+    [{ type: "float32", data: [beta1] }, { type: "float32", data: [beta2] }],
+  ) as TensorInfo[];
+};
 
 /** The webgpu kernel: one dispatch, three outputs. */
 const adamKernel: KernelFunc = (args) => {
   const { inputs, backend, attrs } = args as unknown as KernelArgs;
-  const { x, m, v, g } = inputs;
+  const { x, m, v, g, betaPowers } = inputs;
   const a = attrs as unknown as {
     beta1: number;
     beta2: number;
     epsilon: number;
     learningRate: number;
-    c1: number;
-    c2: number;
   };
   // 1 − β is formed in float64 and rounded once, as tfjs does for its scalar operands.
-  const scalars = [
-    a.beta1,
-    a.beta2,
-    1 - a.beta1,
-    1 - a.beta2,
-    a.epsilon,
-    a.learningRate,
-    a.c1,
-    a.c2,
-  ];
+  const scalars = [a.beta1, a.beta2, 1 - a.beta1, 1 - a.beta2, a.epsilon, a.learningRate];
   const size = tf.util.sizeFromShape(x.shape);
   return dispatchRaw(
     backend as WebGPUBackend,
     ADAM_WGSL,
     grid256(size),
     [x.shape, x.shape, x.shape],
-    [x, m, v, g],
+    [x, m, v, g, betaPowers],
     [...scalars.map((d) => ({ type: "float32" as const, data: [d] })), {
       type: "uint32",
       data: [size],
@@ -93,12 +124,13 @@ function fusedApplyGradients(this: AnyAdam, variableGradients: Gradients) {
   const varNames = Array.isArray(variableGradients)
     ? variableGradients.map((v) => v.name)
     : Object.keys(variableGradients);
-  // The step's bias corrections on the host (reading accBeta, a GPU variable, would wait for
-  // the queue), as the same float32 running product tfjs keeps in accBeta1/accBeta2.
-  const [acc1, acc2] = accumulatedBetas(this);
-  const c1 = Math.fround(1 - acc1);
-  const c2 = Math.fround(1 - acc2);
   tf.tidy(() => {
+    // βᵗ from accBeta1/accBeta2 on the device, and their next values.
+    const [betaPowers, next1, next2] = tf.engine().runKernel(
+      ADAM_BETAS_KERNEL,
+      { acc1: this.accBeta1, acc2: this.accBeta2 },
+      { beta1: this.beta1, beta2: this.beta2 },
+    ) as tf.Tensor[];
     varNames.forEach((name, i) => {
       const value = tf.engine().registeredVariables[name];
       if (this.accumulatedFirstMoment[i] == null) {
@@ -119,42 +151,24 @@ function fusedApplyGradients(this: AnyAdam, variableGradients: Gradients) {
       if (gradient == null) return;
       const m = this.accumulatedFirstMoment[i].variable as tf.Variable;
       const v = this.accumulatedSecondMoment[i].variable as tf.Variable;
-      const [x1, m1, v1] = tf.engine().runKernel(ADAM_KERNEL, { x: value, m, v, g: gradient }, {
-        beta1: this.beta1,
-        beta2: this.beta2,
-        epsilon: this.epsilon,
-        learningRate: this.learningRate,
-        c1,
-        c2,
-      }) as tf.Tensor[];
+      const [x1, m1, v1] = tf.engine().runKernel(
+        ADAM_KERNEL,
+        { x: value, m, v, g: gradient, betaPowers },
+        {
+          beta1: this.beta1,
+          beta2: this.beta2,
+          epsilon: this.epsilon,
+          learningRate: this.learningRate,
+        },
+      ) as tf.Tensor[];
       m.assign(m1);
       v.assign(v1);
       value.assign(x1);
     });
-    // β^(t+1) as tfjs's float32 tf.mul would make it, from the host: no dispatch, no upload.
-    this.accBeta1.assign(tf.scalar(Math.fround(acc1 * Math.fround(this.beta1))));
-    this.accBeta2.assign(tf.scalar(Math.fround(acc2 * Math.fround(this.beta2))));
+    this.accBeta1.assign(next1);
+    this.accBeta2.assign(next2);
   });
   this.incrementIterations();
-}
-
-const betaProducts = new WeakMap<object, { t: number; acc1: number; acc2: number }>();
-
-/** β₁ᵗ and β₂ᵗ for the coming step t = iterations + 1, as float32 running products. */
-function accumulatedBetas(opt: AnyAdam): [number, number] {
-  const t = opt.iterations_ + 1;
-  const b1 = Math.fround(opt.beta1), b2 = Math.fround(opt.beta2);
-  let state = betaProducts.get(opt);
-  if (!state || state.t > t) state = { t: 1, acc1: b1, acc2: b2 };
-  while (state.t < t) {
-    state = {
-      t: state.t + 1,
-      acc1: Math.fround(state.acc1 * b1),
-      acc2: Math.fround(state.acc2 * b2),
-    };
-  }
-  betaProducts.set(opt, state);
-  return [state.acc1, state.acc2];
 }
 
 /** Register the fused Adam kernel and route `AdamOptimizer.applyGradients` to it (idempotent). */
@@ -162,6 +176,13 @@ export function installFusedAdam(): void {
   if (originalApply) return;
   if (!tf.getKernel(ADAM_KERNEL, "webgpu")) {
     tf.registerKernel({ kernelName: ADAM_KERNEL, backendName: "webgpu", kernelFunc: adamKernel });
+  }
+  if (!tf.getKernel(ADAM_BETAS_KERNEL, "webgpu")) {
+    tf.registerKernel({
+      kernelName: ADAM_BETAS_KERNEL,
+      backendName: "webgpu",
+      kernelFunc: betasKernel,
+    });
   }
   const proto = tf.AdamOptimizer.prototype as AnyAdam;
   originalApply = proto.applyGradients;
