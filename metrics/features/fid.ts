@@ -9,9 +9,9 @@
  * complex values): it comes from symmetric eigendecompositions, so the result is always real
  * (see {@link traceSqrtProduct}).
  */
-import { EigenvalueDecomposition, Matrix } from "ml-matrix";
 import { UsageError } from "../../core/errors.ts";
-import { type FeatureRows, rowProducts } from "./gram.ts";
+import type { FeatureRows } from "./gram.ts";
+import { congruence, crossProduct, pivotedCholesky, symmetricEigenvalues } from "./linalg.ts";
 
 export type { FeatureRows } from "./gram.ts";
 
@@ -42,73 +42,37 @@ export function gaussianStats(rows: FeatureRows, what = "features"): GaussianSta
     for (let j = 0; j < d; j++) mean[j] += x[i * d + j];
   }
   for (let j = 0; j < d; j++) mean[j] /= n;
-  // Centred products (no E[xxᵀ] − μμᵀ cancellation): cov[a][b] = Σ_i c_ia c_ib, i ascending,
-  // as products of the rows of the centred, transposed data (upper triangle, then mirrored).
-  const centredT = new Float64Array(d * n);
+  // Centred products (no E[xxᵀ] − μμᵀ cancellation).
+  const centred = new Float64Array(n * d);
   for (let i = 0; i < n; i++) {
-    for (let j = 0; j < d; j++) centredT[j * n + i] = x[i * d + j] - mean[j];
+    for (let j = 0; j < d; j++) centred[i * d + j] = x[i * d + j] - mean[j];
   }
-  const columns = { count: d, dim: n, features: centredT };
-  const cov = rowProducts(columns, columns, true);
-  for (let a = 0; a < d; a++) {
-    for (let b = a; b < d; b++) {
-      const value = cov[a * d + b] / (n - 1);
-      cov[a * d + b] = value;
-      cov[b * d + a] = value;
-    }
-  }
+  const cov = crossProduct(centred, n, d);
+  for (let j = 0; j < d * d; j++) cov[j] /= n - 1;
   return { count: n, dim: d, mean, cov };
 }
 
-function toMatrix(values: Float64Array, d: number): Matrix {
-  const m = new Matrix(d, d);
-  for (let a = 0; a < d; a++) {
-    for (let b = 0; b < d; b++) m.set(a, b, values[a * d + b]);
-  }
-  return m;
-}
-
-/** Eigenvalues and eigenvectors of a symmetric matrix (symmetrised first against rounding). */
-function symmetricEigen(m: Matrix): { values: number[]; vectors: Matrix } {
-  const sym = m.clone().add(m.transpose()).mul(0.5);
-  const eig = new EigenvalueDecomposition(sym, { assumeSymmetric: true });
-  return { values: eig.realEigenvalues, vectors: eig.eigenvectorMatrix };
-}
-
-/** Row-major d × d values of an ml-matrix Matrix, as feature rows (for the products kernel). */
-function rowsOf(m: Matrix): FeatureRows {
-  const d = m.rows;
-  const features = new Float64Array(d * m.columns);
-  for (let i = 0; i < d; i++) features.set(m.getRow(i), i * m.columns);
-  return { count: d, dim: m.columns, features };
-}
-
 /**
- * tr (Σ₁^½ Σ₂ Σ₁^½)^½ for symmetric positive semi-definite Σ₁, Σ₂. With Σ₁ = U Λ Uᵀ
- * (eigenvalues that rounding makes slightly negative clipped to 0), Σ₁^½ Σ₂ Σ₁^½ has the
- * eigenvalues of the symmetric M = Λ^½ (Uᵀ Σ₂ U) Λ^½, so the trace is Σ √max(μ, 0) over M's
- * eigenvalues μ: one eigendecomposition with vectors, two products (the SIMD kernel of
- * gram.ts) and one more eigendecomposition, instead of two square roots and an SVD. Scaling
- * by Λ^½ on both sides keeps rounding relative to each eigenvalue, so FD(X, X) stays ~1e-12
- * even with near-zero eigenvalues (dead ReLUs, constant pixels).
+ * tr (Σ₁^½ Σ₂ Σ₁^½)^½ for symmetric positive semi-definite Σ₁, Σ₂: the sum of √μ over the
+ * eigenvalues μ of Σ₁Σ₂ (what scipy's sqrtm(Σ₁Σ₂) has on its trace), with negative μ from
+ * rounding clipped to 0. With Σ₁ = P L Lᵀ Pᵀ (pivoted Cholesky, stopping at Σ₁'s numerical
+ * rank r, so constant features drop out exactly), Σ₁Σ₂ has the nonzero eigenvalues of the
+ * symmetric r × r matrix M = Lᵀ (PᵀΣ₂P) L, and only M's eigenvalues are needed: no
+ * eigenvectors, no matrix square root. M is handed to the eigensolver in reverse pivot order,
+ * its large entries at the bottom right, where the reduction keeps rounding relative.
  */
 export function traceSqrtProduct(cov1: Float64Array, cov2: Float64Array, d: number): number {
-  const { values, vectors } = symmetricEigen(toMatrix(cov1, d));
-  const ut = rowsOf(vectors.transpose());
-  // (Uᵀ Σ₂)[i][j] = Σ_t U[t][i] Σ₂[t][j]: rows of Uᵀ against the rows of Σ₂ (symmetric).
-  const utSigma = {
-    count: d,
-    dim: d,
-    features: rowProducts(ut, { count: d, dim: d, features: cov2 }),
-  };
-  // (Uᵀ Σ₂ U)[i][j] = Σ_t (Uᵀ Σ₂)[i][t] U[t][j]: rows of Uᵀ Σ₂ against the rows of Uᵀ.
-  const inner = rowProducts(utSigma, ut);
-  const root = values.map((v) => Math.sqrt(Math.max(v, 0)));
-  const m = new Matrix(d, d);
-  for (let i = 0; i < d; i++) {
-    for (let j = 0; j < d; j++) m.set(i, j, root[i] * inner[i * d + j] * root[j]);
+  const chol = pivotedCholesky(cov1, d);
+  const m = congruence(chol, cov2, d);
+  const r = chol.rank;
+  const reversed = new Float64Array(r * r);
+  for (let a = 0; a < r; a++) {
+    for (let b = 0; b < r; b++) reversed[(r - 1 - a) * r + (r - 1 - b)] = m[a * r + b];
   }
-  return symmetricEigen(m).values.reduce((sum, v) => sum + Math.sqrt(Math.max(v, 0)), 0);
+  const values = symmetricEigenvalues(reversed, r);
+  let sum = 0;
+  for (const value of values) sum += Math.sqrt(Math.max(value, 0));
+  return sum;
 }
 
 /** Fréchet distance between two fitted Gaussians (clipped at 0 against rounding). */
