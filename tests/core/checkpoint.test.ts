@@ -37,7 +37,8 @@ function create(name: string, options: ModelOptions = {}): GenerativeModel {
 function train(name: string, model: GenerativeModel, streams: Stream[], steps: number, from = 0) {
   const spec = getModel(name);
   const kind = inputKindOf(spec, defaultOptions(spec.options));
-  const conditional = spec.capabilities.includes("conditional");
+  // As the runner: labels for conditional models and those that train on a split of their own.
+  const conditional = spec.capabilities.includes("conditional") || spec.trainingSplit !== undefined;
   for (let step = from; step < steps + from; step++) {
     const rows = Array.from({ length: 8 }, (_, i) => (step * 8 + i) % data.train.count);
     const x = inputBatch(data.train.images, null, dim, rows, kind, streams[0]);
