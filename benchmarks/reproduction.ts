@@ -13,6 +13,8 @@ import { join } from "node:path";
 import { UsageError } from "../core/errors.ts";
 import { MAX_BYTES, readTextFileLimited } from "../core/files.ts";
 import type { ModelSpec, PublishedReference } from "../models/model.ts";
+import { VALIDATION_FILE, type ValidationPoint } from "./protocol.ts";
+import { protocolLines } from "./reproduction_protocol.ts";
 
 export const RECORD_FORMAT = "genbench-reproduction/1";
 /** Where the records live, relative to the project root. */
@@ -270,42 +272,16 @@ function chooseReference(spec: ModelSpec, dataset: string, options: RecordOption
   );
 }
 
-/** The ways genbench's run differs from the paper's protocol, as far as the run shows them. */
-function protocolLines(
-  run: Json,
-  reference: PublishedReference,
-  result: Json,
-  metric: Json,
-): string[] {
-  const config = run.config as Json;
-  const options = config.options as Json;
-  const lines: string[] = [];
-  if (config.input === "binary") {
-    const paper = reference.protocol.binarization;
-    lines.push(
-      `training: dynamic binarization${
-        paper === "static" ? " (paper: static; the runner has no static-training option)" : ""
-      }`,
-    );
-    lines.push(
-      "test: genbench's seeded static binarization (seed " +
-        `${(run.provenance as Json & { dataset: Json }).dataset.binarization_seed}), ` +
-        "not the historic file",
-    );
-  }
-  lines.push(
-    `Adam, constant lr ${options.learningRate}${
-      reference.protocol.schedule ? ` (paper: ${reference.protocol.schedule})` : ""
-    }; the runner has no lr schedule`,
+/** The validation curve of an early-stopped run (empty when it has none). */
+async function readValidation(runDir: string): Promise<ValidationPoint[]> {
+  const path = join(runDir, VALIDATION_FILE);
+  const text = await readTextFileLimited(path, MAX_BYTES.curves, "validation curve").catch(
+    (error) => {
+      if (error instanceof Deno.errors.NotFound) return "";
+      throw error;
+    },
   );
-  const n = typeof result.n === "number"
-    ? ` on ${result.n.toLocaleString("en-US")} test images`
-    : "";
-  const subset = typeof metric.subset_seed === "number"
-    ? ` (a seeded random subset, seed ${metric.subset_seed})`
-    : "";
-  lines.push(`evaluated: ${result.kind}${n}${subset}`);
-  return lines;
+  return parseCurves(text, path) as unknown as ValidationPoint[];
 }
 
 /** Why the gap is over 1 nat, as far as the record itself shows it. */
@@ -375,7 +351,13 @@ export async function recordFromRun(
     result,
     budget: budgetOf(run, reference, f),
     protocol: [
-      ...protocolLines(run, reference, result, (metrics.metrics as Json)[reference.metric] as Json),
+      ...protocolLines(
+        run,
+        reference,
+        result,
+        (metrics.metrics as Json)[reference.metric] as Json,
+        await readValidation(runDir),
+      ),
       ...(options.notes ?? []),
     ],
     curve: { loss, head: curves.slice(0, CURVE_HEAD), tail, slope_per_epoch: null },

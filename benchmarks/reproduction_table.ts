@@ -169,12 +169,26 @@ export function renderTable(
   const rows: string[][] = [];
   const notes: string[] = [];
   const used = new Set<ReproductionRecord>();
-  const row = (spec: ModelSpec, variant: string | undefined, reference: PublishedReference) => {
-    const model = spec.name;
-    const mine = records.filter((r) =>
-      r.model === model && isDeepStrictEqual(r.reference, reference)
-    );
+  // One row per (reference, variant of its records); the variant that carries the paper's
+  // architecture always has one, run or not.
+  const rowsOf = (spec: ModelSpec, reference: PublishedReference, only?: ReproductionRecord) => {
+    const mine = only
+      ? [only]
+      : records.filter((r) => r.model === spec.name && isDeepStrictEqual(r.reference, reference));
     mine.forEach((r) => used.add(r));
+    const variants = new Set(mine.map((r) => r.variant ?? ""));
+    if (reference.variant || variants.size === 0) variants.add(reference.variant ?? "");
+    for (const variant of [...variants].sort()) {
+      row(spec, variant || undefined, reference, mine.filter((r) => (r.variant ?? "") === variant));
+    }
+  };
+  const row = (
+    spec: ModelSpec,
+    variant: string | undefined,
+    reference: PublishedReference,
+    mine: ReproductionRecord[],
+  ) => {
+    const model = spec.name;
     const name = `\`${model}\`${variant ? ` (${variant})` : ""}`;
     const note = notes.length + 1;
     const paper = `${reference.protocol.binarization ?? reference.dataset} [${note}]`;
@@ -217,12 +231,12 @@ export function renderTable(
     ]);
   };
   for (const spec of specs) {
-    for (const reference of spec.references ?? []) row(spec, reference.variant, reference);
+    for (const reference of spec.references ?? []) rowsOf(spec, reference);
   }
   // Comparison values the specs do not carry (e.g. the floor's closed form), once each.
   for (const record of records) {
     const spec = specs.find((s) => s.name === record.model);
-    if (!used.has(record) && spec) row(spec, record.variant ?? undefined, record.reference);
+    if (!used.has(record) && spec) rowsOf(spec, record.reference, record);
   }
   const header = [
     "model",

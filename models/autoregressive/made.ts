@@ -266,10 +266,18 @@ export const madeSpec: ModelSpec = {
     dataset: "mnist",
     protocol: {
       binarization: "static",
-      architecture: "one hidden layer of 500 units, one mask, natural order",
+      split:
+        "the fixed binarized MNIST of Larochelle & Murray 2011: 50k train, 10k valid, 10k test",
+      budget: "until the validation NLL has not improved for 30 consecutive passes (look-ahead " +
+        "30), best pass's weights evaluated; batch 100",
+      schedule: "AdaGrad, lr 0.01, no decay (the authors' released trainMADE.py)",
+      architecture: "one hidden layer of 500 ReLU units, one mask, natural order; the released " +
+        "code adds direct input-to-output connections and orthogonal initialisation",
     },
     status: "confirmed",
-    note: "as pytorch-generative's README cites it (its own 84.87 resamples the binarization)",
+    variant: "paper-1x500",
+    note: "as pytorch-generative's README cites it (its own 84.87 resamples the binarization); " +
+      "protocol from the authors' released code (mgermain/MADE: trainMADE.py and its README)",
   }],
   create({ shape, options, init }: ModelArgs): Made {
     const o = readOptions("made", MADE_OPTIONS, options);

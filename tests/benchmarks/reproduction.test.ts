@@ -288,3 +288,18 @@ Deno.test("readRecords reads every record of a folder and refuses a bad one by f
   await Deno.writeTextFile(join(dir, "b.json"), "{");
   await assert.rejects(() => readRecords(dir, [SPEC]), /b\.json: not valid JSON/);
 });
+
+Deno.test("a reference whose paper architecture is a variant has a row for it beside the canonical run's", async () => {
+  const reference = { ...REFERENCE, variant: "paper-1x500" };
+  const spec = { ...SPEC, references: [reference] } as ModelSpec;
+  const canonical = await recordFromRun(await runFolder(500, 95.04), { ...OPTIONS, spec });
+  const rowsOf = (records: typeof canonical[]) =>
+    renderTable(records, [spec]).split("\nProtocols")[0].trim().split("\n").slice(2);
+  const [run, paper] = rowsOf([canonical]);
+  assert.match(run, /^\| `made` +\| 88\.04 nats .*\| 95\.04 /);
+  assert.match(paper, /^\| `made` \(paper-1x500\) \| 88\.04 nats .*\| not yet run: /);
+  const variant = { ...canonical, variant: "paper-1x500", recorded_at: "2030-01-01T00:00:00Z" };
+  const both = rowsOf([canonical, variant]);
+  assert.equal(both.length, 2);
+  assert.match(both[1], /^\| `made` \(paper-1x500\) \| 88\.04 nats .*\| 95\.04 /);
+});
