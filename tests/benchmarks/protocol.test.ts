@@ -21,7 +21,16 @@ import {
 } from "../../benchmarks/protocol.ts";
 import { parseSuite, type Suite } from "../../benchmarks/suites.ts";
 import { trainModel } from "../../benchmarks/train.ts";
-import { createModel, initialState } from "../../benchmarks/train_state.ts";
+import {
+  createModel,
+  initialState,
+  restoreState,
+  type TrainState,
+  writeCheckpoint,
+} from "../../benchmarks/train_state.ts";
+import { StopRequest } from "../../benchmarks/signals.ts";
+import { readCheckpoint, restoreModel } from "../../core/checkpoint.ts";
+import type { RunPlan } from "../../benchmarks/suites.ts";
 
 const BURDA: Schedule = {
   kind: "stages",
@@ -223,4 +232,59 @@ Deno.test("a training protocol is checked field by field, one line naming the ke
     schedule: null,
     earlyStopping: null,
   });
+});
+
+Deno.test("a protocol run interrupted mid-epoch resumes from its checkpoint to the same selection and weights", async () => {
+  const dataset = syntheticDataset({ size: 6, trainCount: 60, testCount: 10 });
+  const suite = suiteWith({
+    binarization: "static",
+    schedule: { kind: "exponential", gamma: 0.95 },
+    earlyStopping: { patience: 2 },
+  });
+  suite.entries[0].steps = 200;
+  suite.entries[0].options = { batchSize: 12, hidden: 64, layers: 1, learningRate: 0.05 };
+  const plan: RunPlan = planRun(suite, suite.entries[0], getModel("made"), 1, {}, 60);
+  const train = async (state: TrainState, model: GenerativeModel, runDir: string, stopAt = 0) => {
+    const stop = new StopRequest();
+    const step = model.trainStep.bind(model);
+    model.trainStep = (x, noise) => {
+      if (state.step + 1 === stopAt) stop.signal = "SIGINT";
+      return step(x, noise);
+    };
+    return await trainModel(model, state, {
+      plan,
+      dataset,
+      runDir,
+      progress: new Progress("resume", 200, true),
+      checkpointEvery: 0,
+      stop,
+      checkpoint: () => writeCheckpoint(runDir, model, state),
+      label: "resume",
+    });
+  };
+  const whole = createModel(plan, dataset);
+  const wholeState = initialState("resume", 1, dataset);
+  assert.equal(await train(wholeState, whole, await Deno.makeTempDir()), "finished");
+
+  // Interrupted after its best epoch, so that only the checkpoint holds the best weights.
+  const { history, best } = wholeState.selection!;
+  const stopAt = wholeState.step - 1;
+  assert.ok(wholeState.step < 200 && history[best].step < stopAt, "stopped early, best before");
+  const dir = await Deno.makeTempDir();
+  const first = createModel(plan, dataset);
+  assert.equal(await train(initialState("resume", 1, dataset), first, dir, stopAt), "interrupted");
+  first.dispose();
+  const checkpoint = await readCheckpoint(join(dir, "checkpoint.bin"));
+  const second = createModel(plan, dataset);
+  await restoreModel(checkpoint, second, "checkpoint.bin");
+  const state = restoreState(checkpoint);
+  assert.ok(state.selection!.history.length >= 4, "interrupted after a few validations");
+  assert.equal(await train(state, second, dir), "finished");
+  assert.deepEqual(state.selection, wholeState.selection);
+  assert.equal(state.step, wholeState.step);
+  for (const [name, weight] of whole.weights()) {
+    assert.deepEqual(await second.weights().get(name)!.data(), await weight.data(), name);
+  }
+  whole.dispose();
+  second.dispose();
 });
