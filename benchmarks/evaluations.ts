@@ -17,6 +17,7 @@ import { parzenEvaluation } from "./evaluations/parzen.ts";
 import { featureEvaluation } from "./evaluations/features.ts";
 import { realDataEvaluation } from "./evaluations/real_data.ts";
 import { translationEvaluation } from "./evaluations/translation.ts";
+import { text2imageEvaluation } from "./evaluations/text2image.ts";
 
 export type { Evaluation, EvaluationContext } from "./evaluations/context.ts";
 
@@ -32,6 +33,7 @@ export const EVALUATIONS: readonly Evaluation[] = [
   featureEvaluation,
   realDataEvaluation,
   translationEvaluation,
+  text2imageEvaluation,
 ];
 
 /** Run every evaluation that applies to the context's model; their metrics, merged. */

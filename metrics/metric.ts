@@ -261,7 +261,76 @@ export const METRICS: Record<string, MetricDefinition> = {
     description: "number of trainable parameters",
   },
   ...translationMetrics(),
+  ...captionMetrics(),
 };
+
+/**
+ * The metrics of generation from held-out captions (metrics/captions.ts,
+ * benchmarks/evaluations/text2image.ts): `n` test digits, one image per caption.
+ */
+function captionMetrics(): Record<string, MetricDefinition> {
+  const defs: [string, string, Direction, string][] = [
+    [
+      "caption_digit_acc",
+      "fraction",
+      "higher",
+      "fraction of images made from held-out " +
+      "captions whose digit the frozen digit reader reads as captioned (metrics/domains; 28×28)",
+    ],
+    [
+      "caption_domain_acc",
+      "fraction",
+      "higher",
+      "fraction of images made from held-out " +
+      "captions that the frozen domain namer puts in the captioned domain (28×28)",
+    ],
+    [
+      "caption_match_acc",
+      "fraction",
+      "higher",
+      "fraction of images made from held-out " +
+      "captions with both the digit and the domain right (28×28)",
+    ],
+    [
+      "caption_fid",
+      "unitless",
+      "lower",
+      "FID of images made from held-out captions against " +
+      "the captioned test digits through the captioned domains, in the digit reader's features",
+    ],
+    [
+      "caption_fid_domain",
+      "unitless",
+      "lower",
+      "mean over the 8 domains of caption_fid " +
+      "within each domain (each needs more than 84 images)",
+    ],
+    [
+      "caption_intra_fid",
+      "unitless",
+      "lower",
+      "intra-FID (Miyato & Koyama 2018): mean over " +
+      "the 80 (digit, domain) classes of caption_fid within each (each needs more than 84)",
+    ],
+    [
+      "caption_diversity",
+      "pixel rms",
+      "none",
+      "mean pairwise RMS pixel distance between " +
+      "samples of one held-out caption, averaged over captions (0: one image per caption)",
+    ],
+    [
+      "caption_diversity_real",
+      "pixel rms",
+      "none",
+      "caption_diversity of real test images of " +
+      "each caption's class (digit through domain): the scale caption_diversity is read against",
+    ],
+  ];
+  return Object.fromEntries(
+    defs.map(([name, unit, better, description]) => [name, { name, unit, better, description }]),
+  );
+}
 
 /**
  * The translation metrics (benchmarks/evaluations/translation.ts, metrics/translation.ts): each a

@@ -16,6 +16,7 @@ import { cvaeSpec } from "./latent/cvae.ts";
 import { pixelRnnDiagonalSpec, pixelRnnRowSpec } from "./autoregressive/pixelrnn.ts";
 import { ddpmSpec } from "./latent/ddpm.ts";
 import { progan } from "./adversarial/progan.ts";
+import { text2image } from "./adversarial/text2image.ts";
 import { puzzleGan } from "./adversarial/puzzle_gan.ts";
 import { cyclegan } from "./adversarial/cyclegan.ts";
 import { stargan } from "./adversarial/stargan.ts";
@@ -43,6 +44,7 @@ export const MODELS: ModelSpec[] = [
   puzzleGan,
   cyclegan,
   stargan,
+  text2image,
 ];
 
 /** The model spec called `name`, or a one-line error that starts with `where` (a flag, a file). */

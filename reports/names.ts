@@ -11,6 +11,7 @@ export type Question =
   | "reconstruction"
   | "completion"
   | "translation"
+  | "conditional"
   | "cost"
   | "other";
 
@@ -20,6 +21,7 @@ export const QUESTIONS: readonly Question[] = [
   "reconstruction",
   "completion",
   "translation",
+  "conditional",
   "cost",
   "other",
 ];
@@ -53,6 +55,13 @@ export const QUESTION_TEXT: Record<Question, { title: string; what: string }> = 
       "(datasets/domains.ts)? Means over the ordered domain pairs scored: the digit kept, the " +
       "target domain reached (frozen classifiers, 28×28 only), PSNR/SSIM against the true " +
       "translation, the round trip's error and FID.",
+  },
+  conditional: {
+    title: "Conditional generation",
+    what: 'Does an image made from a held-out caption ("a thick seven") show what it asks? ' +
+      "The frozen digit and domain classifiers' accuracies (28×28 only), FID against the " +
+      "captioned test digits through the captioned domains (overall, per domain, per class), " +
+      "and the pixel diversity of samples of one caption beside that of real images.",
   },
   cost: {
     title: "Cost",
@@ -165,6 +174,38 @@ export const METRIC_NAMES: Record<string, MetricName> = {
     plain: "FID vs truth",
     latex: "FID vs truth",
     unit: "",
+  },
+  caption_digit_acc: {
+    question: "conditional",
+    plain: "Digit acc.",
+    latex: "Digit acc.",
+    unit: "",
+  },
+  caption_domain_acc: {
+    question: "conditional",
+    plain: "Domain acc.",
+    latex: "Domain acc.",
+    unit: "",
+  },
+  caption_match_acc: {
+    question: "conditional",
+    plain: "Both right",
+    latex: "Both right",
+    unit: "",
+  },
+  caption_fid: { question: "conditional", plain: "FID", latex: "FID", unit: "" },
+  caption_fid_domain: {
+    question: "conditional",
+    plain: "FID per domain",
+    latex: "FID per domain",
+    unit: "",
+  },
+  caption_intra_fid: { question: "conditional", plain: "Intra-FID", latex: "Intra-FID", unit: "" },
+  caption_diversity: { question: "conditional", plain: "Diversity", latex: "Diversity" },
+  caption_diversity_real: {
+    question: "conditional",
+    plain: "Diversity (real)",
+    latex: "Diversity (real)",
   },
   params: { question: "cost", plain: "Params", latex: "Params", unit: "" },
   train_seconds: { question: "cost", plain: "Train time", latex: "Train time" },
