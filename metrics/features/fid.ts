@@ -42,12 +42,7 @@ export function gaussianStats(rows: FeatureRows, what = "features"): GaussianSta
     for (let j = 0; j < d; j++) mean[j] += x[i * d + j];
   }
   for (let j = 0; j < d; j++) mean[j] /= n;
-  // Centred products (no E[xxᵀ] − μμᵀ cancellation).
-  const centred = new Float64Array(n * d);
-  for (let i = 0; i < n; i++) {
-    for (let j = 0; j < d; j++) centred[i * d + j] = x[i * d + j] - mean[j];
-  }
-  const cov = crossProduct(centred, n, d);
+  const cov = crossProduct(x, n, d, mean);
   for (let j = 0; j < d * d; j++) cov[j] /= n - 1;
   return { count: n, dim: d, mean, cov };
 }

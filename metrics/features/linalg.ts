@@ -83,12 +83,26 @@ function gemm(
   }
 }
 
-/** XᵀX for X [n × d] row-major: the d × d matrix of column products (symmetric, full). */
-export function crossProduct(x: Float64Array, n: number, d: number): Float64Array {
+/**
+ * XᵀX for X [n × d] row-major, or with `shift`, Σᵢ (xᵢ − shift)(xᵢ − shift)ᵀ (the rows
+ * centred first, in float64, so there is no E[xxᵀ] − μμᵀ cancellation): d × d, symmetric, full.
+ */
+export function crossProduct(
+  x: Float64Array,
+  n: number,
+  d: number,
+  shift?: Float64Array,
+): Float64Array {
   if (x.length !== n * d) throw new Error(`crossProduct: ${x.length} values is not ${n}×${d}`);
   const wasm = kernel();
   const { at: [xAt, cAt, workAt], f64 } = layout([8 * n * d, 8 * d * d, wasm.gemmWorkBytes(d)]);
-  f64(xAt, n * d).set(x);
+  const rows = f64(xAt, n * d);
+  rows.set(x);
+  if (shift) {
+    for (let i = 0; i < n; i++) {
+      for (let j = 0; j < d; j++) rows[i * d + j] -= shift[j];
+    }
+  }
   gemm(xAt, d, xAt, d, cAt, d, [d, d, n], TRANS_A | C_UPPER, workAt);
   return mirrorUpper(f64(cAt, d * d).slice(), d);
 }

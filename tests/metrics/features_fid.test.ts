@@ -7,7 +7,11 @@ import {
   frechetDistance,
   type GaussianStats,
   gaussianStats,
+  traceSqrtProduct,
 } from "../../metrics/features/fid.ts";
+import { join } from "node:path";
+import { parseIdx } from "../../datasets/idx.ts";
+import { MNIST_FILES, packagedMnistDir } from "../../datasets/mnist.ts";
 
 /** n draws of N(mean, diag(variances)). */
 function diagonalGaussian(n: number, mean: number[], variances: number[], s: Stream): FeatureRows {
@@ -176,4 +180,58 @@ Deno.test("FID: equals scipy's (sqrtm, pytorch-fid's formula) to 1e-6 relative o
   for (const [got, want] of [[fid(a, b), fixture.fidScipy], [fid(b, a), fixture.fidScipyBA]]) {
     assert.ok(Math.abs(got - want) <= 1e-6 * want, `${got} vs scipy ${want}`);
   }
+});
+
+Deno.test("FD: singular commuting covariances (constant features, as MNIST's border) match the closed form", () => {
+  // tr √(Σ₁Σ₂) = Σ √(aⱼbⱼ) for Σ₁ = Qᵀ diag(a) Q, Σ₂ = Qᵀ diag(b) Q; here with exact zeros in
+  // a and b (in different places) and tiny variances, first with Q = I (features constant
+  // in one set or both), then in a rotated basis (rank-deficient, not axis-aligned).
+  const s = Stream.derive(1, "fid-singular");
+  const d = 150;
+  const a = Array.from(
+    { length: d },
+    (_, j) => j % 7 === 0 ? 0 : j % 5 === 0 ? 1e-7 : 3 * s.uniform(),
+  );
+  const b = Array.from({ length: d }, (_, j) => j % 11 === 0 ? 0 : 3 * s.uniform());
+  const mu1 = Array.from({ length: d }, () => s.normal());
+  const mu2 = Array.from({ length: d }, () => s.normal());
+  let expected = 0;
+  for (let j = 0; j < d; j++) {
+    expected += (Math.sqrt(a[j]) - Math.sqrt(b[j])) ** 2 + (mu1[j] - mu2[j]) ** 2;
+  }
+  const identity = Array.from(
+    { length: d },
+    (_, i) => Array.from({ length: d }, (_, j) => +(i === j)),
+  );
+  const diagonal = frechetDistance(statsOf(mu1, identity, a), statsOf(mu2, identity, b));
+  assert.ok(Math.abs(diagonal - expected) <= 1e-12 * expected, `${diagonal} vs ${expected}`);
+  const q = rotation(d, s);
+  const rotated = frechetDistance(statsOf(mu1, q, a), statsOf(mu2, q, b));
+  assert.ok(Math.abs(rotated - expected) <= 1e-8 * expected, `rotated: ${rotated} vs ${expected}`);
+});
+
+Deno.test("FID: equals scipy's on MNIST pixels (singular covariances) to 1e-6; FD(X, X) = 0 within 1e-9", async () => {
+  // tests/metrics/fixtures/fid_scipy_mnist.json: scipy's FID between the first 1,000 training
+  // and the first 1,000 test images as 784 pixel features; ~100 border pixels are constant and
+  // many others nearly so, so both covariances are singular.
+  const fixture = JSON.parse(
+    Deno.readTextFileSync(new URL("./fixtures/fid_scipy_mnist.json", import.meta.url)),
+  );
+  const pixels = async (name: string): Promise<FeatureRows> => {
+    const idx = parseIdx(await Deno.readFile(join(packagedMnistDir(), name)), name);
+    const n = fixture.count;
+    const grey = new Float32Array(n * 784);
+    for (let i = 0; i < grey.length; i++) grey[i] = idx.data[i] / 255;
+    return { count: n, dim: 784, features: Float64Array.from(grey) };
+  };
+  const a = await pixels(MNIST_FILES.trainImages);
+  const b = await pixels(MNIST_FILES.testImages);
+  for (const [got, want] of [[fid(a, b), fixture.fidScipy], [fid(b, a), fixture.fidScipyBA]]) {
+    assert.ok(Math.abs(got - want) <= 1e-6 * want, `${got} vs scipy ${want}`);
+  }
+  const stats = gaussianStats(a);
+  let trace = 0;
+  for (let j = 0; j < 784; j++) trace += stats.cov[j * 785];
+  const raw = 2 * trace - 2 * traceSqrtProduct(stats.cov, stats.cov, 784);
+  assert.ok(Math.abs(raw) <= 1e-9, `unclipped FD(X, X) = ${raw} on MNIST pixels`);
 });
