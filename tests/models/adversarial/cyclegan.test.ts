@@ -1,85 +1,196 @@
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs-core";
+import "@tensorflow/tfjs-backend-cpu";
+import { UsageError } from "../../../core/errors.ts";
 import { Stream } from "../../../core/rng.ts";
-import { applyDomainToAll, getDomain, unpairedSplit } from "../../../datasets/domains.ts";
+import { applyDomainToAll, getDomain } from "../../../datasets/domains.ts";
 import { loadMnist } from "../../../datasets/mnist.ts";
-import { CycleGan, CYCLEGAN_DEFAULTS } from "../../../models/adversarial/cyclegan.ts";
+import { syntheticDataset } from "../../../datasets/synthetic.ts";
+import { CycleGan, cyclegan, CYCLEGAN_OPTIONS } from "../../../models/adversarial/cyclegan.ts";
+import { defaultOptions, readOptions } from "../../../models/options.ts";
+import { checkGradient } from "./_gradient.ts";
 
-const D = 784;
-const unit = (bytes: Uint8Array) => Float32Array.from(bytes, (v) => v / 255);
+await tf.setBackend("cpu");
 
-/** Central differences of `loss` along a few entries of `variable`, beside tf's gradient. */
-function checkGradient(loss: () => tf.Scalar, variable: tf.Variable, entries: number[]): void {
-  const { grads } = tf.variableGrads(loss, [variable]);
-  const analytic = grads[variable.name].dataSync();
-  const base = variable.dataSync().slice();
-  const eps = 1e-2;
-  for (const i of entries) {
-    const at = (delta: number) => {
-      const values = base.slice();
-      values[i] += delta;
-      variable.assign(tf.tensor(values, variable.shape));
-      return tf.tidy(() => loss().dataSync()[0]);
-    };
-    const numeric = (at(eps) - at(-eps)) / (2 * eps);
-    variable.assign(tf.tensor(base, variable.shape));
-    const tol = 2e-3 + 2e-2 * Math.abs(numeric);
-    assert.ok(
-      Math.abs(numeric - analytic[i]) <= tol,
-      `${variable.name}[${i}]: tf ${analytic[i]} vs central difference ${numeric}`,
-    );
-  }
-  tf.dispose(Object.values(grads));
+const SMALL = { height: 12, width: 12, channels: 1 };
+const options = (extra: Record<string, number | string> = {}) =>
+  readOptions("cyclegan", CYCLEGAN_OPTIONS, { ...defaultOptions(CYCLEGAN_OPTIONS), ...extra });
+
+/** The paper's losses on a batch of n images of A and n of B (batch means, no masks). */
+function unmaskedLosses(model: CycleGan, a: tf.Tensor4D, b: tf.Tensor4D) {
+  const lsq = (s: tf.Tensor, t: number) => tf.mean(tf.square(tf.sub(s, t)));
+  const l1 = (x: tf.Tensor, y: tf.Tensor) => tf.mean(tf.abs(tf.sub(x, y)));
+  const fakeB = model.g.apply(a);
+  const fakeA = model.f.apply(b);
+  const adversarial = tf.add(
+    lsq(model.dB.apply(fakeB).scores, 1),
+    lsq(model.dA.apply(fakeA).scores, 1),
+  );
+  const cycle = tf.add(l1(model.f.apply(fakeB), a), l1(model.g.apply(fakeA), b));
+  const identity = tf.add(l1(model.g.apply(b), b), l1(model.f.apply(a), a));
+  const { cycleWeight, identityWeight } = model.options;
+  const generator = tf.addN([
+    adversarial,
+    tf.mul(cycle, cycleWeight),
+    tf.mul(identity, identityWeight),
+  ]);
+  const discriminator = (fA: tf.Tensor4D, fB: tf.Tensor4D) =>
+    tf.mul(
+      tf.addN([
+        lsq(model.dA.apply(a).scores, 1),
+        lsq(model.dA.apply(fA).scores, 0),
+        lsq(model.dB.apply(b).scores, 1),
+        lsq(model.dB.apply(fB).scores, 0),
+      ]),
+      0.5,
+    ) as tf.Scalar;
+  return { generator: generator as tf.Scalar, adversarial, cycle, identity, discriminator };
 }
 
-Deno.test("cyclegan: gradients of both losses match central differences on a tiny case", () => {
-  const model = new CycleGan(0, 1, { ...CYCLEGAN_DEFAULTS, width: 2 }, Stream.derive(1, "init"));
+/** Weights for labels (0: A, 1: B) as trainStep derives them. */
+function weightsOf(labels: number[]) {
+  const nA = Math.max(1, labels.filter((y) => y === 0).length);
+  const nB = Math.max(1, labels.filter((y) => y === 1).length);
+  return {
+    toA: tf.tensor1d(labels.map((y) => (y === 0 ? 1 / nA : 0))),
+    toB: tf.tensor1d(labels.map((y) => (y === 1 ? 1 / nB : 0))),
+  };
+}
+
+Deno.test("cyclegan: gradients of the masked losses match central differences on a tiny case", () => {
+  const model = new CycleGan(SMALL, options({ width: 2, blocks: 1 }), Stream.derive(1, "init"));
   const noise = Stream.derive(1, "images");
-  const a = tf.tensor4d(noise.uniformArray(2 * D), [2, 28, 28, 1]);
-  const b = tf.tensor4d(noise.uniformArray(2 * D), [2, 28, 28, 1]);
-  const [gKernel] = model.g.variables();
-  const fBias = model.f.variables()[7];
-  checkGradient(() => model.generatorLoss(a, b).total, gKernel, [0, 5, 17, 30]);
-  checkGradient(() => model.generatorLoss(a, b).total, fBias, [0]);
-  checkGradient(() => model.discriminatorLoss(a, b), model.dB.head, [0, 3]);
-  checkGradient(() => model.discriminatorLoss(a, b), model.dA.variables()[0], [1, 9]);
-  tf.dispose([a, b]);
+  // Three rows, mixed domains (B, A, B): the weights select the terms.
+  const x = tf.tensor4d(noise.uniformArray(3 * 144), [3, 12, 12, 1]);
+  const { toA, toB } = weightsOf([1, 0, 1]);
+  const fakeA = model.f.apply(x);
+  const fakeB = model.g.apply(x);
+  const g = () => model.generatorLoss(x, toA, toB).total;
+  const d = () => model.discriminatorLoss(x, fakeA, fakeB, toA, toB);
+  checkGradient(g, model.g.down[0].kernel, [0, 5, 17, 30]);
+  checkGradient(g, model.f.up[1].bias, [0]);
+  checkGradient(g, model.g.blocks[0][1].kernel, [3, 11]);
+  checkGradient(d, model.dB.head, [0, 3]);
+  checkGradient(d, model.dA.down[0].kernel, [1, 9], 1e-3);
+  tf.dispose([x, toA, toB, fakeA, fakeB]);
   model.dispose();
 });
 
-Deno.test("cyclegan: training lowers the cycle loss, the same seed gives the same run", async () => {
+Deno.test("cyclegan: on n rows of A then n of B the masked step is the paper's batch-mean step", async () => {
+  const init = () => Stream.derive(2, "init");
+  const masked = new CycleGan(SMALL, options({ width: 3 }), init());
+  const plain = new CycleGan(SMALL, options({ width: 3 }), init());
+  const noise = Stream.derive(2, "images");
+  const n = 3;
+  const a = tf.tensor4d(noise.uniformArray(n * 144), [n, 12, 12, 1]);
+  const b = tf.tensor4d(noise.uniformArray(n * 144), [n, 12, 12, 1]);
+  const labelList = [...Array(n).fill(0), ...Array(n).fill(1)];
+  const { toA, toB } = weightsOf(labelList);
+  const x = tf.concat([a, b]) as tf.Tensor4D;
+  // The losses agree...
+  const maskedLoss = masked.generatorLoss(x, toA, toB);
+  const plainLoss = unmaskedLosses(plain, a, b);
+  for (const key of ["adversarial", "cycle", "identity"] as const) {
+    assert.ok(Math.abs(maskedLoss[key].dataSync()[0] - plainLoss[key].dataSync()[0]) < 1e-6, key);
+  }
+  // ...and so does one step of each player, weights compared after it.
+  const labels = tf.tensor1d(labelList, "int32");
+  const batch = tf.reshape(x, [2 * n, 144]) as tf.Tensor2D;
+  tf.dispose(Object.values(masked.trainStep(batch, Stream.derive(1, "noise"), labels)));
+  const { learningRate, beta1 } = plain.options;
+  const optG = tf.train.adam(learningRate, beta1);
+  const optD = tf.train.adam(learningRate, beta1);
+  optG.minimize(() => unmaskedLosses(plain, a, b).generator, false, plain.generatorVariables());
+  const [fA, fB] = [plain.f.apply(b), plain.g.apply(a)];
+  optD.minimize(
+    () => unmaskedLosses(plain, a, b).discriminator(fA, fB),
+    false,
+    plain.discriminatorVariables(),
+  );
+  const expected = plain.weights();
+  for (const [name, weight] of masked.weights()) {
+    const got = Array.from(await weight.data());
+    const want = await expected.get(name)!.data();
+    const worst = got.reduce((m, v, i) => Math.max(m, Math.abs(v - want[i])), 0);
+    assert.ok(worst < 1e-6, `${name}: differs by ${worst}`);
+  }
+  optG.dispose();
+  optD.dispose();
+  masked.dispose();
+  plain.dispose();
+});
+
+Deno.test("cyclegan: trainingSplit deals disjoint digits into A (label 0) and B (label 1)", () => {
+  const data = syntheticDataset({ trainCount: 101, testCount: 4 });
+  const split = cyclegan.trainingSplit!(data.train, data.shape, defaultOptions(CYCLEGAN_OPTIONS));
+  const half = split.count / 2;
+  assert.equal(split.count % 2, 0);
+  assert.deepEqual([...split.labels], [...Array(half).fill(0), ...Array(half).fill(1)]);
+  assert.ok(split.count <= 101, `${split.count}`);
+  assert.equal(split.images.length, split.count * 144);
+});
+
+Deno.test("cyclegan: sizes it cannot halve twice and a domain paired with itself are refused in one line", () => {
+  const init = Stream.derive(1, "init");
+  assert.throws(
+    () => new CycleGan({ height: 14, width: 14, channels: 1 }, options(), init),
+    (e: Error) => e instanceof UsageError && /14×14 does not fit/.test(e.message),
+  );
+  assert.throws(
+    () => new CycleGan(SMALL, options({ domainB: "original" }), init),
+    (e: Error) => e instanceof UsageError && /both "original"/.test(e.message),
+  );
+  const model = new CycleGan(SMALL, options(), init);
+  const x = tf.zeros([2, 144]) as tf.Tensor2D;
+  assert.throws(() => model.trainStep(x, init), /needs one domain label/);
+  assert.throws(
+    () => model.translation().translate(new Float32Array(144), 1, 0, 1, new Uint32Array(1)),
+    /not 0 → 1/,
+  );
+  x.dispose();
+  model.dispose();
+});
+
+Deno.test("cyclegan: on MNIST, training lowers the cycle loss and the same seed gives the same run", async () => {
   const mnist = await loadMnist();
-  const domains = [getDomain("original"), getDomain("inverted")];
   const small = { images: mnist.train.images, labels: mnist.train.labels, count: 1000 };
-  const [partA, partB] = unpairedSplit(small, domains.map((d) => d.domain), 1);
-  const n = 16;
+  const opts = options({ width: 4, learningRate: 3e-3, domainB: "inverted" });
+  const split = cyclegan.trainingSplit!(small, mnist.shape, opts);
+  const half = split.count / 2;
   const run = async () => {
-    const model = new CycleGan(domains[0].index, domains[1].index, {
-      ...CYCLEGAN_DEFAULTS,
-      width: 4,
-      learningRate: 2e-3,
-    }, Stream.derive(1, "cyclegan/init"));
+    const model = cyclegan.create({
+      shape: mnist.shape,
+      options: opts,
+      init: Stream.derive(1, "init"),
+    });
+    const order = Stream.derive(1, "order");
     const cycles: number[] = [];
-    for (let step = 0; step < 12; step++) {
-      const at = (step * n) % 400;
-      const a = unit(partA.images.subarray(at * D, (at + n) * D));
-      const b = unit(partB.images.subarray(at * D, (at + n) * D));
-      cycles.push((await model.trainStep(a, b, n)).cycle);
+    for (let step = 0; step < 16; step++) {
+      // A random mix of A and B rows, as the runner's batches are.
+      const rows = Array.from({ length: 32 }, () => order.int(split.count));
+      const x = tf.tensor2d(
+        Float32Array.from(
+          rows.flatMap((r) => [...split.images.subarray(r * 784, (r + 1) * 784)]),
+          (v) => v / 255,
+        ),
+        [32, 784],
+      );
+      const labels = tf.tensor1d(rows.map((r) => split.labels[r]), "int32");
+      const losses = model.trainStep(x, order, labels);
+      cycles.push((await losses.cycle.data())[0]);
+      tf.dispose([x, labels, ...Object.values(losses)]);
     }
-    const test = unit(applyDomainToAll(domains[0].domain, mnist.test.images, 4));
-    const out = await model.translator()(
-      test,
-      4,
-      domains[0].index,
-      domains[1].index,
-      new Uint32Array(4),
+    const test = Float32Array.from(
+      applyDomainToAll(getDomain("original").domain, mnist.test.images, 4),
+      (v) => v / 255,
     );
-    assert.equal(out.length, 4 * D);
+    const out = await model.translation!().translate(test, 4, 0, 1, new Uint32Array(4));
+    assert.equal(out.length, 4 * 784);
     assert.ok(out.every((v) => v >= 0 && v <= 1));
-    assert.throws(() => model.translator()(test, 4, 0, 2, new Uint32Array(4)), /not 0 → 2/);
     model.dispose();
     return cycles;
   };
+  assert.ok(half > 400);
   const first = await run();
   const mean = (v: number[]) => v.reduce((x, y) => x + y, 0) / v.length;
   assert.ok(
