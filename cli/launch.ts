@@ -48,6 +48,7 @@ const PATH_FLAGS = {
   results: { type: "string" },
   baseline: { type: "string" },
   features: { type: "string" },
+  reference: { type: "string" },
   "update-baseline": { type: "boolean" },
   help: { type: "boolean", short: "h" },
 } as const;
@@ -103,6 +104,7 @@ export function grantFor(command: string, args: string[]): Grant {
     }
     case "bench:micro":
       grant.write.push(...paths(v.out));
+      grant.read.push(...paths(v.reference));
       break;
     case "slurm": {
       const out = text(v.out) ?? "results";

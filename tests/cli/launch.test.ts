@@ -202,3 +202,14 @@ Deno.test({
     await Deno.remove(dirname(dir), { recursive: true });
   }
 });
+
+Deno.test("bench:micro may read its --reference file and write its --out file, nothing else", () => {
+  const grant = grantFor("bench:micro", [
+    "--reference",
+    "/tmp/torch.jsonl",
+    "--out",
+    "/tmp/m.json",
+  ]);
+  assert.ok(grant.read.includes("/tmp/torch.jsonl"));
+  assert.deepEqual(grant.write, ["/tmp/m.json"]);
+});
