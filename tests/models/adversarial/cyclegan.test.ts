@@ -8,6 +8,7 @@ import { loadMnist } from "../../../datasets/mnist.ts";
 import { syntheticDataset } from "../../../datasets/synthetic.ts";
 import { CycleGan, cyclegan, CYCLEGAN_OPTIONS } from "../../../models/adversarial/cyclegan.ts";
 import { defaultOptions, readOptions } from "../../../models/options.ts";
+import { domainWeights } from "../../../models/adversarial/translation_nets.ts";
 import { checkGradient } from "./_gradient.ts";
 
 await tf.setBackend("cpu");
@@ -47,14 +48,12 @@ function unmaskedLosses(model: CycleGan, a: tf.Tensor4D, b: tf.Tensor4D) {
   return { generator: generator as tf.Scalar, adversarial, cycle, identity, discriminator };
 }
 
-/** Weights for labels (0: A, 1: B) as trainStep derives them. */
+/** The row weights of labels (0: A, 1: B), as trainStep derives them. */
 function weightsOf(labels: number[]) {
-  const nA = Math.max(1, labels.filter((y) => y === 0).length);
-  const nB = Math.max(1, labels.filter((y) => y === 1).length);
-  return {
-    toA: tf.tensor1d(labels.map((y) => (y === 0 ? 1 / nA : 0))),
-    toB: tf.tensor1d(labels.map((y) => (y === 1 ? 1 / nB : 0))),
-  };
+  const y = tf.tensor1d(labels, "int32");
+  const weights = { toA: domainWeights(y, 0), toB: domainWeights(y, 1) };
+  y.dispose();
+  return weights;
 }
 
 Deno.test("cyclegan: gradients of the masked losses match central differences on a tiny case", () => {
@@ -86,6 +85,7 @@ Deno.test("cyclegan: on n rows of A then n of B the masked step is the paper's b
   const b = tf.tensor4d(noise.uniformArray(n * 144), [n, 12, 12, 1]);
   const labelList = [...Array(n).fill(0), ...Array(n).fill(1)];
   const { toA, toB } = weightsOf(labelList);
+  assert.deepEqual(Array.from(toA.dataSync()), [1 / 3, 1 / 3, 1 / 3, 0, 0, 0].map(Math.fround));
   const x = tf.concat([a, b]) as tf.Tensor4D;
   // The losses agree...
   const maskedLoss = masked.generatorLoss(x, toA, toB);
