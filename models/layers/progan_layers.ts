@@ -3,9 +3,9 @@
  * GANs for Improved Quality, Stability, and Variation", section 4): pixelwise feature-vector
  * normalisation, the minibatch standard deviation feature map, the equalized learning rate
  * (weights N(0, 1), multiplied at run time by He's constant gain/√fan-in), and 2× nearest
- * upsampling, 2×2 average pooling and leaky ReLU. Every op here is built from reshape, tile, sum and matmul
- * or conv2d, whose gradients tfjs can differentiate again: the WGAN-GP penalty needs the
- * gradient of the critic's input gradient.
+ * upsampling, 2×2 average pooling and leaky ReLU. Every op here is built from reshape, broadcast
+ * products, sums, abs, matmul or conv2d, whose gradients tfjs can differentiate again: the
+ * WGAN-GP penalty needs the gradient of the critic's input gradient.
  */
 import * as tf from "@tensorflow/tfjs-core";
 import type { Stream } from "../../core/rng.ts";
@@ -40,7 +40,8 @@ export function minibatchStddev(x: tf.Tensor4D): tf.Tensor4D {
     const [batch, height, width] = x.shape;
     const centred = tf.sub(x, tf.mean(x, 0, true));
     const std = tf.sqrt(tf.add(tf.mean(tf.square(centred), 0), PROGAN_EPSILON));
-    const plane = tf.tile(tf.reshape(tf.mean(std), [1, 1, 1, 1]), [batch, height, width, 1]);
+    // A broadcast product, not tf.tile: tile's gradient is one slice per copy (B·H·W of them).
+    const plane = tf.mul(tf.ones([batch, height, width, 1]), tf.mean(std));
     return tf.concat([x, plane], 3) as tf.Tensor4D;
   });
 }
@@ -60,9 +61,11 @@ export function leakyRelu(x: tf.Tensor): tf.Tensor {
 export function upsample2x(x: tf.Tensor4D): tf.Tensor4D {
   return tf.tidy(() => {
     const [b, h, w, c] = x.shape;
-    // Repeat every pixel along the width, then every row along the height.
-    const wide = tf.tile(tf.reshape(x, [b * h * w, 1, c]), [1, 2, 1]);
-    const rows = tf.tile(tf.reshape(wide, [b * h, 1, 2 * w * c]), [1, 2, 1]);
+    // Repeat every pixel along the width, then every row along the height, by broadcasting
+    // (whose gradient is one sum; tf.tile's is a slice and an add per copy).
+    const pair = (n: number) => tf.ones([1, 2, n]);
+    const wide = tf.mul(tf.reshape(x, [b * h * w, 1, c]), pair(c));
+    const rows = tf.mul(tf.reshape(wide, [b * h, 1, 2 * w * c]), pair(2 * w * c));
     return tf.reshape(rows, [b, 2 * h, 2 * w, c]) as tf.Tensor4D;
   });
 }
