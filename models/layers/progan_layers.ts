@@ -112,7 +112,15 @@ export class EqualizedConv implements Layer {
   apply(x: tf.Tensor4D): tf.Tensor4D {
     return tf.tidy(() => {
       const kernel = tf.mul(this.kernel, this.scale) as tf.Tensor4D;
-      return tf.add(tf.conv2d(x, kernel, 1, "same"), this.bias) as tf.Tensor4D;
+      const [k, , inputs, outputs] = kernel.shape;
+      if (k > 1) return tf.add(tf.conv2d(x, kernel, 1, "same"), this.bias) as tf.Tensor4D;
+      // A 1×1 convolution as one matrix product over all pixels (cheaper gradients).
+      const [b, h, w] = x.shape;
+      const rows = tf.matMul(
+        tf.reshape(x, [b * h * w, inputs]),
+        tf.reshape(kernel, [inputs, outputs]),
+      );
+      return tf.reshape(tf.add(rows, this.bias), [b, h, w, outputs]) as tf.Tensor4D;
     });
   }
 
