@@ -54,9 +54,9 @@ Each run writes <out>/runs/<model>[-<variant>]-<dataset>-seed<N>-<YYYYMMDDTHHMMS
 run.json, metrics.json, curves.jsonl, weights.bin, samples.png, checkpoint.bin (only while
 unfinished) and, where the model and suite have them, samples.idx, features.json, latent.json,
 reconstructions.png, interpolation.png, traversal.png, sample_means.png, manifold.png,
-classes.png, codes_categorical.png, codes_continuous_<j>.png. Random streams per run, derived
-from its seed: init, data-order, train-binarization, train-noise, eval-noise, sample. The suite
-writes <out>/summary.md and the report <out>/report/ (as deno task report --results <out>); a
-shard writes <out>/summary-shard-i-of-n.md and no report: merge the shards with deno task report
---results <out>.
+classes.png, codes_categorical.png, codes_continuous_<j>.png, growth.png, growth.json. Random
+streams per run, derived from its seed: init, data-order, train-binarization, train-noise,
+eval-noise, sample. The suite writes <out>/summary.md and the report <out>/report/ (as deno task
+report --results <out>); a shard writes <out>/summary-shard-i-of-n.md and no report: merge the
+shards with deno task report --results <out>.
 `;

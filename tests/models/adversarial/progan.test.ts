@@ -295,6 +295,9 @@ Deno.test("same seed, same samples; an earlier stage samples upsampled to full s
     for (let y = 0; y < 8; y++) {
       for (let x = 0; x < 8; x++) assert.equal(image[y * 8 + x], image[(y & ~3) * 8 + (x & ~3)]);
     }
+    // AIS differentiates the decoder with respect to z.
+    const slope = tf.grad((c) => tf.sum(decoder.decode(c as tf.Tensor2D)))(z).dataSync();
+    assert.ok(slope.every(Number.isFinite) && slope.some((v) => v !== 0));
     model.dispose();
     return samples;
   };
