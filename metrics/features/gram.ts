@@ -3,7 +3,7 @@
  * (kernels/gram.as.ts): each product is the sequential sum Σ_t a_t·b_t, bit-identical to the
  * scalar loop, ~10× faster (two entries per instruction, zero features skipped, blocked for
  * the cache). The Gram-based metrics (KID's kernel, distances for precision/recall and
- * memorization, covariances for FID) build on it.
+ * memorization) build on it; FID's covariances and trace term use linalg.ts.
  */
 import { wasmBase64 } from "./kernels/gram_wasm.ts";
 
