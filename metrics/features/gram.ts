@@ -6,6 +6,7 @@
  * memorization) build on it; FID's covariances and trace term use linalg.ts.
  */
 import { wasmBase64 } from "./kernels/gram_wasm.ts";
+import { kernelLoader } from "./kernels/load.ts";
 
 /** `count` feature vectors of width `dim`, row-major. */
 export interface FeatureRows {
@@ -21,16 +22,7 @@ interface GramExports {
   gramBlock(...args: (number | boolean)[]): void;
 }
 
-let instance: GramExports | undefined;
-
-function kernel(): GramExports {
-  if (!instance) {
-    const bytes = Uint8Array.from(atob(wasmBase64), (c) => c.charCodeAt(0));
-    instance = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { abort() {} } })
-      .exports as unknown as GramExports;
-  }
-  return instance;
-}
+const kernel = kernelLoader<GramExports>(wasmBase64);
 
 /** Columns and terms per block: a 64 × 256 block of b's transposed rows stays in the L2 cache. */
 const COLUMN_BLOCK = 256;

@@ -7,6 +7,7 @@
  * fixed: results are the same run to run and machine to machine.
  */
 import { wasmBase64 } from "./kernels/linalg_wasm.ts";
+import { kernelLoader } from "./kernels/load.ts";
 
 interface LinalgExports {
   memory: WebAssembly.Memory;
@@ -28,16 +29,7 @@ const A_UPPER = 2;
 const B_LOWER = 4;
 const C_UPPER = 8;
 
-let instance: LinalgExports | undefined;
-
-function kernel(): LinalgExports {
-  if (!instance) {
-    const bytes = Uint8Array.from(atob(wasmBase64), (c) => c.charCodeAt(0));
-    instance = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { abort() {} } })
-      .exports as unknown as LinalgExports;
-  }
-  return instance;
-}
+const kernel = kernelLoader<LinalgExports>(wasmBase64);
 
 /**
  * Lays out buffers (byte sizes) from the kernel's heap base, 16-aligned, grows memory once and
