@@ -303,3 +303,26 @@ Deno.test("a reference whose paper architecture is a variant has a row for it be
   assert.equal(both.length, 2);
   assert.match(both[1], /^\| `made` \(paper-1x500\) \| 88\.04 nats .*\| 95\.04 /);
 });
+
+Deno.test("a record states the run's training protocol: static bits, schedule, the best validation epoch", async () => {
+  const dir = await runFolder(500, 95.04);
+  const run = JSON.parse(await Deno.readTextFile(join(dir, "run.json")));
+  run.config.training = {
+    binarization: "static",
+    schedule: { kind: "stages", epochs: [1, 3], factors: [1, 0.5] },
+    earlyStopping: { patience: 30 },
+  };
+  await Deno.writeTextFile(join(dir, "run.json"), JSON.stringify(run));
+  const validation = [[1, 100, 120.5], [2, 200, 110.25], [3, 300, 111]]
+    .map(([epoch, step, valid_nll]) => JSON.stringify({ epoch, step, valid_nll })).join("\n");
+  await Deno.writeTextFile(join(dir, "validation.jsonl"), validation + "\n");
+  const record = await recordFromRun(dir, { ...OPTIONS, reason: "partial" });
+  assert.deepEqual(record.protocol.slice(0, 4), [
+    "training: static binarization (one seeded draw of the training split, seed 1, standing in " +
+    "for the historic file)",
+    "test: genbench's seeded static binarization (seed 1), not the historic file",
+    "Adam, lr 0.001 × stages [1 ep × 1, 3 ep × 0.5]",
+    "selection: validation NLL after every epoch, patience 30; 3 epochs validated, the best " +
+    "(epoch 2, 110.25 nats) evaluated",
+  ]);
+});
