@@ -13,9 +13,10 @@
  *   φ's output but does not move φ.
  * - G: [z, LReLU(dense(φ(t)))] (the text compressed as in the paper, 1024 → 128 there) into
  *   genbench's DCGAN generator (models/adversarial/shared.ts).
- * - D: the DCGAN trunk (conv w 4×4/2 → LReLU → conv 2w 4×4/2 → BN → LReLU) to an (H/4)×(W/4)
- *   grid; the compressed text, replicated over the grid, concatenated depth-wise, a 1×1 conv
- *   (2w) → LReLU, then a dense layer to one logit — the paper's D at this scale.
+ * - D (text2image_nets.ts): the DCGAN trunk (conv w 4×4/2 → LReLU → conv 2w 4×4/2 → BN → LReLU)
+ *   to an (H/4)×(W/4) grid; the compressed text, replicated over the grid, concatenated
+ *   depth-wise, a 1×1 conv (2w) → LReLU, then a dense layer to one logit — the paper's D at
+ *   this scale. The convolutions have the DCGAN init N(0, 0.02²); the text layers Glorot's.
  * - GAN-CLS loss (the paper's Algorithm 1): s_r = D(x, h), s_w = D(x, ĥ), s_f = D(G(z, h), h);
  *   L_D = −log s_r − ½(log(1 − s_w) + log(1 − s_f)); L_G = −log s_f (non-saturating). Wrong
  *   captions ĥ come from a different caption class (digit or domain differ).
@@ -41,8 +42,7 @@ import { applyDomain, DOMAINS } from "../../datasets/domains.ts";
 import type { GenerativeModel, ModelSpec } from "../model.ts";
 import { type OptionSchema, type OptionValues, readOptions } from "../options.ts";
 import { Dense, type Layer, layerVariables, normalTensor } from "../layers/nn.ts";
-import { DownConv } from "../layers/conv.ts";
-import { BatchNorm, type Moments } from "../layers/batch_norm.ts";
+import type { Moments } from "../layers/batch_norm.ts";
 import { checkLabels, checkSingleChannel, checkStride2Shape } from "../layers/checks.ts";
 import {
   CAPTION_CLASSES,
@@ -53,14 +53,10 @@ import {
 } from "../layers/text.ts";
 import { Trainable } from "../trainable.ts";
 import { DCGAN_OPTIONS } from "./gan.ts";
-import {
-  DCGAN_INIT,
-  DcganGenerator,
-  type GanLoss,
-  generatorLoss,
-  playerStep,
-  toUnit,
-} from "./shared.ts";
+import { matchingAwareLoss, MatchingDiscriminator } from "./text2image_nets.ts";
+
+export { matchingAwareLoss } from "./text2image_nets.ts";
+import { DcganGenerator, type GanLoss, generatorLoss, playerStep, toUnit } from "./shared.ts";
 
 /** The options of `text2image`: those of the DCGANs and the text's. */
 export const TEXT2IMAGE_OPTIONS = {
@@ -93,81 +89,6 @@ type Text2ImageOptions = OptionValues<typeof TEXT2IMAGE_OPTIONS>;
 /** The seed of the training split's domain assignment: fixed, so every run trains on one split. */
 export const DOMAIN_ASSIGNMENT_SEED = 21;
 
-/**
- * GAN-CLS's discriminator loss from its logits on (real, right caption), (real, wrong caption)
- * and (fake, right caption): −log σ(r) − ½(log(1 − σ(w)) + log(1 − σ(f))), batch means. With
- * `realTarget` t < 1 (one-sided label smoothing) the first term is the cross-entropy with t.
- */
-export function matchingAwareLoss(
-  realRight: tf.Tensor,
-  realWrong: tf.Tensor,
-  fakeRight: tf.Tensor,
-  realTarget = 1,
-): tf.Scalar {
-  return tf.tidy(() => {
-    const real = realTarget === 1 ? tf.softplus(tf.neg(realRight)) : tf.add(
-      tf.mul(tf.softplus(tf.neg(realRight)), realTarget),
-      tf.mul(tf.softplus(realRight), 1 - realTarget),
-    );
-    const mismatched = tf.add(tf.mean(tf.softplus(realWrong)), tf.mean(tf.softplus(fakeRight)));
-    return tf.add(tf.mean(real), tf.mul(mismatched, 0.5)) as tf.Scalar;
-  });
-}
-
-/** The matching-aware discriminator: image trunk, text replicated over its grid, joint head. */
-class MatchingDiscriminator {
-  readonly conv1: DownConv;
-  readonly conv2: DownConv;
-  readonly bn: BatchNorm;
-  readonly text: Dense;
-  readonly joint: Dense;
-  readonly head: Dense;
-  readonly cells: number;
-
-  constructor(
-    readonly shape: ImageShape,
-    readonly width: number,
-    options: Text2ImageOptions,
-    init: Stream,
-  ) {
-    const { textSize, condition } = options;
-    this.cells = (shape.height / 4) * (shape.width / 4);
-    this.conv1 = new DownConv("d/conv1", shape.channels, width, init, DCGAN_INIT);
-    this.conv2 = new DownConv("d/conv2", width, 2 * width, init, DCGAN_INIT);
-    this.bn = new BatchNorm("d/bn", 2 * width, init);
-    this.text = new Dense("d/text", textSize, condition, init, DCGAN_INIT);
-    this.joint = new Dense("d/joint", 2 * width + condition, 2 * width, init, DCGAN_INIT);
-    this.head = new Dense("d/dense", this.cells * 2 * width, 1, init, DCGAN_INIT);
-  }
-
-  /** The image trunk's grid [B·cells, 2w] for images [B, D] in [−1, 1]. */
-  trunk(x: tf.Tensor2D): tf.Tensor2D {
-    const [batch] = x.shape;
-    const { height, width, channels } = this.shape;
-    const image = tf.reshape(x, [batch, height, width, channels]) as tf.Tensor4D;
-    const h1 = tf.leakyRelu(this.conv1.apply(image), 0.2);
-    const h2 = tf.leakyRelu(this.bn.apply(this.conv2.apply(h1)).y, 0.2);
-    return tf.reshape(h2, [batch * this.cells, 2 * this.width]);
-  }
-
-  /** "Image matches caption" logits [B, 1] of a trunk grid and caption embeddings φ(t) [B, T]. */
-  judge(grid: tf.Tensor2D, text: tf.Tensor2D): tf.Tensor2D {
-    const batch = text.shape[0];
-    const t = tf.leakyRelu(this.text.apply(text), 0.2);
-    // Every cell of an image's grid gets its caption: [B, cells, c] → [B·cells, c].
-    const tiled = tf.reshape(
-      tf.tile(tf.expandDims(t, 1), [1, this.cells, 1]),
-      [batch * this.cells, t.shape[1]],
-    );
-    const joint = tf.leakyRelu(this.joint.apply(tf.concat([grid, tiled], 1) as tf.Tensor2D), 0.2);
-    return this.head.apply(tf.reshape(joint, [batch, this.cells * 2 * this.width]));
-  }
-
-  layers(): Layer[] {
-    return [this.conv1, this.conv2, this.bn, this.text, this.joint, this.head];
-  }
-}
-
 /** What one training step is made of (drawn in {@link Text2Image.trainStep}; fixed in tests). */
 export interface ClsInputs {
   /** Real images in [−1, 1], [B, D]. */
@@ -198,9 +119,9 @@ export class Text2Image extends Trainable implements GenerativeModel {
     super();
     const { embedding, textSize, condition, width, latent } = options;
     this.encoder = new PoolingTextEncoder("d/words", vocabularySize(), embedding, textSize, init);
-    this.compress = new Dense("g/text", textSize, condition, init, DCGAN_INIT);
+    this.compress = new Dense("g/text", textSize, condition, init);
     this.g = new DcganGenerator(shape, latent + condition, width, init);
-    this.d = new MatchingDiscriminator(shape, width, options, init);
+    this.d = new MatchingDiscriminator(shape, width, textSize, condition, init);
     this.captions = new CaptionTable("train");
     const lrD = options.learningRateD ? options.learningRateD : options.learningRate;
     this.#optimizerD = this.adam(lrD, options.beta1);
