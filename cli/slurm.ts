@@ -20,8 +20,8 @@ Writes an sbatch array script (one task per shard of the suite's (model, seed) r
 writing into --out on the shared filesystem) to <out>/slurm/genbench-<suite>.sbatch and submits it
 with sbatch; prints the job id and the command that merges the results.
 
-  --suite, --models, --dataset, --data-dir, --backend, --seed, --seeds, --checkpoint-every
-                        as for bench (default suite quick)
+  --suite, --models, --dataset, --data-dir, --backend, --threads, --seed, --seeds,
+  --checkpoint-every    as for bench (default suite quick)
   --shards N            array tasks (default: one per run; at most the number of runs)
   --gpus-per-task N     GPUs of each task (default 1; 0: none)
   --cpus-per-task N     CPUs of each task (default: the cluster's)
@@ -58,7 +58,15 @@ const LAUNCHER = "cli/launch.ts";
 /** Where the script runs the bench task (the folder of deno.json). */
 export const PROJECT_ROOT = dirname(dirname(fileURLToPath(import.meta.url)));
 
-const BENCH_STRINGS = ["suite", "models", "dataset", "data-dir", "backend", "seeds"] as const;
+const BENCH_STRINGS = [
+  "suite",
+  "models",
+  "dataset",
+  "data-dir",
+  "backend",
+  "threads",
+  "seeds",
+] as const;
 
 function count(text: string, flag: string, min: number): number {
   return parseInteger(text, flag, { min });
@@ -76,6 +84,7 @@ export function parseSlurmArgs(args: string[], cwd = Deno.cwd()): SlurmOptions |
       dataset: { type: "string" },
       "data-dir": { type: "string" },
       backend: { type: "string" },
+      threads: { type: "string" },
       seed: { type: "string", multiple: true },
       seeds: { type: "string" },
       "checkpoint-every": { type: "string" },
