@@ -16,6 +16,7 @@ import { aisEvaluation } from "./evaluations/ais.ts";
 import { parzenEvaluation } from "./evaluations/parzen.ts";
 import { featureEvaluation } from "./evaluations/features.ts";
 import { realDataEvaluation } from "./evaluations/real_data.ts";
+import { completionEvaluation } from "./evaluations/completion.ts";
 import { translationEvaluation } from "./evaluations/translation.ts";
 import { text2imageEvaluation } from "./evaluations/text2image.ts";
 
@@ -32,6 +33,7 @@ export const EVALUATIONS: readonly Evaluation[] = [
   parzenEvaluation,
   featureEvaluation,
   realDataEvaluation,
+  completionEvaluation,
   translationEvaluation,
   text2imageEvaluation,
 ];

@@ -1,9 +1,11 @@
 /**
- * Key patches cut from images, for completion from a few local patches (Lee et al. 2018, "Unsupervised
- * Holistic Image Generation from Key Local Patches"): K squares of P×P pixels at positions
- * drawn from a seeded stream, the union of those squares as the true mask, and the flat indices
- * that cut them. One set of indices serves the host arrays (the evaluation) and a tensor gather
- * (the model's training step), so both cut exactly the same pixels.
+ * Key patches cut from images, for completion from a few local patches (Lee, Yun, Choi, Yoo,
+ * Yang & Oh 2018, "Unsupervised Holistic Image Generation from Key Local Patches"): C candidate
+ * squares of P×P pixels at positions drawn from a seeded stream, of which the K with the most ink
+ * (sum of values; ties in candidate order) are the key patches — the paper's key patches are
+ * informative regions, and a blank square of an MNIST digit says nothing of where it belongs —;
+ * the union of the K squares is the true mask. The flat indices that cut them serve the host
+ * arrays (the evaluation) and a tensor gather (the model's training step) alike.
  *
  * Images are row-major HWC rows of D = H·W·C values; a patch is P·P·C values in the same order;
  * positions are the (row, column) of each patch's top-left pixel.
@@ -12,10 +14,15 @@ import { UsageError } from "../core/errors.ts";
 import type { Stream } from "../core/rng.ts";
 import type { ImageShape } from "./dataset.ts";
 
-/** How the patches are laid out: K squares of P×P pixels, none within `margin` of the border. */
+/**
+ * How the patches are laid out: the K of C candidate squares of P×P pixels with the most ink,
+ * none within `margin` of the border.
+ */
 export interface PatchLayout {
   /** K, patches per image. */
   count: number;
+  /** C ≥ K, candidate squares per image the K are chosen from (C = K: no choice). */
+  candidates: number;
   /** P, the side of a patch in pixels. */
   size: number;
   /** Pixels along each border that no patch covers (MNIST digits sit in the central 20×20). */
@@ -24,10 +31,15 @@ export interface PatchLayout {
 
 /** Refuses a layout that does not fit `shape`, in one line starting with `where`. */
 export function checkPatchLayout(where: string, layout: PatchLayout, shape: ImageShape): void {
-  const { count, size, margin } = layout;
+  const { count, size, margin, candidates } = layout;
   const side = Math.min(shape.height, shape.width);
   if (!(Number.isInteger(count) && count >= 1 && Number.isInteger(size) && size >= 1)) {
     throw new UsageError(`${where}: patches and patchSize should be integers ≥ 1`);
+  }
+  if (!(Number.isInteger(candidates) && candidates >= count)) {
+    throw new UsageError(
+      `${where}: candidates (${candidates}) should be an integer ≥ patches (${count})`,
+    );
   }
   if (!(Number.isInteger(margin) && margin >= 0) || size + 2 * margin > side) {
     throw new UsageError(
@@ -43,8 +55,8 @@ export function patchValues(layout: PatchLayout, shape: ImageShape): number {
 }
 
 /**
- * Top-left (row, column) of each of the K patches of `n` images, [n × K × 2], each uniform over
- * the positions that keep the patch inside the margin. Draws 2·n·K integers from `stream`.
+ * Top-left (row, column) of each of the C candidate squares of `n` images, [n × C × 2], each
+ * uniform over the positions that keep the square inside the margin. Draws 2·n·C integers.
  */
 export function drawPatchPositions(
   stream: Stream,
@@ -54,8 +66,8 @@ export function drawPatchPositions(
 ): Int32Array {
   const rows = shape.height - 2 * layout.margin - layout.size + 1;
   const cols = shape.width - 2 * layout.margin - layout.size + 1;
-  const out = new Int32Array(n * layout.count * 2);
-  for (let j = 0; j < n * layout.count; j++) {
+  const out = new Int32Array(n * layout.candidates * 2);
+  for (let j = 0; j < n * layout.candidates; j++) {
     out[2 * j] = layout.margin + stream.int(rows);
     out[2 * j + 1] = layout.margin + stream.int(cols);
   }
@@ -63,16 +75,18 @@ export function drawPatchPositions(
 }
 
 /**
- * Flat indices into the `n` images (as one array of n·D values) of every value of every patch,
- * in patch order [n × K × P × P × C]: `patches[j] = images[indices[j]]`.
+ * Flat indices into the `n` images (as one array of n·D values) of every value of the `count`
+ * squares per image at `positions` [n × count × 2], in the order [n × count × P × P × C]:
+ * `patches[j] = images[indices[j]]`.
  */
 export function patchIndices(
   positions: Int32Array,
   n: number,
   layout: PatchLayout,
   shape: ImageShape,
+  count = layout.count,
 ): Int32Array {
-  const { size, count } = layout;
+  const { size } = layout;
   const { height, width, channels } = shape;
   const dim = height * width * channels;
   const per = patchValues(layout, shape);
@@ -92,7 +106,38 @@ export function patchIndices(
   return out;
 }
 
-/** The patches [n × K × P·P·C] of `n` images at `positions`. */
+/**
+ * The positions [n × K × 2] of the K key patches among the candidates [n × C × 2]: the K squares
+ * with the most ink, most first, ties in candidate order.
+ */
+export function keyPositions(
+  images: ArrayLike<number>,
+  n: number,
+  candidates: Int32Array,
+  layout: PatchLayout,
+  shape: ImageShape,
+): Int32Array {
+  const c = layout.candidates;
+  const k = layout.count;
+  const per = patchValues(layout, shape);
+  const indices = patchIndices(candidates, n, layout, shape, c);
+  const out = new Int32Array(n * k * 2);
+  for (let i = 0; i < n; i++) {
+    const ink = Array.from({ length: c }, (_, j) => {
+      let sum = 0;
+      for (let v = 0; v < per; v++) sum += images[indices[(i * c + j) * per + v]];
+      return sum;
+    });
+    const order = Array.from({ length: c }, (_, j) => j).sort((a, b) => ink[b] - ink[a] || a - b);
+    for (let j = 0; j < k; j++) {
+      out[2 * (i * k + j)] = candidates[2 * (i * c + order[j])];
+      out[2 * (i * k + j) + 1] = candidates[2 * (i * c + order[j]) + 1];
+    }
+  }
+  return out;
+}
+
+/** The patches [n × K × P·P·C] of `n` images at `positions` [n × K × 2]. */
 export function cutPatches(
   images: ArrayLike<number>,
   n: number,
@@ -104,14 +149,18 @@ export function cutPatches(
   return Float32Array.from(indices, (i) => images[i]);
 }
 
-/** The true masks [n × D]: 1 on every value some patch covers (the union of the K squares), else 0. */
+/**
+ * The masks [n × D] of `count` squares per image at `positions` (the true masks of the K key
+ * patches by default): 1 on every value a square covers (their union), else 0.
+ */
 export function patchMasks(
   positions: Int32Array,
   n: number,
   layout: PatchLayout,
   shape: ImageShape,
+  count = layout.count,
 ): Float32Array {
   const out = new Float32Array(n * shape.height * shape.width * shape.channels);
-  for (const i of patchIndices(positions, n, layout, shape)) out[i] = 1;
+  for (const i of patchIndices(positions, n, layout, shape, count)) out[i] = 1;
   return out;
 }

@@ -254,6 +254,39 @@ export const METRICS: Record<string, MetricDefinition> = {
     better: "none",
     description: "the fixed observation noise σ of the AIS likelihood (context for ais_ll)",
   },
+  completion_psnr: {
+    name: "completion_psnr",
+    unit: "dB",
+    better: "higher",
+    description: "PSNR 10·log10(1/MSE) of a whole image completed from K key patches (positions " +
+      "hidden) against its source test image, per image capped at 100 dB, averaged, data range 1",
+  },
+  completion_ssim: {
+    name: "completion_ssim",
+    unit: "unitless",
+    better: "higher",
+    description: "SSIM (as recon_ssim) of a completion from K key patches against its source",
+  },
+  completion_mask_iou: {
+    name: "completion_mask_iou",
+    unit: "fraction",
+    better: "higher",
+    description: "IoU of the predicted mask of where the patches belong (thresholded at 0.5) " +
+      "with the true union of the cut squares, averaged per image",
+  },
+  completion_label_acc: {
+    name: "completion_label_acc",
+    unit: "fraction",
+    better: "higher",
+    description: "fraction of completions the frozen LeNet reads as their source's digit (28×28)",
+  },
+  completion_fid: {
+    name: "completion_fid",
+    unit: "feature dist²",
+    better: "lower",
+    description: "FID (as fid) of completions of `samples` test images against the grey test " +
+      "set, in the frozen LeNet's features",
+  },
   params: {
     name: "params",
     unit: "count",

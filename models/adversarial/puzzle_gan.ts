@@ -5,11 +5,13 @@
  * cars and scenes; genbench scores completions against their sources (benchmarks/evaluations/
  * completion.ts).
  *
- * Each training step cuts K patches of P×P from every image at positions drawn from the noise
- * stream (datasets/patches.ts: one gather of host-made indices, fixed shapes, no read-back).
+ * Each training step draws C candidate squares of P×P per image from the noise stream and keeps
+ * the K with the most ink as the key patches (datasets/patches.ts; on the device: one gather of
+ * host-made indices and a top-k, fixed shapes, no read-back): the paper's key patches are
+ * informative regions, and a blank square says nothing of where it belongs.
  * A patch encoder with shared weights (dense 2w → e, LReLU 0.2) encodes each patch; the K codes
  * are SUMMED (order-invariant, as in the authors' code). A generator (DCGAN-like, no batch norm,
- * so a completion never depends on its batch) maps [code, z] to the image (tanh) and the mask
+ * so a completion never depends on its batch; Glorot initialisation) maps [code, z] to the image (tanh) and the mask
  * (sigmoid) as two output channels of one trunk. D is the DCGAN discriminator (shared.ts).
  *
  * Losses, as in the authors' code (with image values in [−1, 1]; M the true mask, M̂ the
@@ -18,9 +20,11 @@
  *   two real composites of x and another image x' of the batch (x' inside M and x outside, and
  *   the reverse), so that D learns that patches must fit their surroundings; G: −log D(x̂);
  * - mask (the paper's spatial loss): λ_mask · mean |M̂ − M|;
- * - appearance (reconstruction weighted to the patches' regions): λ_appr · mean |M̂ ⊙ x̂ − M ⊙ x|,
- *   plus λ_out · mean |(1 − M) ⊙ (x̂ − x)| outside them (0 by default: the paper has no such
- *   term; the rest of the image is left to the adversarial loss).
+ * - appearance (reconstruction weighted to the patches' regions): λ_appr · mean |M ⊙ (x̂ − x)|;
+ *   the authors' code weights the completion by the predicted mask, mean |M̂ ⊙ x̂ − M ⊙ x|
+ *   (`appearanceMask: predicted`), which at MNIST scale lets M̂ → 0 switch the term off (the
+ *   mask collapsed to 0 and G ignored the patches in a 300-step run); plus λ_out · mean
+ *   |(1 − M) ⊙ (x̂ − x)| outside the patches (0 by default: not in the paper).
  */
 import * as tf from "@tensorflow/tfjs-core";
 import type { Stream } from "../../core/rng.ts";
@@ -40,7 +44,6 @@ import { UpConv } from "../layers/conv.ts";
 import { checkStride2Shape } from "../layers/checks.ts";
 import { Trainable } from "../trainable.ts";
 import {
-  DCGAN_INIT,
   DcganDiscriminator,
   discriminatorLoss,
   GAN_LOSSES,
@@ -66,6 +69,12 @@ export const PUZZLE_GAN_OPTIONS = {
     doc: "G's adversarial loss: non-saturating −log D(x̂) or minimax log(1 − D(x̂))",
   },
   patches: { type: "int", default: 3, min: 1, doc: "K, key patches per image (as in the paper)" },
+  candidates: {
+    type: "int",
+    default: 10,
+    min: 1,
+    doc: "C ≥ K random squares per image; the K with the most ink are the key patches",
+  },
   patchSize: { type: "int", default: 8, min: 1, doc: "P, the side of a patch in pixels" },
   margin: { type: "int", default: 4, min: 0, doc: "border pixels no patch covers (MNIST: 4)" },
   width: { type: "int", default: 32, min: 1, doc: "channels of D's first conv (G ∝, encoder 2w)" },
@@ -77,6 +86,12 @@ export const PUZZLE_GAN_OPTIONS = {
     default: 10,
     min: 0,
     doc: "λ_appr of the appearance loss inside the patches' regions",
+  },
+  appearanceMask: {
+    type: "string",
+    default: "true",
+    choices: ["true", "predicted"],
+    doc: "appearance loss |M ⊙ (x̂ − x)| with the true mask, or the authors' |M̂ ⊙ x̂ − M ⊙ x|",
   },
   outsideWeight: {
     type: "number",
@@ -130,10 +145,17 @@ export function completionLosses(
   real: tf.Tensor2D,
   mask: tf.Tensor2D,
   outsideWeight: number,
+  predicted = false,
 ): { mask: tf.Scalar; appearance: tf.Scalar } {
   return tf.tidy(() => {
     const maskLoss = tf.mean(tf.abs(tf.sub(maskProb, mask))) as tf.Scalar;
-    let appearance = tf.mean(tf.abs(tf.sub(tf.mul(maskProb, image), tf.mul(mask, real))));
+    let appearance = tf.mean(
+      tf.abs(
+        predicted
+          ? tf.sub(tf.mul(maskProb, image), tf.mul(mask, real))
+          : tf.mul(mask, tf.sub(image, real)),
+      ),
+    );
     if (outsideWeight > 0) {
       const outside = tf.mean(tf.abs(tf.mul(tf.sub(1, mask), tf.sub(image, real))));
       appearance = tf.add(appearance, tf.mul(outside, outsideWeight));
@@ -156,7 +178,12 @@ export class PuzzleGan extends Trainable implements GenerativeModel {
 
   constructor(readonly shape: ImageShape, readonly options: Options, init: Stream) {
     checkStride2Shape("puzzle-gan", shape);
-    const layout = { count: options.patches, size: options.patchSize, margin: options.margin };
+    const layout = {
+      count: options.patches,
+      candidates: options.candidates,
+      size: options.patchSize,
+      margin: options.margin,
+    };
     checkPatchLayout("puzzle-gan", layout, shape);
     super();
     this.patchLayout = layout;
@@ -165,13 +192,15 @@ export class PuzzleGan extends Trainable implements GenerativeModel {
     this.#dim = height * width * channels;
     const cells = (height / 4) * (width / 4);
     this.encoder = [
-      new Dense("enc/dense1", patchValues(layout, shape), 2 * w, init, DCGAN_INIT),
-      new Dense("enc/dense2", 2 * w, encoding, init, DCGAN_INIT),
+      // Glorot, not N(0, 0.02²), for the encoder and G: without batch norm, the DCGAN
+      // initialisation shrinks the signal at every layer and G learns one image for all patches.
+      new Dense("enc/dense1", patchValues(layout, shape), 2 * w, init),
+      new Dense("enc/dense2", 2 * w, encoding, init),
     ];
-    this.dense = new Dense("g/dense", encoding + latent, cells * 2 * w, init, DCGAN_INIT);
-    this.deconv1 = new UpConv("g/deconv1", 2 * w, w, init, DCGAN_INIT);
+    this.dense = new Dense("g/dense", encoding + latent, cells * 2 * w, init);
+    this.deconv1 = new UpConv("g/deconv1", 2 * w, w, init);
     // Channels 0..C−1: the image; channel C: the mask's logit.
-    this.deconv2 = new UpConv("g/deconv2", w, channels + 1, init, DCGAN_INIT);
+    this.deconv2 = new UpConv("g/deconv2", w, channels + 1, init);
     this.d = new DcganDiscriminator(shape, w, init);
     const lrD = options.learningRateD ? options.learningRateD : options.learningRate;
     this.#optimizerD = this.adam(lrD, options.beta1);
@@ -219,24 +248,47 @@ export class PuzzleGan extends Trainable implements GenerativeModel {
   }
 
   /**
-   * A training step's inputs from a batch [B, D] in [0, 1]: K patch positions per image and z
-   * drawn from `noise` on the host, the patches cut by one gather (no read-back).
+   * A training step's inputs from a batch [B, D] in [0, 1]: C candidate squares per image and z
+   * drawn from `noise` on the host; on the device, one gather cuts the candidates and top-k of
+   * their ink picks the K key patches and their squares' masks (fixed shapes, no read-back).
    */
   stepInputs(batch: tf.Tensor2D, noise: Stream): StepInputs {
     const n = batch.shape[0];
     const layout = this.patchLayout;
+    const { count: k, candidates: c } = layout;
+    const per = patchValues(layout, this.shape);
     const positions = drawPatchPositions(noise, n, layout, this.shape);
     const z = normalTensor([n, this.options.latent], noise) as tf.Tensor2D;
-    const indices = patchIndices(positions, n, layout, this.shape);
-    const masks = patchMasks(positions, n, layout, this.shape);
+    const indices = patchIndices(positions, n, layout, this.shape, c);
+    // One mask per candidate square (each its own "image"), or the K squares' union at once.
+    const masks = c > k
+      ? patchMasks(positions, n * c, layout, this.shape, 1)
+      : patchMasks(positions, n, layout, this.shape);
     return tf.tidy(() => {
-      const real = tf.sub(tf.mul(batch, 2), 1) as tf.Tensor2D;
-      const flat = tf.reshape(real, [-1]);
-      const patches = tf.reshape(tf.gather(flat, tf.tensor1d(indices, "int32")), [
-        n * layout.count,
-        patchValues(layout, this.shape),
-      ]) as tf.Tensor2D;
-      return { real, patches, mask: tf.tensor2d(masks, [n, this.#dim]), z: tf.keep(z) };
+      const cut = tf.reshape(
+        tf.gather(tf.reshape(batch, [-1]), tf.tensor1d(indices, "int32")),
+        [n, c, per],
+      );
+      let chosen = cut;
+      let mask = tf.tensor(masks, c > k ? [n * c, this.#dim] : [n, this.#dim]);
+      if (c > k) {
+        // Rows of the chosen candidates in [n·C, ·] (a batched gather fails on wasm).
+        const offsets = tf.tensor2d(
+          Int32Array.from({ length: n * k }, (_, j) => Math.floor(j / k) * c),
+          [n, k],
+          "int32",
+        );
+        const rows = tf.reshape(tf.add(tf.topk(tf.sum(cut, 2), k).indices, offsets), [-1]);
+        chosen = tf.gather(tf.reshape(cut, [n * c, per]), rows);
+        mask = tf.max(tf.reshape(tf.gather(mask, rows), [n, k, this.#dim]), 1);
+      }
+      const signed = (x: tf.Tensor) => tf.sub(tf.mul(x, 2), 1);
+      return {
+        real: signed(batch) as tf.Tensor2D,
+        patches: tf.reshape(signed(chosen), [n * k, per]) as tf.Tensor2D,
+        mask: mask as tf.Tensor2D,
+        z: tf.keep(z),
+      };
     });
   }
 
@@ -280,6 +332,7 @@ export class PuzzleGan extends Trainable implements GenerativeModel {
       inputs.real,
       inputs.mask,
       this.options.outsideWeight,
+      this.options.appearanceMask === "predicted",
     );
     const total = tf.addN([
       adversarial,
