@@ -280,9 +280,12 @@ async function timeModel(
   const data = Stream.derive(1, "micro-data");
   const noise = Stream.derive(1, "micro-noise");
   const batch = batchFor(inputKindOf(spec, options), 784, data);
+  // Labels as the runner gives them: classes in turn for a conditional model; for a model that
+  // trains on a split of its own (labelled by domain), its first two codes in turn (every step
+  // of such a model has one shape whatever the mix).
   const conditional = spec.capabilities.includes("conditional");
-  const labels = conditional
-    ? tf.tensor1d(Array.from({ length: BATCH }, (_, i) => i % 10), "float32")
+  const labels = conditional || spec.trainingSplit
+    ? tf.tensor1d(Array.from({ length: BATCH }, (_, i) => i % (conditional ? 10 : 2)), "float32")
     : undefined;
   try {
     // As in a training loop that logs rarely: steps are queued back to back and only the
