@@ -12,9 +12,10 @@ import { Stream } from "../core/rng.ts";
 import { installWebGpuKernels, uninstallWebGpuKernels } from "../core/webgpu/install.ts";
 import { compareWithCpu, convCases, denseCases, matMulCases } from "../core/webgpu/check.ts";
 import { getTileMode } from "../core/webgpu/gemm.ts";
+import { type TrainStepper, trainStepper } from "../core/webgpu/stepper.ts";
 import { flushTfjs } from "../core/webgpu/dispatch.ts";
-import { countGpuCalls, type GpuCallCounts, hostTime } from "../core/webgpu/tap.ts";
 import type { WebGPUBackend } from "@tensorflow/tfjs-backend-webgpu";
+import { formatIssueTable, type IssueProfile, issueProfile } from "./micro_issue.ts";
 import { MODELS } from "../models/registry.ts";
 import { inputKindOf } from "../models/model.ts";
 import { defaultOptions } from "../models/options.ts";
@@ -59,18 +60,11 @@ export interface MicroRow {
   dispatches?: number;
   /** webgpu models: the WebGPU calls of one training step and the host time to issue it. */
   issue?: IssueProfile;
+  /** The same, replayed (core/webgpu/stepper.ts); the timings above are of replayed steps. */
+  replayIssue?: IssueProfile;
+  /** Why the model's step was not replayed (replay on, webgpu). */
+  replayNote?: string;
   error?: string;
-}
-
-/** The WebGPU calls of one training step and the host time spent issuing them. */
-export interface IssueProfile extends GpuCallCounts {
-  /**
-   * Median host milliseconds from the start of a step until all its work is submitted, less
-   * the time inside `queue.submit` (on a software adapter submit runs the GPU work itself).
-   */
-  hostMs: number;
-  /** Median milliseconds inside `queue.submit` per step. */
-  submitMs: number;
 }
 
 /** What `--out` writes. */
@@ -78,6 +72,8 @@ export interface MicroReport {
   backend: BackendInfo;
   kernels: "genbench" | "stock" | "n/a";
   tiles: string | null;
+  /** webgpu: whether training steps were replayed (`--no-replay` turns it off). */
+  replay: boolean;
   date: string;
   deno: string;
   /** Latency of one read-back on an idle queue, subtracted from every sample (ms). */
@@ -256,13 +252,13 @@ async function timeAdam(stream: Stream, timeMs: number, idleSync: number): Promi
 }
 
 /** A batch of 128 images in the model's input units. */
-function batchFor(kind: string, dim: number, stream: Stream): tf.Tensor2D {
+function batchFor(kind: string, dim: number, stream: Stream): Float32Array {
   const values = new Float32Array(BATCH * dim);
   for (let i = 0; i < values.length; i++) {
     const u = stream.uniform();
     values[i] = kind === "binary" ? (u < 0.5 ? 1 : 0) : kind === "byte" ? Math.floor(u * 256) : u;
   }
-  return tf.tensor2d(values, [BATCH, dim]);
+  return values;
 }
 
 /** Time one training step of a registered model at batch 128 on random data. */
@@ -270,6 +266,7 @@ async function timeModel(
   name: string,
   timeMs: number,
   idleSync: number,
+  replay: boolean,
   reference?: CpuReference,
 ): Promise<MicroRow> {
   const spec = MODELS.find((m) => m.name === name);
@@ -279,22 +276,41 @@ async function timeModel(
   const model = spec.create({ shape, options, init: Stream.derive(1, "init") });
   const data = Stream.derive(1, "micro-data");
   const noise = Stream.derive(1, "micro-noise");
-  const batch = batchFor(inputKindOf(spec, options), 784, data);
+  const batchValues = batchFor(inputKindOf(spec, options), 784, data);
   // Labels as the runner gives them: classes in turn for a conditional model; for a model that
   // trains on a split of its own (labelled by domain), its first two codes in turn (every step
   // of such a model has one shape whatever the mix).
   const conditional = spec.capabilities.includes("conditional");
-  const labels = conditional || spec.trainingSplit
-    ? tf.tensor1d(Array.from({ length: BATCH }, (_, i) => i % (conditional ? 10 : 2)), "float32")
+  const labelValues = conditional || spec.trainingSplit
+    ? Float32Array.from({ length: BATCH }, (_, i) => i % (conditional ? 10 : 2))
     : undefined;
+  // A step as the training loop runs it: the batch (and labels) made on the host and uploaded.
+  const step = (stepper: TrainStepper) => {
+    const batch = tf.tensor2d(batchValues, [BATCH, 784]);
+    const labels = labelValues && tf.tensor1d(labelValues, "float32");
+    const result = stepper.step(batch, noise, labels);
+    tf.dispose([batch, ...(labels ? [labels] : [])]);
+    return result;
+  };
+  const webgpu = tf.getBackend() === "webgpu";
+  const stepper = trainStepper(model, { replay: webgpu && replay });
   try {
+    // The profile of a step through tfjs first: once replayed, every step must be.
+    const plain = trainStepper(model, { replay: false });
+    const issue = webgpu
+      ? await issueProfile(() => {
+        const result = step(plain);
+        flushTfjs(tf.backend() as WebGPUBackend);
+        return result;
+      })
+      : undefined;
     // As in a training loop that logs rarely: steps are queued back to back and only the
     // last step's loss is read.
     const steps = async (n: number) => {
       for (let r = 0; r < n; r++) {
-        const losses = Object.values(model.trainStep(batch, noise, labels));
-        if (r === n - 1) await losses[0].data();
-        tf.dispose(losses);
+        const result = step(stepper);
+        if (r === n - 1) await result.values();
+        result.dispose();
       }
     };
     const { reps, syncMs } = await chooseReps(steps, 300, 50);
@@ -309,8 +325,8 @@ async function timeModel(
     };
     const imagesPerS = BATCH / (timing.ms / 1000);
     const ref = PYTORCH_IMAGES_PER_S[name];
-    const issue = tf.getBackend() === "webgpu"
-      ? await issueProfile(() => Object.values(model.trainStep(batch, noise, labels)))
+    const replayIssue = webgpu && replay && stepper.note === null
+      ? await issueProfile(() => step(stepper))
       : undefined;
     return {
       kind: "model",
@@ -328,77 +344,13 @@ async function timeModel(
         : undefined,
       dispatches: issue?.dispatches,
       issue,
+      replayIssue,
+      replayNote: stepper.note ?? undefined,
     };
   } finally {
-    tf.dispose([batch, ...(labels ? [labels] : [])]);
+    stepper.dispose();
     model.dispose();
   }
-}
-
-/**
- * Count the WebGPU calls of one step, then time how long the host takes to issue a step (its
- * work submitted, the GPU idle before it): the median of 7.
- */
-async function issueProfile(step: () => tf.Tensor[]): Promise<IssueProfile> {
-  const backend = tf.backend() as WebGPUBackend;
-  const issue = () => {
-    const losses = step();
-    flushTfjs(backend);
-    return losses;
-  };
-  const idle = async (losses: tf.Tensor[]) => {
-    await losses[0].data();
-    tf.dispose(losses);
-    await backend.queue.onSubmittedWorkDone();
-  };
-  await idle(issue());
-  const { result, counts } = await countGpuCalls(issue);
-  await idle(result);
-  const times: number[] = [], submits: number[] = [];
-  for (let i = 0; i < 7; i++) {
-    const { result: losses, ms, submitMs } = hostTime(issue);
-    times.push(ms);
-    submits.push(submitMs);
-    await idle(losses);
-  }
-  const median = (v: number[]) => v.sort((a, b) => a - b)[3];
-  return { ...counts, hostMs: median(times), submitMs: median(submits) };
-}
-
-/** The per-step WebGPU profile of the model rows that have one, as a table. */
-export function formatIssueTable(rows: MicroRow[]): string {
-  const head = [
-    "train step",
-    "host ms",
-    "in submit ms",
-    "dispatches",
-    "passes",
-    "submits",
-    "bind groups",
-    "writeBuffer (KB)",
-    "mapped uploads (KB)",
-    "copies",
-  ];
-  const kb = (n: number) => (n / 1024).toFixed(1);
-  const body = rows.filter((r) => r.issue).map((r) => {
-    const p = r.issue!;
-    return [
-      r.name.replace(/^train step /, ""),
-      p.hostMs.toFixed(2),
-      p.submitMs.toFixed(1),
-      String(p.dispatches),
-      String(p.passes),
-      String(p.submits),
-      String(p.bindGroups),
-      `${p.writeBuffers} (${kb(p.writeBytes)})`,
-      `${p.mappedUploads} (${kb(p.mappedBytes)})`,
-      String(p.copies),
-    ];
-  });
-  const widths = head.map((h, i) => Math.max(h.length, ...body.map((row) => row[i].length)));
-  const line = (cells: string[]) =>
-    cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join("  ");
-  return [line(head), widths.map((w) => "-".repeat(w)).join("  "), ...body.map(line)].join("\n");
 }
 
 function fmt(n: number | undefined, digits = 3): string {
@@ -462,6 +414,8 @@ export interface MicroOptions {
   out?: string;
   /** PyTorch-CPU figures from the same window (`--reference`), for ratio columns. */
   reference?: CpuReference;
+  /** webgpu: replay recorded training steps (core/webgpu/stepper.ts); default on. */
+  replay?: boolean;
 }
 
 /** Time every op and model training step of `options`, printing a row as each finishes. */
@@ -484,6 +438,7 @@ export async function runMicro(options: MicroOptions): Promise<MicroReport> {
     backend,
     kernels,
     tiles: kernels === "genbench" ? getTileMode() : null,
+    replay: backend.name === "webgpu" && (options.replay ?? true),
     date: new Date().toISOString(),
     deno: Deno.version.deno,
     syncMs: 0,
@@ -545,7 +500,7 @@ export async function runMicro(options: MicroOptions): Promise<MicroReport> {
       await measure(
         "model",
         `train step ${name}`,
-        () => timeModel(name, timeMs, report.syncMs, options.reference),
+        () => timeModel(name, timeMs, report.syncMs, options.replay ?? true, options.reference),
       );
     }
   }

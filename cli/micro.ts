@@ -21,6 +21,8 @@ on an H100 where known) and can write it as JSON.
   --no-ops                 no op timings
   --time MS                time budget of each row in milliseconds (default 1000; > 0)
   --verify                 webgpu: compare the kernels with the cpu backend first
+  --no-replay              webgpu: run every training step through tfjs (default: record the
+                           step and replay it, core/webgpu/stepper.ts)
   --out FILE               write the JSON report to FILE (rewritten after every row)
   --reference FILE         PyTorch-CPU figures from the same window (JSON lines with model,
                            threads, img_per_s_median): ratio columns per thread count
@@ -52,6 +54,7 @@ export async function microCommand(args: string[]): Promise<number> {
       "no-ops": { type: "boolean", default: false },
       time: { type: "string", default: "1000" },
       verify: { type: "boolean", default: false },
+      "no-replay": { type: "boolean", default: false },
       out: { type: "string" },
       reference: { type: "string" },
       help: { type: "boolean", short: "h", default: false },
@@ -111,6 +114,7 @@ export async function microCommand(args: string[]): Promise<number> {
     noOps: values["no-ops"]!,
     timeMs,
     verify: values.verify!,
+    replay: !values["no-replay"],
     out: values.out,
     reference,
   });

@@ -323,7 +323,16 @@ export class StepReplay {
   }
 
   /** The first float32 of each read-back buffer, after the work queued so far. */
-  async read(): Promise<Float32Array> {
+  read(): Promise<Float32Array> {
+    // One read at a time: they share the staging buffer.
+    const done = this.#reading.then(() => this.#readNow());
+    this.#reading = done.catch(() => {});
+    return done;
+  }
+
+  #reading: Promise<unknown> = Promise.resolve();
+
+  async #readNow(): Promise<Float32Array> {
     const n = this.#readBack.length;
     this.#readStaging ??= this.#device.createBuffer({
       size: Math.max(4, 4 * n),

@@ -24,7 +24,7 @@ import * as tf from "@tensorflow/tfjs-core";
 import type { WebGPUBackend } from "@tensorflow/tfjs-backend-webgpu";
 import type { Stream } from "../rng.ts";
 import { flushTfjs } from "./dispatch.ts";
-import { recordTrace, type Trace } from "./record.ts";
+import { recordTrace, type Trace, type TraceOp } from "./record.ts";
 import { NotReplayable, StepReplay, type WriteSource } from "./replay.ts";
 import { guardPool, type PoolGuard } from "./pool_guard.ts";
 
@@ -168,13 +168,20 @@ function classify(a: Recording, b: Recording): WriteSource[] {
   });
 }
 
-/** The same work in both recordings, buffers aside. */
+/**
+ * The same work in both recordings, buffers aside: the same host writes in the same order,
+ * and the same dispatches and copies. A copy out of a staging buffer is part of its write
+ * (tfjs uploads through one or straight into a fresh buffer, as its pool allows).
+ */
 function sameWork(a: Trace, b: Trace): boolean {
-  if (a.ops.length !== b.ops.length) return false;
-  return a.ops.every((x, i) => {
-    const y = b.ops[i];
-    if (x.kind !== y.kind) return false;
-    if (x.kind === "write" && y.kind === "write") return x.bytes.length === y.bytes.length;
+  const staging = (op: TraceOp) =>
+    op.kind === "copy" && (op.src.usage & GPUBufferUsage.MAP_WRITE) !== 0;
+  const writes = (t: Trace) => t.ops.flatMap((op) => op.kind === "write" ? [op.bytes.length] : []);
+  const work = (t: Trace) => t.ops.filter((op) => op.kind !== "write" && !staging(op));
+  const wa = work(a), wb = work(b);
+  if (writes(a).join() !== writes(b).join() || wa.length !== wb.length) return false;
+  return wa.every((x, i) => {
+    const y = wb[i];
     if (x.kind === "copy" && y.kind === "copy") return x.size === y.size;
     if (x.kind === "dispatch" && y.kind === "dispatch") {
       return x.pipeline === y.pipeline && x.size.join() === y.size.join();
@@ -235,6 +242,12 @@ class ReplayStepper implements TrainStepper {
   }
 
   /** The optimizers' settings a replay bakes in; a change means recording again. */
+  /** The bytes of `t` while they are still on the host (a fresh tensor), else null. */
+  #hostBytes(t: tf.Tensor): Uint8Array | null {
+    const values = this.#backend().tensorMap.get(t.dataId)?.values;
+    return ArrayBuffer.isView(values) ? bytesOf(values) : null;
+  }
+
   #hyperparameters(): string {
     return JSON.stringify(
       this.model.optimizers().map((o) => {
@@ -250,6 +263,10 @@ class ReplayStepper implements TrainStepper {
       return this.#plain(batch, noise, labels);
     }
     if (this.#replay && this.#hyperparameters() !== this.#hyper) this.#drop();
+    if (this.#hostBytes(batch) === null || (labels && this.#hostBytes(labels) === null)) {
+      this.#off("the batch or its labels are already on the GPU (replay takes them from the host)");
+      return this.#plain(batch, noise, labels);
+    }
     if (this.#replay) return this.#replayStep(batch, noise, labels);
     if (++this.#steps <= WARMUP_STEPS) return this.#plain(batch, noise, labels);
     return this.#record(batch, noise, labels);
@@ -266,7 +283,10 @@ class ReplayStepper implements TrainStepper {
     const start = variables.map((v) => this.#bufferOf(v));
     const optimizers = this.model.optimizers() as unknown as { iterations_: number }[];
     const iterations = optimizers.map((o) => o.iterations_);
-    const inputs = [bytesOf(batch.dataSync()), labels ? bytesOf(labels.dataSync()) : null];
+    const inputs = [
+      this.#hostBytes(batch)!.slice(),
+      labels ? this.#hostBytes(labels)!.slice() : null,
+    ];
     // The variables' buffers must not be handed out again within the step.
     this.#guard ??= guardPool(backend);
     const held = new Set(start.filter((b): b is GPUBuffer => b !== null));
@@ -320,6 +340,7 @@ class ReplayStepper implements TrainStepper {
   }
 
   #off(why: string): void {
+    this.#drop();
     this.note = why;
     this.onNote?.(`step replay off: ${why}; each step runs through tfjs`);
   }
@@ -377,8 +398,8 @@ class ReplayStepper implements TrainStepper {
 
   #replayStep(batch: tf.Tensor2D, noise: Stream, labels?: tf.Tensor1D): StepResult {
     const plan = this.#plan!, replay = this.#replay!;
-    const x = bytesOf(batch.dataSync());
-    const y = labels ? bytesOf(labels.dataSync()) : null;
+    const x = this.#hostBytes(batch)!;
+    const y = labels ? this.#hostBytes(labels) : null;
     if (
       x.length !== plan.inputs[0]!.length || (y?.length ?? -1) !== (plan.inputs[1]?.length ?? -1)
     ) {
