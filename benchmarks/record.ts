@@ -363,6 +363,9 @@ function parseProvenance(raw: unknown, check: FieldChecker): Provenance {
     backend: text("backend"),
     adapter: check.optionalString(obj, "adapter", at("adapter"), true),
     fallback_adapter: check.boolean(obj, "fallback_adapter", at("fallback_adapter")),
+    ...(obj.step_replay === undefined
+      ? {}
+      : { step_replay: check.boolean(obj, "step_replay", at("step_replay")) }),
     dataset: {
       name: dataText("name"),
       source: dataText("source"),

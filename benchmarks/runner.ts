@@ -188,6 +188,7 @@ export async function runOne(
       checkpointEvery: settings.checkpointEvery ?? DEFAULT_CHECKPOINT_EVERY,
       stop,
       label: label(plan),
+      replay: backend.replay !== false,
       // Each checkpoint also updates run.json, so that a killed run shows how far it got.
       checkpoint: async () => {
         await writeCheckpoint(runDir, model, state);

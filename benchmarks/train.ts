@@ -15,6 +15,7 @@ import type { RunPlan } from "./plan.ts";
 import { protocolHooks } from "./protocol.ts";
 import { RUN_FILES, saveRunFile } from "./record.ts";
 import type { StopRequest } from "./signals.ts";
+import { type TrainStepper, trainStepper } from "../core/webgpu/stepper.ts";
 import { batchSizeOf, type TrainState } from "./train_state.ts";
 
 /** Default of `--checkpoint-every` (steps). Checkpoints never change results, only cost time. */
@@ -39,6 +40,11 @@ export interface TrainContext {
   checkpoint: () => Promise<void>;
   /** The run's label in messages, e.g. `[vae-mlp seed 1]`. */
   label: string;
+  /**
+   * On webgpu, record a training step and replay it (core/webgpu/stepper.ts); default true.
+   * The losses, weights and checkpoints are the same bit for bit either way.
+   */
+  replay?: boolean;
 }
 
 /** Names and values of the losses whose value is NaN or infinite. */
@@ -52,6 +58,23 @@ export async function trainModel(
   model: GenerativeModel,
   state: TrainState,
   context: TrainContext,
+): Promise<TrainOutcome> {
+  const stepper = trainStepper(model, {
+    replay: context.replay ?? true,
+    onNote: (line) => console.error(`genbench: ${context.label} ${line}`),
+  });
+  try {
+    return await trainSteps(model, state, context, stepper);
+  } finally {
+    stepper.dispose();
+  }
+}
+
+async function trainSteps(
+  model: GenerativeModel,
+  state: TrainState,
+  context: TrainContext,
+  stepper: TrainStepper,
 ): Promise<TrainOutcome> {
   const { plan, dataset, stop } = context;
   const seconds = plan.budget && "seconds" in plan.budget ? plan.budget.seconds : Infinity;
@@ -101,7 +124,7 @@ export async function trainModel(
     const labels = conditional
       ? tf.tensor1d(Int32Array.from(rows, (r) => dataset.train.labels[r]), "int32")
       : undefined;
-    const losses = model.trainStep(x, streams.train, labels);
+    const losses = stepper.step(x, streams.train, labels);
     x.dispose();
     labels?.dispose();
     const step = ++state.step;
@@ -118,12 +141,11 @@ export async function trainModel(
     const logged = step % logEvery === 0 || last;
     const checkpointed = last || stopping || (every > 0 && step % every === 0);
     if (!logged && !checkpointed) {
-      tf.dispose(Object.values(losses));
+      losses.dispose();
       continue;
     }
-    const values: Record<string, number> = {};
-    for (const [name, scalar] of Object.entries(losses)) values[name] = (await scalar.data())[0];
-    tf.dispose(Object.values(losses));
+    const values = await losses.values();
+    losses.dispose();
     state.seconds = clock();
     if (logged) {
       state.curves.push(

@@ -50,6 +50,8 @@ export interface BenchOptions {
   shard?: ShardSpec | null;
   /** `--set`, `--steps`, `--epochs`, `--budget` (benchmarks/overrides.ts). */
   overrides?: RunOverrides;
+  /** webgpu: replay recorded training steps (default true; `--no-replay`). */
+  replay?: boolean;
 }
 
 /** The flags of `bench` (parseArgs options); `slurm` passes the same ones through. */
@@ -71,6 +73,7 @@ export const BENCH_FLAGS = {
   steps: { type: "string" },
   epochs: { type: "string" },
   budget: { type: "string" },
+  "no-replay": { type: "boolean", default: false },
   help: { type: "boolean", short: "h", default: false },
 } as const;
 
@@ -161,6 +164,7 @@ export function parseBenchArgs(args: string[]): BenchOptions | "help" {
     checkpointEvery,
     shard: v.shard === undefined ? shardFromEnv() : parseShard(v.shard),
     overrides,
+    replay: !v["no-replay"],
   };
 }
 
@@ -177,6 +181,7 @@ export async function bench(options: BenchOptions): Promise<MetricsFile[]> {
   const dataset = await getDataset(options.dataset).load(options.dataDir);
   if (options.threads !== undefined) setThreadCount(options.threads);
   const backend = await chooseBackend(options.backend);
+  if (backend.name === "webgpu" && options.replay === false) backend.replay = false;
   const say = (line: string) => options.quiet || console.error(line);
   say(
     `genbench: suite ${suite.name}, ${entries.length} model(s) × ${options.seeds.length} seed(s) ` +

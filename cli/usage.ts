@@ -35,6 +35,8 @@ Options of bench:
                            folder with data_batch_1.bin … data_batch_5.bin and test_batch.bin
   --backend NAME           auto (default: WebGPU on a hardware GPU, else cpu), webgpu, cpu,
                            wasm or tensorflow
+  --no-replay              webgpu: run every training step through tfjs instead of recording
+                           one and replaying it (same results; run.json says which)
   --threads N              CPU threads of the wasm backend and the host kernels (default 2;
                            results do not change with it)
   --seed N                 master seed, repeatable (--seed 1 --seed 2); default 1

@@ -24,6 +24,11 @@ export interface BackendInfo {
   fallbackAdapter: boolean;
   /** wasm: the XNNPACK threads (core/threads.ts). */
   threads?: number;
+  /**
+   * webgpu: training steps are recorded and replayed (core/webgpu/stepper.ts); on by default,
+   * off with `--no-replay`. Results are the same bit for bit either way.
+   */
+  replay?: boolean;
 }
 
 // tfjs prints a banner suggesting tfjs-node on the first CPU tensor; genbench chooses its
@@ -171,6 +176,7 @@ async function useWebGpu(adapter: GPUAdapter): Promise<BackendInfo> {
     name: "webgpu",
     adapter: adapterName(adapter),
     fallbackAdapter: adapter.info.isFallbackAdapter,
+    replay: true,
   };
 }
 

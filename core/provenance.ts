@@ -17,6 +17,8 @@ export interface Provenance {
   backend: string;
   adapter: string | null;
   fallback_adapter: boolean;
+  /** webgpu: whether training steps were replayed (core/webgpu/stepper.ts). */
+  step_replay?: boolean;
   dataset: {
     name: string;
     source: string;
@@ -76,6 +78,7 @@ export async function provenance(
     backend: backend.name,
     adapter: backend.adapter,
     fallback_adapter: backend.fallbackAdapter,
+    ...(backend.name === "webgpu" ? { step_replay: backend.replay !== false } : {}),
     dataset: {
       name: dataset.name,
       source: dataset.source,

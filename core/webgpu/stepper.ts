@@ -407,6 +407,15 @@ class ReplayStepper implements TrainStepper {
       return this.step(batch, noise, labels);
     }
     const backend = this.#backend();
+    // Something between steps (a protocol restoring weights, say) moved a variable: record again.
+    const variables = Object.values(tf.engine().registeredVariables);
+    if (
+      variables.length !== plan.variables.length ||
+      plan.variables.some((v, i) => variables[i] !== v || this.#bufferOf(v) !== plan.end[i])
+    ) {
+      this.#drop();
+      return this.step(batch, noise, labels);
+    }
     flushTfjs(backend);
     redraw(noise, plan.draws, this.#noise);
     replay.run([x, y ?? new Uint8Array(0), bytesOf(this.#noise)]);
