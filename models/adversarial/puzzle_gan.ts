@@ -10,20 +10,22 @@
  * host-made indices and a top-k, fixed shapes, no read-back): the paper's key patches are
  * informative regions, and a blank square says nothing of where it belongs.
  * A patch encoder with shared weights (dense 2w → e, LReLU 0.2) encodes each patch; the K codes
- * are SUMMED (order-invariant, as in the authors' code). A generator (DCGAN-like, no batch norm,
- * so a completion never depends on its batch; Glorot initialisation) maps [code, z] to the image (tanh) and the mask
- * (sigmoid) as two output channels of one trunk. D is the DCGAN discriminator (shared.ts).
+ * are SUMMED (order-invariant, as in the authors' code). A generator (DCGAN-like without batch
+ * norm, so a completion never depends on its batch; Glorot initialisation) maps [code, z] to the
+ * image (tanh) and the mask (sigmoid), two output channels of one trunk. D is the DCGAN
+ * discriminator (shared.ts). One D and one G update per step (the authors' code updates G every
+ * other step and anneals both λ from 1e-2 to 1e-4 over its epochs; here they are fixed).
  *
- * Losses, as in the authors' code (with image values in [−1, 1]; M the true mask, M̂ the
- * predicted one, x the image, x̂ the completion):
+ * Losses, after the authors' code (image values in [−1, 1]; M the true mask, M̂ the predicted
+ * one, x the image, x̂ the completion):
  * - adversarial: D: −log D(x) − log(1 − D(x̂)) and, with `shuffledFakes`, −log(1 − D(·)) of the
  *   two real composites of x and another image x' of the batch (x' inside M and x outside, and
  *   the reverse), so that D learns that patches must fit their surroundings; G: −log D(x̂);
  * - mask (the paper's spatial loss): λ_mask · mean |M̂ − M|;
  * - appearance (reconstruction weighted to the patches' regions): λ_appr · mean |M ⊙ (x̂ − x)|;
  *   the authors' code weights the completion by the predicted mask, mean |M̂ ⊙ x̂ − M ⊙ x|
- *   (`appearanceMask: predicted`), which at MNIST scale lets M̂ → 0 switch the term off (the
- *   mask collapsed to 0 and G ignored the patches in a 300-step run); plus λ_out · mean
+ *   (`appearanceMask: predicted`), which lets M̂ → 0 switch the term off (in a 300-step MNIST
+ *   run with it M̂ collapsed to 0 everywhere); plus λ_out · mean
  *   |(1 − M) ⊙ (x̂ − x)| outside the patches (0 by default: not in the paper).
  */
 import * as tf from "@tensorflow/tfjs-core";
