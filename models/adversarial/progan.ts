@@ -105,7 +105,10 @@ export function criticLoss(
   const fakeScores = critic(fake);
   const distance = tf.sub(tf.mean(realScores), tf.mean(fakeScores)) as tf.Scalar;
   const mixed = tf.add(fake, tf.mul(tf.sub(real, fake), u)) as tf.Tensor4D;
-  const slopes = tf.grad((m) => tf.sum(critic(m as tf.Tensor4D)))(mixed);
+  // Σ D(x̂) written as n·mean: the penalty differentiates this gradient again, and genbench's
+  // webgpu gradient of Sum (core/webgpu/sum_grad.ts) has no gradient of its own; Mean's has.
+  const n = real.shape[0];
+  const slopes = tf.grad((m) => tf.mul(tf.mean(critic(m as tf.Tensor4D)), n))(mixed);
   const norms = tf.sqrt(tf.add(tf.sum(tf.square(slopes), [1, 2, 3]), PROGAN_EPSILON));
   const penalty = tf.mean(tf.square(tf.sub(norms, 1))) as tf.Scalar;
   const loss = tf.addN([
@@ -205,7 +208,11 @@ export class Progan implements GenerativeModel {
   #update(optimizer: tf.Optimizer, variables: tf.Variable[], loss: () => tf.Scalar) {
     const { value, grads } = tf.variableGrads(loss, variables);
     const used = Object.values(grads);
-    const gradNorm = tf.tidy(() => tf.sqrt(tf.addN(used.map((g) => tf.sum(tf.square(g))))));
+    // A chain of adds, not tf.addN: tfjs-webgpu's AddN drops inputs past the sixth (measured on
+    // llvmpipe: addN of 8 scalars returned the sum of the first 6).
+    const gradNorm = tf.tidy(() =>
+      tf.sqrt(used.map((g) => tf.sum(tf.square(g))).reduce((a, b) => tf.add(a, b)))
+    );
     const all: typeof grads = {};
     for (const v of variables) all[v.name] = grads[v.name] ?? (null as unknown as tf.Tensor);
     optimizer.applyGradients(all);

@@ -4,7 +4,7 @@
  * normalisation, the minibatch standard deviation feature map, the equalized learning rate
  * (weights N(0, 1), multiplied at run time by He's constant gain/√fan-in), and 2× nearest
  * upsampling, 2×2 average pooling and leaky ReLU. Every op here is built from reshape, broadcast
- * products, sums, abs, matmul or conv2d, whose gradients tfjs can differentiate again: the
+ * products, means, abs, matmul or conv2d, whose gradients tfjs can differentiate again: the
  * WGAN-GP penalty needs the gradient of the critic's input gradient.
  */
 import * as tf from "@tensorflow/tfjs-core";
@@ -74,10 +74,11 @@ export function upsample2x(x: tf.Tensor4D): tf.Tensor4D {
 export function downsample2x(x: tf.Tensor4D): tf.Tensor4D {
   return tf.tidy(() => {
     const [b, h, w, c] = x.shape;
-    // Row pairs: [B·H/2, 2, W·C] summed over the pair; then column pairs: [·, 2, C].
-    const rows = tf.sum(tf.reshape(x, [b * (h / 2), 2, w * c]), 1);
-    const cells = tf.sum(tf.reshape(rows, [b * (h / 2) * (w / 2), 2, c]), 1);
-    return tf.reshape(tf.mul(cells, 0.25), [b, h / 2, w / 2, c]) as tf.Tensor4D;
+    // Row pairs: [B·H/2, 2, W·C] averaged over the pair; then column pairs: [·, 2, C]. Means,
+    // not sums: genbench's webgpu gradient of Sum (core/webgpu/sum_grad.ts) has no gradient.
+    const rows = tf.mean(tf.reshape(x, [b * (h / 2), 2, w * c]), 1);
+    const cells = tf.mean(tf.reshape(rows, [b * (h / 2) * (w / 2), 2, c]), 1);
+    return tf.reshape(cells, [b, h / 2, w / 2, c]) as tf.Tensor4D;
   });
 }
 
