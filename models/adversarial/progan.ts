@@ -12,7 +12,9 @@
  * resumed run grows exactly as an uninterrupted one, and trainStep reads nothing back from the
  * device. Stage s ≥ 1 starts after s·imagesPerStage images; the last stage runs to the end of
  * the budget. A stage change changes tensor shapes: a recorded GPU step must be re-recorded per
- * stage (and α is a per-step scalar input during fade-ins).
+ * stage (and α is a per-step scalar input during fade-ins). The webgpu step replay
+ * (core/webgpu/stepper.ts) does neither yet; it turns itself off for progan, whose logged stage
+ * and α are host scalars ("a loss is computed on the host"), so every step runs through tfjs.
  *
  * Sampling and `generator()` use the stage and α the model has reached; before the last stage
  * its images are upsampled (nearest) to full size, which the growth view's growth.json records.
