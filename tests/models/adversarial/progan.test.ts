@@ -24,6 +24,7 @@ import {
   upsample2x,
 } from "../../../models/layers/progan_layers.ts";
 import { defaultOptions } from "../../../models/options.ts";
+import { growthViews } from "../../../benchmarks/views/growth.ts";
 import { parameterCount } from "../../../models/model.ts";
 
 await selectBackend("cpu");
@@ -278,6 +279,19 @@ Deno.test("progan trains through every stage; a resumed run equals an uninterrup
   const samples = await reference.sample(3, Stream.derive(1, "s"));
   assert.deepEqual(await resumed.sample(3, Stream.derive(1, "s")), samples);
   assert.ok(samples.every((v) => v >= 0 && v <= 1));
+  // The growth view: G at the end of every stage trained in this process, then as trained.
+  const full = await growthViews(reference, TINY, Stream.derive(1, "view"), 4);
+  assert.deepEqual(full.record.rows.map((r) => [r.stage, r.size, r.when]), [
+    [0, 2, "end of stage"],
+    [1, 4, "end of stage"],
+    [2, 8, "end of training"],
+  ]);
+  assert.deepEqual(full.record.missing, []);
+  assert.deepEqual(full.record.final, { stage: 2, alpha: 1, size: 8, upsampled: false });
+  // The resumed process started inside stage 1: stage 0's end is missing, and said so.
+  const partial = await growthViews(resumed, TINY, Stream.derive(1, "view"), 4);
+  assert.deepEqual(partial.record.rows.map((r) => r.stage), [1, 2]);
+  assert.deepEqual(partial.record.missing, [0]);
   reference.dispose();
   resumed.dispose();
 });
