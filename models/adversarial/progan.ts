@@ -210,8 +210,8 @@ export class Progan implements GenerativeModel {
   #update(optimizer: tf.Optimizer, variables: tf.Variable[], loss: () => tf.Scalar) {
     const { value, grads } = tf.variableGrads(loss, variables);
     const used = Object.values(grads);
-    // A chain of adds, not tf.addN: tfjs-webgpu's AddN drops inputs past the sixth (measured on
-    // llvmpipe: addN of 8 scalars returned the sum of the first 6).
+    // A chain of adds, not tf.addN: with more than 6 inputs tfjs-webgpu's AddN returned a stale
+    // value (the previous AddN's result) on llvmpipe, and the D update went wrong with it.
     const gradNorm = tf.tidy(() =>
       tf.sqrt(used.map((g) => tf.sum(tf.square(g))).reduce((a, b) => tf.add(a, b)))
     );
