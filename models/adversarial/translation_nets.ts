@@ -4,18 +4,31 @@
  * per-row loss terms that a row weight selects (so a step has one shape whatever mix of domains
  * its batch holds, and never reads anything back from the device), and translation in chunks.
  *
- * Generator: 4×4/2 conv c → w, LReLU 0.2, 4×4/2 conv w → 2w, ReLU, `blocks` residual blocks
- * (3×3 conv, ReLU, 3×3 conv, + input) at H/4, 4×4/2 deconv 2w → w, ReLU, 4×4/2 deconv w → 1,
- * sigmoid (H → H/2 → H/4 → H/2 → H, images in [0, 1]). Discriminator (PatchGAN-like): 4×4/2 conv
- * 1 → w, LReLU, 4×4/2 conv w → 2w, LReLU, then a 1×1 conv → one real/fake score per patch and,
- * with `classes` > 0, an (H/4)×(W/4) valid conv → one logit per domain (StarGAN's D_cls). No
- * normalisation layers, so a translation never depends on the other images of its batch.
+ * Generator: 4×4/2 conv c → w, LReLU 0.2, 4×4/2 conv w → 2w, IN, ReLU, `blocks` residual blocks
+ * (3×3 conv, IN, ReLU, 3×3 conv, IN, + input) at H/4, 4×4/2 deconv 2w → w, IN, ReLU, 4×4/2
+ * deconv w → 1, sigmoid (H → H/2 → H/4 → H/2 → H, images in [0, 1]). IN is instance
+ * normalisation, as in both papers' generators: without it the generators of a short run drift
+ * to a black image (a PyTorch replica of `cyclegan` at width 8, batch 32, 400 steps: 6.1 dB
+ * against the ground truth without, 11.3 dB with, where leaving the digit as it is gives 10.6).
+ * Discriminator (PatchGAN-like, no normalisation): 4×4/2 conv 1 → w, LReLU, 4×4/2 conv w → 2w,
+ * LReLU, then a 1×1 conv → one real/fake score per patch and, with `classes` > 0, an
+ * (H/4)×(W/4) valid conv → one logit per domain (StarGAN's D_cls).
  */
 import * as tf from "@tensorflow/tfjs-core";
 import type { Stream } from "../../core/rng.ts";
 import type { ImageShape } from "../../datasets/dataset.ts";
 import { DownConv, UpConv } from "../layers/conv.ts";
 import { kernelVariable, type Layer, zerosVariable } from "../layers/nn.ts";
+
+/**
+ * Instance normalisation without scale and shift (Ulyanov et al. 2016; PyTorch's
+ * `instance_norm` default): each image's channels to mean 0 and variance 1 over its pixels. It
+ * uses one image's statistics only, so a translation still never depends on its batch.
+ */
+export function instanceNorm(x: tf.Tensor4D): tf.Tensor4D {
+  const { mean, variance } = tf.moments(x, [1, 2], true);
+  return tf.div(tf.sub(x, mean), tf.sqrt(tf.add(variance, 1e-5)));
+}
 
 /** A 3×3 stride-1 convolution with a bias (`same` padding). */
 class Conv3x3 implements Layer {
@@ -65,9 +78,11 @@ export class EncoderDecoder implements Layer {
 
   apply(x: tf.Tensor4D): tf.Tensor4D {
     let h = tf.leakyRelu(this.down[0].apply(x), 0.2);
-    h = tf.relu(this.down[1].apply(h));
-    for (const [a, b] of this.blocks) h = tf.add(h, b.apply(tf.relu(a.apply(h))));
-    h = tf.relu(this.up[0].apply(h));
+    h = tf.relu(instanceNorm(this.down[1].apply(h)));
+    for (const [a, b] of this.blocks) {
+      h = tf.add(h, instanceNorm(b.apply(tf.relu(instanceNorm(a.apply(h))))));
+    }
+    h = tf.relu(instanceNorm(this.up[0].apply(h)));
     return tf.sigmoid(this.up[1].apply(h));
   }
 

@@ -9,11 +9,12 @@ import { syntheticDataset } from "../../../datasets/synthetic.ts";
 import { CycleGan, cyclegan, CYCLEGAN_OPTIONS } from "../../../models/adversarial/cyclegan.ts";
 import { defaultOptions, readOptions } from "../../../models/options.ts";
 import { domainWeights } from "../../../models/adversarial/translation_nets.ts";
-import { checkGradient } from "./_gradient.ts";
+import { checkDirectional, checkGradient } from "./_gradient.ts";
 
 await tf.setBackend("cpu");
 
 const SMALL = { height: 12, width: 12, channels: 1 };
+const GRAD = { height: 20, width: 20, channels: 1 };
 const options = (extra: Record<string, number | string> = {}) =>
   readOptions("cyclegan", CYCLEGAN_OPTIONS, { ...defaultOptions(CYCLEGAN_OPTIONS), ...extra });
 
@@ -57,20 +58,26 @@ function weightsOf(labels: number[]) {
 }
 
 Deno.test("cyclegan: gradients of the masked losses match central differences on a tiny case", () => {
-  const model = new CycleGan(SMALL, options({ width: 2, blocks: 1 }), Stream.derive(1, "init"));
+  // 20×20: a 5×5 bottleneck, where instance norm's statistics are smooth enough for differences.
+  const model = new CycleGan(GRAD, options({ width: 2, blocks: 1 }), Stream.derive(1, "init"));
   const noise = Stream.derive(1, "images");
   // Three rows, mixed domains (B, A, B): the weights select the terms.
-  const x = tf.tensor4d(noise.uniformArray(3 * 144), [3, 12, 12, 1]);
+  // Binary pixels: a sigmoid output never reaches 0 or 1, so no L1 term has a kink nearby.
+  const pixels = noise.uniformArray(3 * 400).map((u) => (u < 0.3 ? 1 : 0));
+  const x = tf.tensor4d(pixels, [3, 20, 20, 1]);
   const { toA, toB } = weightsOf([1, 0, 1]);
   const fakeA = model.f.apply(x);
   const fakeB = model.g.apply(x);
   const g = () => model.generatorLoss(x, toA, toB).total;
   const d = () => model.discriminatorLoss(x, fakeA, fakeB, toA, toB);
-  checkGradient(g, model.g.down[0].kernel, [0, 5, 17, 30]);
-  checkGradient(g, model.f.up[1].bias, [0]);
-  checkGradient(g, model.g.blocks[0][1].kernel, [3, 11]);
-  checkGradient(d, model.dB.head, [0, 3]);
-  checkGradient(d, model.dA.down[0].kernel, [1, 9], 1e-3);
+  checkDirectional(g, model.g.down[0].kernel, 1);
+  checkDirectional(g, model.f.down[1].kernel, 2);
+  checkGradient(g, model.f.up[1].bias, [0], 1e-3);
+  checkDirectional(g, model.g.blocks[0][1].kernel, 3);
+  checkDirectional(g, model.g.up[1].kernel, 4);
+  checkGradient(d, model.dB.head, [0, 3], 1e-3);
+  checkDirectional(d, model.dA.down[0].kernel, 5);
+  checkDirectional(d, model.dB.down[1].kernel, 6);
   tf.dispose([x, toA, toB, fakeA, fakeB]);
   model.dispose();
 });
@@ -109,6 +116,9 @@ Deno.test("cyclegan: on n rows of A then n of B the masked step is the paper's b
   );
   const expected = plain.weights();
   for (const [name, weight] of masked.weights()) {
+    // A bias just before an instance norm has a zero gradient up to rounding, which Adam scales
+    // to a full step either way: its value says nothing about the two formulas.
+    if (/(down2|up1|block\d+[ab])\/bias$/.test(name)) continue;
     const got = Array.from(await weight.data());
     const want = await expected.get(name)!.data();
     const worst = got.reduce((m, v, i) => Math.max(m, Math.abs(v - want[i])), 0);
