@@ -52,7 +52,16 @@ function train(name: string, model: GenerativeModel, streams: Stream[], steps: n
 
 /** Narrow sizes for the options a model has, so that every model trains fast here. */
 function small(name: string): ModelOptions {
-  const narrow: ModelOptions = { hidden: 16, channels: 8, blocks: 2, layers: 2 };
+  const narrow: ModelOptions = {
+    hidden: 16,
+    channels: 8,
+    width: 8,
+    blocks: 2,
+    layers: 2,
+    // puzzle-gan's patches must fit the 12×12 test images.
+    patchSize: 4,
+    margin: 1,
+  };
   const defaults = defaultOptions(getModel(name).options);
   return Object.fromEntries(Object.entries(narrow).filter(([key]) => key in defaults));
 }
