@@ -43,8 +43,9 @@ webgpuTest(
     try {
       await withKernels(async () => {
         const fused = await countDispatches(step);
-        // The forward GEMM, the sum, dW and db.
-        assert.ok(fused <= 4, `fused dense dispatched ${fused} times`);
+        // The forward GEMM, the sum, the sum's gradient spread over the output (a dispatch
+        // where tfjs uploads a host-made ones, core/webgpu/sum_grad.ts), dW and db.
+        assert.ok(fused <= 5, `fused dense dispatched ${fused} times`);
         assert.ok(stock >= fused + 4, `tfjs dispatched ${stock}, fused ${fused}`);
       });
     } finally {
