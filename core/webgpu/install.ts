@@ -11,6 +11,7 @@ import * as tf from "@tensorflow/tfjs-core";
 import type { KernelConfig, KernelFunc } from "@tensorflow/tfjs-core";
 import { conv2dBackpropFilterKernel, conv2dBackpropInputKernel, conv2dKernel } from "./conv.ts";
 import { batchMatMulKernel } from "./matmul.ts";
+import { addNKernel } from "./add_n.ts";
 import { setTileMode, type TileMode } from "./gemm.ts";
 import { installFusedAdam, uninstallFusedAdam } from "./adam.ts";
 import { installFusedDense, uninstallFusedDense } from "./dense.ts";
@@ -23,6 +24,8 @@ const OURS: [string, (stock: KernelFunc) => KernelFunc][] = [
   ["Conv2DBackpropInput", conv2dBackpropInputKernel],
   ["Conv2DBackpropFilter", conv2dBackpropFilterKernel],
   ["BatchMatMul", batchMatMulKernel],
+  // Not for speed: the stock AddN is wrong past the adapter's storage-buffer limit.
+  ["AddN", addNKernel],
 ];
 
 const stockConfigs = new Map<string, KernelConfig>();
