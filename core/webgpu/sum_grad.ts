@@ -91,6 +91,18 @@ export function registerSumGradient(): void {
   }
   if (registered) return;
   registered = true;
+  // The spread's own gradient (a second derivative through a sum, e.g. a gradient penalty):
+  // the sum of g over the spread axes.
+  tf.registerGradient({
+    kernelName: SPREAD_KERNEL,
+    inputsToSave: ["dy"],
+    gradFunc: (g, saved) => {
+      const [dy] = saved;
+      const out = (g as tf.Tensor).shape;
+      const axes = dy.shape.flatMap((n, d) => (n === 1 && out[d] !== 1 ? [d] : []));
+      return { dy: () => tf.reshape(tf.sum(g as tf.Tensor, axes, true), dy.shape) };
+    },
+  });
   tf.registerGradient({
     kernelName: tf.Sum,
     inputsToSave: ["x"],

@@ -69,6 +69,12 @@ webgpuTest("Sum's gradient without ones: tfjs's bits on webgpu, and no upload", 
     await step().data(); // compile
     const { result, counts } = await countGpuCalls(step);
     await result.data();
+    // A second derivative through the spread: d/dt Σ_j (∂/∂t_j Σ t²·c)·c = 2c² for each t_j.
+    const c = tf.tensor1d([1, 2, 3]);
+    const penalty = (t: tf.Tensor) =>
+      tf.sum(tf.mul(tf.grad((u: tf.Tensor) => tf.sum(tf.mul(tf.mul(u, u), c)))(t), c));
+    const second = tf.grad(penalty)(tf.tensor1d([0.5, -1, 2]));
+    assert.deepEqual([...await second.data()], [2, 8, 18]);
     // Only tf.grad's seed, a scalar 1 made on the host (tfjs's own gradient: 401,408 bytes).
     assert.ok(counts.mappedBytes <= 4, `${counts.mappedBytes} bytes uploaded`);
     tf.dispose([x, result]);
