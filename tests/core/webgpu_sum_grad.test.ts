@@ -69,12 +69,16 @@ webgpuTest("Sum's gradient without ones: tfjs's bits on webgpu, and no upload", 
     await step().data(); // compile
     const { result, counts } = await countGpuCalls(step);
     await result.data();
-    // A second derivative through the spread: d/dt Σ_j (∂/∂t_j Σ t²·c)·c = 2c² for each t_j.
+    // A second derivative through the spread: with s = Σt², f = s² and P = Σ_j (∂f/∂t_j)·c_j =
+    // 4s·Σ t_j c_j, ∂P/∂t_k = 8·t_k·Σ t c + 4s·c_k; the sum's dy (2s) depends on t.
     const c = tf.tensor1d([1, 2, 3]);
-    const penalty = (t: tf.Tensor) =>
-      tf.sum(tf.mul(tf.grad((u: tf.Tensor) => tf.sum(tf.mul(tf.mul(u, u), c)))(t), c));
+    const f = (u: tf.Tensor) => {
+      const sq = tf.sum(tf.mul(u, u));
+      return tf.mul(sq, sq);
+    };
+    const penalty = (t: tf.Tensor) => tf.sum(tf.mul(tf.grad(f)(t), c));
     const second = tf.grad(penalty)(tf.tensor1d([0.5, -1, 2]));
-    assert.deepEqual([...await second.data()], [2, 8, 18]);
+    assert.deepEqual([...await second.data()], [39, 6, 135]);
     // Only tf.grad's seed, a scalar 1 made on the host (tfjs's own gradient: 401,408 bytes).
     assert.ok(counts.mappedBytes <= 4, `${counts.mappedBytes} bytes uploaded`);
     tf.dispose([x, result]);
