@@ -167,7 +167,7 @@ Deno.test("cyclegan: on MNIST, training lowers the cycle loss and the same seed 
   const opts = options({ width: 4, learningRate: 3e-3, domainB: "inverted" });
   const split = cyclegan.trainingSplit!(small, mnist.shape, opts);
   const half = split.count / 2;
-  const run = async () => {
+  const run = async (steps: number) => {
     const model = cyclegan.create({
       shape: mnist.shape,
       options: opts,
@@ -175,7 +175,7 @@ Deno.test("cyclegan: on MNIST, training lowers the cycle loss and the same seed 
     });
     const order = Stream.derive(1, "order");
     const cycles: number[] = [];
-    for (let step = 0; step < 16; step++) {
+    for (let step = 0; step < steps; step++) {
       // A random mix of A and B rows, as the runner's batches are.
       const rows = Array.from({ length: 32 }, () => order.int(split.count));
       const x = tf.tensor2d(
@@ -201,11 +201,12 @@ Deno.test("cyclegan: on MNIST, training lowers the cycle loss and the same seed 
     return cycles;
   };
   assert.ok(half > 400);
-  const first = await run();
+  const first = await run(16);
   const mean = (v: number[]) => v.reduce((x, y) => x + y, 0) / v.length;
   assert.ok(
     mean(first.slice(-3)) < 0.95 * mean(first.slice(0, 3)),
     `cycle loss ${first.map((v) => v.toFixed(3)).join(" ")}`,
   );
-  assert.deepEqual(await run(), first);
+  // The same seed again: the same losses, step for step (the first four suffice).
+  assert.deepEqual(await run(4), first.slice(0, 4));
 });
