@@ -23,6 +23,7 @@ const SMALL: Record<string, Record<string, unknown>> = {
   made: { hidden: 64 },
   "gan-mlp": { latent: 16 },
   "vae-conv": { latent: 8 },
+  dcgan: { width: 8, latent: 16 },
 };
 
 type Model = Trainable & { weights(): Map<string, tf.Variable>; dispose(): void };
