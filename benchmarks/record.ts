@@ -366,6 +366,9 @@ function parseProvenance(raw: unknown, check: FieldChecker): Provenance {
     ...(obj.step_replay === undefined
       ? {}
       : { step_replay: check.boolean(obj, "step_replay", at("step_replay")) }),
+    ...(obj.threads === undefined
+      ? {}
+      : { threads: check.integer(obj, "threads", at("threads"), 1) }),
     dataset: {
       name: dataText("name"),
       source: dataText("source"),

@@ -19,6 +19,8 @@ export interface Provenance {
   fallback_adapter: boolean;
   /** webgpu: whether training steps were replayed (core/webgpu/stepper.ts). */
   step_replay?: boolean;
+  /** wasm: the threads it ran on (`--threads`; results are the same bits, timings are not). */
+  threads?: number;
   dataset: {
     name: string;
     source: string;
@@ -79,6 +81,7 @@ export async function provenance(
     adapter: backend.adapter,
     fallback_adapter: backend.fallbackAdapter,
     ...(backend.name === "webgpu" ? { step_replay: backend.replay !== false } : {}),
+    ...(backend.name === "wasm" && backend.threads ? { threads: backend.threads } : {}),
     dataset: {
       name: dataset.name,
       source: dataset.source,
