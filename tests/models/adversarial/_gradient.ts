@@ -1,13 +1,22 @@
-/** Central-difference checks of tf's gradients for the translation GAN tests. */
+/** Central-difference checks of tf's gradients for the GAN tests. */
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs-core";
+
+/** Step and tolerance of {@link checkGradient}: |numeric − tf| ≤ absolute + relative·|numeric|. */
+export interface GradientCheck {
+  eps?: number;
+  absolute?: number;
+  relative?: number;
+  /** The variable's name in messages (default: its tf name). */
+  label?: string;
+}
 
 /** Central differences of `loss` along a few entries of `variable`, beside tf's gradient. */
 export function checkGradient(
   loss: () => tf.Scalar,
   variable: tf.Variable,
   entries: number[],
-  eps = 1e-2,
+  { eps = 1e-2, absolute = 2e-3, relative = 2e-2, label = variable.name }: GradientCheck = {},
 ): void {
   const { grads } = tf.variableGrads(loss, [variable]);
   const analytic = grads[variable.name].dataSync();
@@ -21,10 +30,10 @@ export function checkGradient(
     };
     const numeric = (at(eps) - at(-eps)) / (2 * eps);
     variable.assign(tf.tensor(base, variable.shape));
-    const tol = 2e-3 + 2e-2 * Math.abs(numeric);
+    const tol = absolute + relative * Math.abs(numeric);
     assert.ok(
       Math.abs(numeric - analytic[i]) <= tol,
-      `${variable.name}[${i}]: tf ${analytic[i]} vs central difference ${numeric}`,
+      `${label}[${i}]: tf ${analytic[i]} vs central difference ${numeric}`,
     );
   }
   tf.dispose(Object.values(grads));

@@ -72,10 +72,10 @@ Deno.test("cyclegan: gradients of the masked losses match central differences on
   const d = () => model.discriminatorLoss(x, fakeA, fakeB, toA, toB);
   checkDirectional(g, model.g.down[0].kernel, 1);
   checkDirectional(g, model.f.down[1].kernel, 2);
-  checkGradient(g, model.f.up[1].bias, [0], 1e-3);
+  checkGradient(g, model.f.up[1].bias, [0], { eps: 1e-3 });
   checkDirectional(g, model.g.blocks[0][1].kernel, 3);
   checkDirectional(g, model.g.up[1].kernel, 4);
-  checkGradient(d, model.dB.head, [0, 3], 1e-3);
+  checkGradient(d, model.dB.head, [0, 3], { eps: 1e-3 });
   checkDirectional(d, model.dA.down[0].kernel, 5);
   checkDirectional(d, model.dB.down[1].kernel, 6);
   tf.dispose([x, toA, toB, fakeA, fakeB]);

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs-core";
 import { selectBackend } from "../../../core/backend.ts";
+import { checkGradient } from "./_gradient.ts";
 import { UsageError } from "../../../core/errors.ts";
 import { Stream } from "../../../core/rng.ts";
 import {
@@ -34,32 +35,8 @@ function build(options: Record<string, number | string | boolean> = {}, seed = 1
   }) as PuzzleGan;
 }
 
-/**
- * Central differences of `loss` along a few entries of `variable`, beside tf's gradient; a small
- * step: the L1 terms have kinks that a larger one crosses.
- */
-function checkGradient(loss: () => tf.Scalar, variable: tf.Variable, entries: number[]): void {
-  const eps = 1e-3;
-  const { grads } = tf.variableGrads(loss, [variable]);
-  const analytic = grads[variable.name].dataSync();
-  const base = variable.dataSync().slice();
-  for (const i of entries) {
-    const at = (delta: number) => {
-      const values = base.slice();
-      values[i] += delta;
-      variable.assign(tf.tensor(values, variable.shape));
-      return tf.tidy(() => loss().dataSync()[0]);
-    };
-    const numeric = (at(eps) - at(-eps)) / (2 * eps);
-    variable.assign(tf.tensor(base, variable.shape));
-    const tol = 2e-3 + 2e-2 * Math.abs(numeric);
-    assert.ok(
-      Math.abs(numeric - analytic[i]) <= tol,
-      `${variable.shape}[${i}]: tf ${analytic[i]} vs central difference ${numeric}`,
-    );
-  }
-  tf.dispose(Object.values(grads));
-}
+// A small step: the L1 terms have kinks that a larger one crosses.
+const PATCH_STEP = { eps: 1e-3 };
 
 Deno.test("puzzle-gan: gradients of G's and D's losses match central differences", () => {
   for (const appearanceMask of ["true", "predicted"]) {
@@ -68,14 +45,14 @@ Deno.test("puzzle-gan: gradients of G's and D's losses match central differences
     const inputs = model.stepInputs(batch, Stream.derive(2, "noise"));
     const fake = tf.tidy(() => model.generate(inputs.patches, inputs.z).image);
     const g = () => model.generatorLoss(inputs).total;
-    checkGradient(g, model.encoder[0].kernel, [0, 7, 20]);
-    checkGradient(g, model.dense.kernel, [1, 33]);
-    checkGradient(g, model.deconv2.bias, [1]);
+    checkGradient(g, model.encoder[0].kernel, [0, 7, 20], PATCH_STEP);
+    checkGradient(g, model.dense.kernel, [1, 33], PATCH_STEP);
+    checkGradient(g, model.deconv2.bias, [1], PATCH_STEP);
     const d = () => model.discriminatorLoss(inputs, fake);
     // D's convolutions sit between batch norm over a handful of values and LReLU kinks: central
     // differences there wander by ±5% with the step; the head and the norm's shift are smooth.
-    checkGradient(d, model.d.head.kernel, [0, 5]);
-    checkGradient(d, model.d.bn.beta, [0, 3]);
+    checkGradient(d, model.d.head.kernel, [0, 5], PATCH_STEP);
+    checkGradient(d, model.d.bn.beta, [0, 3], PATCH_STEP);
     tf.dispose([batch, fake, inputs.real, inputs.patches, inputs.mask, inputs.z]);
     model.dispose();
   }
