@@ -419,10 +419,13 @@ class ReplayStepper implements TrainStepper {
     flushTfjs(backend);
     redraw(noise, plan.draws, this.#noise);
     replay.run([x, y ?? new Uint8Array(0), bytesOf(this.#noise)]);
-    // Host copies of the variables' old values are stale now.
+    // Host copies of the variables' old values are stale now; a variable that lives only on
+    // the host (never uploaded, so not written by the replay) keeps its values.
     for (const v of plan.variables) {
       const data = backend.tensorMap.get(v.dataId);
-      if (data && data.values != null) (data as { values: unknown }).values = null;
+      if (data && data.values != null && data.resource instanceof GPUBuffer) {
+        (data as { values: unknown }).values = null;
+      }
     }
     const optimizers = this.model.optimizers() as unknown as { iterations_: number }[];
     optimizers.forEach((o, i) => o.iterations_ += plan.iterations[i] ?? 0);
