@@ -11,6 +11,10 @@ import { parseSlurmArgs, sbatchScript, shellQuote } from "../../cli/slurm.ts";
 import { oneLine } from "../../core/errors.ts";
 import { CI, missingLine } from "../_tools.ts";
 import { CI_CPU, cli, decode } from "../_run.ts";
+import { MODELS } from "../../models/registry.ts";
+
+/** The ci suite runs every registered model once. */
+const CI_RUNS = MODELS.length;
 
 async function bashSyntaxOk(script: string): Promise<boolean> {
   const path = await Deno.makeTempFile({ suffix: ".sh" });
@@ -23,7 +27,10 @@ async function bashSyntaxOk(script: string): Promise<boolean> {
 Deno.test("slurm: bad flags end in one line and exit 2", async () => {
   const cases: [string[], RegExp][] = [
     [["--shards", "0"], /--shards: "0" is not an integer \(expected an integer ≥ 1\)/],
-    [["--suite", "ci", "--shards", "99"], /--shards: 99 is more than the 18 run\(s\)/],
+    [
+      ["--suite", "ci", "--shards", "99"],
+      new RegExp(`--shards: 99 is more than the ${CI_RUNS} run\\(s\\)`),
+    ],
     [["--time", "forever"], /--time: "forever" is not a time limit/],
     [["--gpus-per-task", "-1"], /--gpus-per-task|slurm:/],
     [["--partition", "a b"], /--partition: "a b" is not a partition name/],
@@ -89,10 +96,10 @@ Deno.test("slurm --dry-run: a valid sbatch array script that resumes; nothing wr
   // Without --shards: one task per run; --gpus-per-task 0 asks for no GPU.
   const options = parseSlurmArgs(["--suite", "ci", "--gpus-per-task", "0"], "/shared");
   assert.ok(options !== "help");
-  assert.equal(options.shards, 18); // the ci suite: every registered model, one seed
+  assert.equal(options.shards, CI_RUNS); // the ci suite: every registered model, one seed
   assert.equal(options.out, "/shared/results");
   const script = sbatchScript(options, ["--no-prompt"], "/opt/deno", "/src/genbench");
-  assert.ok(script.includes("#SBATCH --array=1-18\n"));
+  assert.ok(script.includes(`#SBATCH --array=1-${CI_RUNS}\n`));
   assert.ok(!script.includes("gpus"));
   assert.ok(
     script.includes("cd /src/genbench\nexec /opt/deno run --no-prompt cli/launch.ts bench"),
