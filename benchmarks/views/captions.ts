@@ -4,50 +4,7 @@
  * saves it as `captions.png`). The rows are composed as wide images and tiled by `gridPng`.
  */
 import type { ImageShape } from "../../datasets/dataset.ts";
-import { gridPng } from "./grid.ts";
-
-/** Capitals, digits and the caption punctuation, five rows of three bits (MSB on the left). */
-const FONT: Record<string, number[]> = {
-  A: [2, 5, 7, 5, 5],
-  B: [6, 5, 6, 5, 6],
-  C: [3, 4, 4, 4, 3],
-  D: [6, 5, 5, 5, 6],
-  E: [7, 4, 6, 4, 7],
-  F: [7, 4, 6, 4, 4],
-  G: [3, 4, 5, 5, 3],
-  H: [5, 5, 7, 5, 5],
-  I: [7, 2, 2, 2, 7],
-  J: [1, 1, 1, 5, 2],
-  K: [5, 5, 6, 5, 5],
-  L: [4, 4, 4, 4, 7],
-  M: [5, 7, 7, 5, 5],
-  N: [6, 5, 5, 5, 5],
-  O: [2, 5, 5, 5, 2],
-  P: [6, 5, 6, 4, 4],
-  Q: [2, 5, 5, 6, 3],
-  R: [6, 5, 6, 5, 5],
-  S: [3, 4, 2, 1, 6],
-  T: [7, 2, 2, 2, 2],
-  U: [5, 5, 5, 5, 7],
-  V: [5, 5, 5, 5, 2],
-  W: [5, 5, 7, 7, 5],
-  X: [5, 5, 2, 5, 5],
-  Y: [5, 5, 2, 2, 2],
-  Z: [7, 1, 2, 4, 7],
-  "0": [7, 5, 5, 5, 7],
-  "1": [2, 6, 2, 2, 7],
-  "2": [7, 1, 7, 4, 7],
-  "3": [7, 1, 7, 1, 7],
-  "4": [5, 5, 7, 1, 1],
-  "5": [7, 4, 7, 1, 7],
-  "6": [7, 4, 7, 5, 7],
-  "7": [7, 1, 1, 1, 1],
-  "8": [7, 5, 7, 5, 7],
-  "9": [7, 5, 7, 1, 7],
-  ",": [0, 0, 0, 2, 4],
-  "-": [0, 0, 7, 0, 0],
-  " ": [0, 0, 0, 0, 0],
-};
+import { gridPng, PIXEL_FONT } from "./grid.ts";
 
 /** Font pixels per character (3 wide and 1 apart). */
 const ADVANCE = 4;
@@ -60,7 +17,7 @@ export function textStrip(text: string, width: number, height: number): Float32A
   const strip = new Float32Array(width * height).fill(1);
   const top = Math.max(0, Math.floor((height - 5) / 2));
   [...text.toUpperCase()].forEach((c, i) => {
-    const glyph = FONT[c] ?? FONT[" "];
+    const glyph = PIXEL_FONT[c] ?? PIXEL_FONT[" "];
     for (let gy = 0; gy < 5 && top + gy < height; gy++) {
       for (let gx = 0; gx < 3; gx++) {
         const x = 1 + ADVANCE * i + gx;

@@ -3,10 +3,38 @@ import { encode } from "fast-png";
 import type { ImageShape } from "../../datasets/dataset.ts";
 
 /**
- * A 3×5 pixel font for row labels such as `z12`: each glyph is five rows of three bits, most
- * significant bit on the left.
+ * A 3×5 pixel font: capitals, digits, the captions' punctuation and a lowercase `z` (row labels
+ * such as `z12`); each glyph is five rows of three bits, most significant bit on the left.
  */
-const GLYPHS: Record<string, number[]> = {
+export const PIXEL_FONT: Record<string, number[]> = {
+  A: [2, 5, 7, 5, 5],
+  B: [6, 5, 6, 5, 6],
+  C: [3, 4, 4, 4, 3],
+  D: [6, 5, 5, 5, 6],
+  E: [7, 4, 6, 4, 7],
+  F: [7, 4, 6, 4, 4],
+  G: [3, 4, 5, 5, 3],
+  H: [5, 5, 7, 5, 5],
+  I: [7, 2, 2, 2, 7],
+  J: [1, 1, 1, 5, 2],
+  K: [5, 5, 6, 5, 5],
+  L: [4, 4, 4, 4, 7],
+  M: [5, 7, 7, 5, 5],
+  N: [6, 5, 5, 5, 5],
+  O: [2, 5, 5, 5, 2],
+  P: [6, 5, 6, 4, 4],
+  Q: [2, 5, 5, 6, 3],
+  R: [6, 5, 6, 5, 5],
+  S: [3, 4, 2, 1, 6],
+  T: [7, 2, 2, 2, 2],
+  U: [5, 5, 5, 5, 7],
+  V: [5, 5, 5, 5, 2],
+  W: [5, 5, 7, 7, 5],
+  X: [5, 5, 2, 5, 5],
+  Y: [5, 5, 2, 2, 2],
+  Z: [7, 1, 2, 4, 7],
+  // Lowercase, for the latent traversal's row labels (`z12`).
+  z: [0, 7, 1, 2, 7],
   "0": [7, 5, 5, 5, 7],
   "1": [2, 6, 2, 2, 7],
   "2": [7, 1, 7, 4, 7],
@@ -17,7 +45,7 @@ const GLYPHS: Record<string, number[]> = {
   "7": [7, 1, 1, 1, 1],
   "8": [7, 5, 7, 5, 7],
   "9": [7, 5, 7, 1, 7],
-  z: [0, 7, 1, 2, 7],
+  ",": [0, 0, 0, 2, 4],
   "-": [0, 0, 7, 0, 0],
   " ": [0, 0, 0, 0, 0],
 };
@@ -30,7 +58,7 @@ function labelWidth(text: string): number {
 /**
  * Tile `count` images (values in [0, 1], row-major HWC) into a grid `columns` wide with a
  * 1-pixel border, scaled up by `scale`, as greyscale PNG bytes (the first channel only). With
- * `rowLabels`, a white margin on the left names each row in a 3×5 pixel font (digits, `z`, `-`).
+ * `rowLabels`, a white margin on the left names each row in the 3×5 pixel font.
  */
 export function gridPng(
   images: Float32Array,
@@ -62,7 +90,7 @@ export function gridPng(
     rowLabels.slice(0, rows).forEach((label, r) => {
       const top = r * cellH + 1 + Math.floor((shape.height - 5) / 2);
       [...label].forEach((c, i) => {
-        const glyph = GLYPHS[c] ?? GLYPHS[" "];
+        const glyph = PIXEL_FONT[c] ?? PIXEL_FONT[" "];
         for (let gy = 0; gy < 5; gy++) {
           for (let gx = 0; gx < 3; gx++) {
             if (glyph[gy] & (4 >> gx)) set(1 + 4 * i + gx, top + gy, 0);
