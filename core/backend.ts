@@ -9,6 +9,7 @@ import { UsageError } from "./errors.ts";
 import { installCpuKernels } from "./cpu_kernels.ts";
 import { threadCount } from "./threads.ts";
 import { startThreadedWasm } from "./wasm_threads.ts";
+import { installWasmAdam } from "./wasm_adam.ts";
 
 /** The backends a user can name with `--backend`. */
 export const BACKENDS = ["auto", "webgpu", "cpu", "wasm", "tensorflow"] as const;
@@ -119,6 +120,7 @@ async function useWasm(): Promise<BackendInfo> {
   await import("@tensorflow/tfjs-backend-cpu");
   installCpuKernels("wasm");
   borrowMissingKernels("wasm", "cpu");
+  installWasmAdam(); // Adam's update in one SIMD pass, same bits (core/wasm_adam.ts)
   // One thread: the SIMD binary, no workers; more: the threaded SIMD binary (wasm_threads.ts).
   let threads = threadCount();
   if (threads === 1) await setOrFail("wasm");

@@ -8,20 +8,21 @@
  * uploads nothing and its uniforms never change. The outputs are fresh buffers, as in tfjs, so
  * nothing that shares a variable's data changes.
  *
- * {@link installFusedAdam} patches `tf.AdamOptimizer.prototype.applyGradients`; on any backend
- * other than webgpu the patched method calls the original, so the cpu reference is untouched.
+ * {@link installFusedAdam} registers the two kernels core/adam.ts routes Adam's update to; other
+ * backends keep their own (the cpu reference: tfjs's code).
  */
 import * as tf from "@tensorflow/tfjs-core";
-import type { KernelFunc, NamedTensorMap, TensorInfo } from "@tensorflow/tfjs-core";
+import type { KernelFunc, TensorInfo } from "@tensorflow/tfjs-core";
 import type { WebGPUBackend } from "@tensorflow/tfjs-backend-webgpu";
 import type { KernelArgs } from "./conv.ts";
 import { dispatchRaw, grid256 } from "./dispatch.ts";
-
-/** What `Optimizer.applyGradients` takes. */
-type Gradients = NamedTensorMap | { name: string; tensor: tf.Tensor }[];
-
-/** The kernel that computes [value', m', v'] from {x, m, v, g}. */
-export const ADAM_KERNEL = "GenbenchAdamUpdate";
+import {
+  ADAM_BETAS_KERNEL,
+  ADAM_KERNEL,
+  registerOnce,
+  routeAdamThroughKernels,
+  unregisterFusedAdam,
+} from "../adam.ts";
 
 const ADAM_WGSL = `
 struct Params { b1: f32, b2: f32, omb1: f32, omb2: f32, eps: f32, lr: f32, size: u32 }
@@ -71,9 +72,6 @@ fn main() {
   next2[0] = acc2[0] * p.b2;
 }`;
 
-/** The kernel that computes [β powers, accBeta1', accBeta2'] from {acc1, acc2}. */
-export const ADAM_BETAS_KERNEL = "GenbenchAdamBetas";
-
 const betasKernel: KernelFunc = (args) => {
   const { inputs, backend, attrs } = args as unknown as KernelArgs;
   const { beta1, beta2 } = attrs as unknown as { beta1: number; beta2: number };
@@ -113,85 +111,14 @@ const adamKernel: KernelFunc = (args) => {
   ) as TensorInfo[];
 };
 
-// deno-lint-ignore no-explicit-any
-type AnyAdam = any;
-
-let originalApply: ((this: AnyAdam, grads: Gradients) => void) | null = null;
-
-/** Adam's update with our kernel on webgpu; the same state layout as tfjs's own. */
-function fusedApplyGradients(this: AnyAdam, variableGradients: Gradients) {
-  if (tf.getBackend() !== "webgpu") return originalApply!.call(this, variableGradients);
-  const varNames = Array.isArray(variableGradients)
-    ? variableGradients.map((v) => v.name)
-    : Object.keys(variableGradients);
-  tf.tidy(() => {
-    // βᵗ from accBeta1/accBeta2 on the device, and their next values.
-    const [betaPowers, next1, next2] = tf.engine().runKernel(
-      ADAM_BETAS_KERNEL,
-      { acc1: this.accBeta1, acc2: this.accBeta2 },
-      { beta1: this.beta1, beta2: this.beta2 },
-    ) as tf.Tensor[];
-    varNames.forEach((name, i) => {
-      const value = tf.engine().registeredVariables[name];
-      if (this.accumulatedFirstMoment[i] == null) {
-        this.accumulatedFirstMoment[i] = {
-          originalName: `${name}/m`,
-          variable: tf.tidy(() => tf.zerosLike(value).variable(false)),
-        };
-      }
-      if (this.accumulatedSecondMoment[i] == null) {
-        this.accumulatedSecondMoment[i] = {
-          originalName: `${name}/v`,
-          variable: tf.tidy(() => tf.zerosLike(value).variable(false)),
-        };
-      }
-      const gradient = Array.isArray(variableGradients)
-        ? variableGradients[i].tensor
-        : variableGradients[name];
-      if (gradient == null) return;
-      const m = this.accumulatedFirstMoment[i].variable as tf.Variable;
-      const v = this.accumulatedSecondMoment[i].variable as tf.Variable;
-      const [x1, m1, v1] = tf.engine().runKernel(
-        ADAM_KERNEL,
-        { x: value, m, v, g: gradient, betaPowers },
-        {
-          beta1: this.beta1,
-          beta2: this.beta2,
-          epsilon: this.epsilon,
-          learningRate: this.learningRate,
-        },
-      ) as tf.Tensor[];
-      m.assign(m1);
-      v.assign(v1);
-      value.assign(x1);
-    });
-    this.accBeta1.assign(next1);
-    this.accBeta2.assign(next2);
-  });
-  this.incrementIterations();
-}
-
-/** Register the fused Adam kernel and route `AdamOptimizer.applyGradients` to it (idempotent). */
+/** Register the fused Adam kernels for webgpu and route Adam's update to them (idempotent). */
 export function installFusedAdam(): void {
-  if (originalApply) return;
-  if (!tf.getKernel(ADAM_KERNEL, "webgpu")) {
-    tf.registerKernel({ kernelName: ADAM_KERNEL, backendName: "webgpu", kernelFunc: adamKernel });
-  }
-  if (!tf.getKernel(ADAM_BETAS_KERNEL, "webgpu")) {
-    tf.registerKernel({
-      kernelName: ADAM_BETAS_KERNEL,
-      backendName: "webgpu",
-      kernelFunc: betasKernel,
-    });
-  }
-  const proto = tf.AdamOptimizer.prototype as AnyAdam;
-  originalApply = proto.applyGradients;
-  proto.applyGradients = fusedApplyGradients;
+  registerOnce(ADAM_KERNEL, "webgpu", adamKernel);
+  registerOnce(ADAM_BETAS_KERNEL, "webgpu", betasKernel);
+  routeAdamThroughKernels();
 }
 
-/** Put tfjs's own Adam update back (idempotent). */
+/** Put tfjs's own Adam update back on webgpu (idempotent). */
 export function uninstallFusedAdam(): void {
-  if (!originalApply) return;
-  (tf.AdamOptimizer.prototype as AnyAdam).applyGradients = originalApply;
-  originalApply = null;
+  unregisterFusedAdam("webgpu");
 }
