@@ -12,6 +12,7 @@ import type { KernelConfig, KernelFunc } from "@tensorflow/tfjs-core";
 import { conv2dBackpropFilterKernel, conv2dBackpropInputKernel, conv2dKernel } from "./conv.ts";
 import { batchMatMulKernel } from "./matmul.ts";
 import { addNKernel } from "./add_n.ts";
+import { castKernel } from "./cast.ts";
 import { setTileMode, type TileMode } from "./gemm.ts";
 import { installFusedAdam, uninstallFusedAdam } from "./adam.ts";
 import { installFusedDense, uninstallFusedDense } from "./dense.ts";
@@ -26,6 +27,8 @@ const OURS: [string, (stock: KernelFunc) => KernelFunc][] = [
   ["BatchMatMul", batchMatMulKernel],
   // Not for speed: the stock AddN is wrong past the adapter's storage-buffer limit.
   ["AddN", addNKernel],
+  // Not for speed: the stock Cast relabels int32 and bool buffers as float32 unconverted.
+  ["Cast", castKernel],
 ];
 
 const stockConfigs = new Map<string, KernelConfig>();
