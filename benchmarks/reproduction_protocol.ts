@@ -41,10 +41,14 @@ export function protocolLines(
   const paperSchedule = reference.protocol.schedule
     ? ` (paper: ${reference.protocol.schedule})`
     : "";
+  // The optimizer a model was run with, where it has the option (MADE); Adam otherwise.
+  const optimizer = options.optimizer === "adagrad" ? "AdaGrad" : "Adam";
   lines.push(
     training?.schedule
-      ? `Adam, lr ${options.learningRate} × ${scheduleText(training.schedule)}${paperSchedule}`
-      : `Adam, constant lr ${options.learningRate}${paperSchedule}`,
+      ? `${optimizer}, lr ${options.learningRate} × ${
+        scheduleText(training.schedule)
+      }${paperSchedule}`
+      : `${optimizer}, constant lr ${options.learningRate}${paperSchedule}`,
   );
   if (training?.earlyStopping) {
     const best = validation.reduce<ValidationPoint | null>(

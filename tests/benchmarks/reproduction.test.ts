@@ -326,3 +326,12 @@ Deno.test("a record states the run's training protocol: static bits, schedule, t
     "(epoch 2, 110.25 nats) evaluated",
   ]);
 });
+
+Deno.test("a record names the optimizer a run was made with (AdaGrad where the model has it)", async () => {
+  const dir = await runFolder(500, 95.04);
+  const run = JSON.parse(await Deno.readTextFile(join(dir, "run.json")));
+  run.config.options = { ...run.config.options, optimizer: "adagrad", learningRate: 0.01 };
+  await Deno.writeTextFile(join(dir, "run.json"), JSON.stringify(run));
+  const record = await recordFromRun(dir, { ...OPTIONS, reason: "partial" });
+  assert.ok(record.protocol.includes("AdaGrad, constant lr 0.01"), record.protocol.join("\n"));
+});
