@@ -239,9 +239,18 @@ export const nadeSpec: ModelSpec = {
     unit: "nats",
     kind: "exact",
     dataset: "mnist",
-    protocol: { binarization: "static", architecture: "500 sigmoid hidden units" },
+    protocol: {
+      binarization: "static",
+      split:
+        "the fixed binarized MNIST of Larochelle & Murray 2011: 50k train, 10k valid, 10k test",
+      architecture: "one layer of sigmoid hidden units, encoder weights shared by all " +
+        "conditionals (NADE's tied W); the hidden size was not read here (500 recalled, " +
+        "unconfirmed)",
+    },
     status: "confirmed",
-    note: "as pytorch-generative's README cites it (its own 85.65 resamples the binarization)",
+    note: "the value as pytorch-generative's README cites the paper (its own 85.65 resamples " +
+      "the binarization); the paper's optimiser and budget (stochastic gradient descent, early " +
+      "stopping on the validation split, as recalled) were not read here",
   }],
   create({ shape, options, init }: ModelArgs): Nade {
     const o = readOptions("nade", NADE_OPTIONS, options);
