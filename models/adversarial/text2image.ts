@@ -196,19 +196,17 @@ export class Text2Image extends Trainable implements GenerativeModel {
     }
     const z = normalTensor([n, this.options.latent], noise) as tf.Tensor2D;
     const rightU = tf.tensor1d(noise.uniformArray(n));
-    // A wrong class: the label shifted by 1..classes−1, modulo the classes.
-    const shift = tf.tensor1d(
-      Float32Array.from({ length: n }, () => 1 + noise.int(CAPTION_CLASSES - 1)),
+    // A wrong class: the label shifted by 1..classes−1, modulo the classes. The draws go up
+    // as they come (int32): a step replay on webgpu rewrites draws, not values made of them.
+    const draws = tf.tensor1d(
+      Int32Array.from({ length: n }, () => noise.int(CAPTION_CLASSES - 1)),
+      "int32",
     );
     const wrongU = tf.tensor1d(noise.uniformArray(n));
     const inputs: ClsInputs = tf.tidy(() => {
       const label = tf.cast(labels, "int32") as tf.Tensor1D;
-      const shifted = tf.add(tf.cast(label, "float32"), shift);
-      const wrap = tf.mul(
-        tf.cast(tf.greaterEqual(shifted, CAPTION_CLASSES), "float32"),
-        CAPTION_CLASSES,
-      );
-      const wrongLabel = tf.cast(tf.sub(shifted, wrap), "int32") as tf.Tensor1D;
+      const shifted = tf.add(label, tf.add(draws, tf.scalar(1, "int32")));
+      const wrongLabel = tf.mod(shifted, tf.scalar(CAPTION_CLASSES, "int32")) as tf.Tensor1D;
       return {
         real: tf.sub(tf.mul(batch, 2), 1) as tf.Tensor2D,
         z: tf.keep(z),
@@ -239,7 +237,7 @@ export class Text2Image extends Trainable implements GenerativeModel {
         g_grad_norm: g.gradNorm,
       };
     } finally {
-      tf.dispose([z, rightU, shift, wrongU, fake, inputs.real, inputs.right, inputs.wrong]);
+      tf.dispose([z, rightU, draws, wrongU, fake, inputs.real, inputs.right, inputs.wrong]);
     }
   }
 
