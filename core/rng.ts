@@ -86,9 +86,11 @@ export class Stream {
     return Math.floor(this.uniform() * n);
   }
 
-  uniformArray(n: number): Float32Array {
+  /** n draws uniform on [low, high), each `low + (high − low)·u` in float64, then float32. */
+  uniformArray(n: number, low = 0, high = 1): Float32Array {
     const out = new Float32Array(n);
-    for (let i = 0; i < n; i++) out[i] = this.uniform();
+    const width = high - low;
+    for (let i = 0; i < n; i++) out[i] = low + width * this.uniform();
     return out;
   }
 

@@ -5,18 +5,28 @@
  * recorded work in one submit. The host work of a step is then the model's noise draws, a few
  * writes and one pass of encoding, instead of tfjs's per-op bookkeeping.
  *
- * The step's noise: models draw it on the host from the `Stream` they are given. While a step
- * is recorded the stream's draws are logged; each replayed step makes the same draws on the
- * real stream (so it advances exactly as before) and the uploads the recording matched to them
- * take the new values. Each upload of the two recorded steps is classed by content: the whole
- * batch, the whole labels, whole noise draws, or a constant (the same bytes in both). Anything
- * else, a read-back inside the step, a difference in the work between the two steps, or a call
- * the recording does not model: no replay, and one line saying why (`note`).
+ * The step's noise: models draw it on the host from the `Stream` they are given (floats, and
+ * integers such as timesteps, codes or target domains). While a step is recorded the stream's
+ * draws are logged (draws.ts); each replayed step makes the same draws on the real stream (so
+ * it advances exactly as before) and the uploads the recording matched to them take the new
+ * values. Each upload of the two recorded steps is classed by content (compare.ts): the whole
+ * batch, the whole labels, a run of whole draws, or a constant (the same bytes in both).
+ * Anything else, a read-back inside the step, a difference in the work between the two steps,
+ * or a call the recording does not model: no replay, and one line saying why (`note`).
+ *
+ * tfjs-webgpu runs an op on the CPU when all its inputs are small tensors still on the host
+ * (`WEBGPU_CPU_FORWARD`), so at small batches a model's draws or labels would reach the GPU
+ * already transformed (drawn shifts added to domain codes, labels compared with a domain): a
+ * host function the replay cannot redo. The steps before a replay run with that forwarding
+ * off, so every op runs on the GPU and the draws and labels are uploaded as they are. The ops
+ * forwarded so are exact ones (integer arithmetic, comparisons, gathers, one float32 product)
+ * whose bits do not depend on where they run; the replay tests check it model by model.
  *
  * tfjs is touched in a few places only, all here: where a variable's buffer is (to copy a
  * step's new weights and moments back to where the next step reads them, and to drop host
  * copies that a replay makes stale), its buffer pool (recorded buffers must never be handed
- * out again: {@link guardPool}), its unsubmitted work (flushTfjs) and Adam's step counter.
+ * out again: {@link guardPool}), its unsubmitted work (flushTfjs), its CPU forwarding flag
+ * and Adam's step counter.
  * Variables always point at buffers holding their current values after a replay, so
  * evaluation and checkpoints read them as usual.
  */
@@ -24,8 +34,10 @@ import * as tf from "@tensorflow/tfjs-core";
 import type { WebGPUBackend } from "@tensorflow/tfjs-backend-webgpu";
 import type { Stream } from "../rng.ts";
 import { flushTfjs } from "./dispatch.ts";
-import { recordTrace, type Trace, type TraceOp } from "./record.ts";
-import { NotReplayable, StepReplay, type WriteSource } from "./replay.ts";
+import { recordTrace } from "./record.ts";
+import { NotReplayable, StepReplay } from "./replay.ts";
+import { bytesOf, classify, DRAWN, type Recording, sameWork } from "./compare.ts";
+import { DrawWords, logDraws, redraw } from "./draws.ts";
 import { guardPool, type PoolGuard } from "./pool_guard.ts";
 
 /** What a stepper needs of a model. */
@@ -54,140 +66,15 @@ export interface TrainStepper {
 /** Steps run through tfjs before the two recorded ones. */
 const WARMUP_STEPS = 1;
 
-/** The stream methods whose draws a recording logs (the outermost call of each). */
-const DRAWS = ["uniform", "normal", "int", "uniformArray", "normalArray", "permutation"] as const;
-type DrawName = typeof DRAWS[number];
-
-interface Draw {
-  method: DrawName;
-  arg: number | undefined;
-  /** Float32 values it contributes to the noise bytes (0: none, e.g. permutation). */
-  length: number;
-}
-
-/** Call `fn` with `stream`'s draws logged; returns them and their values as float32. */
-function logDraws<T>(
-  stream: Stream,
-  fn: () => T,
-): { result: T; draws: Draw[]; noise: Float32Array } {
-  const draws: Draw[] = [];
-  const values: number[] = [];
-  const target = stream as unknown as Record<string, (n?: number) => unknown>;
-  let depth = 0;
-  for (const method of DRAWS) {
-    const original = target[method];
-    target[method] = function (this: unknown, arg?: number) {
-      depth++;
-      try {
-        const out = original.call(stream, arg);
-        if (depth === 1) {
-          const floats = method === "int" || method === "permutation"
-            ? []
-            : typeof out === "number"
-            ? [out]
-            : [...(out as Float32Array)];
-          draws.push({ method, arg, length: floats.length });
-          for (const v of floats) values.push(v);
-        }
-        return out;
-      } finally {
-        depth--;
-      }
-    };
-  }
+/** `fn` with tfjs-webgpu's running of ops on small host tensors on the CPU turned off. */
+function withoutForwarding<T>(fn: () => T): T {
+  const env = tf.env(), forward = env.getBool("WEBGPU_CPU_FORWARD");
+  env.set("WEBGPU_CPU_FORWARD", false);
   try {
-    return { result: fn(), draws, noise: Float32Array.from(values) };
+    return fn();
   } finally {
-    for (const method of DRAWS) delete target[method];
+    env.set("WEBGPU_CPU_FORWARD", forward);
   }
-}
-
-/** Make `draws` again on `stream`, their float values into `out`. */
-function redraw(stream: Stream, draws: Draw[], out: Float32Array): void {
-  const target = stream as unknown as Record<string, (n?: number) => unknown>;
-  let at = 0;
-  for (const d of draws) {
-    const v = target[d.method](d.arg);
-    if (d.length === 0) continue;
-    if (typeof v === "number") out[at] = v;
-    else out.set(v as Float32Array, at);
-    at += d.length;
-  }
-}
-
-/** One recorded step. */
-interface Recording {
-  trace: Trace;
-  inputs: (Uint8Array | null)[];
-  draws: Draw[];
-  drawStarts: Set<number>;
-  losses: [string, GPUBuffer][];
-  variables: tf.Variable[];
-  start: (GPUBuffer | null)[];
-  end: (GPUBuffer | null)[];
-  iterations: number[];
-}
-
-function bytesOf(values: ArrayBufferView): Uint8Array {
-  return new Uint8Array(values.buffer, values.byteOffset, values.byteLength);
-}
-
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
-}
-
-/** Per host write of `b` (matched against `a`): where its bytes come from each step. */
-function classify(a: Recording, b: Recording): WriteSource[] {
-  const wa = a.trace.ops.filter((op) => op.kind === "write");
-  const wb = b.trace.ops.filter((op) => op.kind === "write");
-  return wb.map((w, k) => {
-    const bytesA = wa[k].bytes, bytesB = w.bytes;
-    // The batch and the labels: whole.
-    for (const input of [0, 1]) {
-      const ia = a.inputs[input], ib = b.inputs[input];
-      if (ia && ib && sameBytes(ia, bytesA) && sameBytes(ib, bytesB)) {
-        return { kind: "input", input, offset: 0 };
-      }
-    }
-    // Noise: whole draws, at the same place in both steps.
-    const na = a.inputs[2]!, nb = b.inputs[2]!;
-    for (const start of b.drawStarts) {
-      const end = start + bytesB.length;
-      if (end > nb.length || !b.drawStarts.has(end) && end !== nb.length) continue;
-      if (
-        sameBytes(nb.subarray(start, end), bytesB) && sameBytes(na.subarray(start, end), bytesA)
-      ) return { kind: "input", input: 2, offset: start };
-    }
-    if (sameBytes(bytesA, bytesB)) return { kind: "constant" };
-    throw new NotReplayable(
-      `an upload of ${bytesB.length} bytes changes from step to step and is neither the ` +
-        "batch, the labels nor a noise draw",
-    );
-  });
-}
-
-/**
- * The same work in both recordings, buffers aside: the same host writes in the same order,
- * and the same dispatches and copies. A copy out of a staging buffer is part of its write
- * (tfjs uploads through one or straight into a fresh buffer, as its pool allows).
- */
-function sameWork(a: Trace, b: Trace): boolean {
-  const staging = (op: TraceOp) =>
-    op.kind === "copy" && (op.src.usage & GPUBufferUsage.MAP_WRITE) !== 0;
-  const writes = (t: Trace) => t.ops.flatMap((op) => op.kind === "write" ? [op.bytes.length] : []);
-  const work = (t: Trace) => t.ops.filter((op) => op.kind !== "write" && !staging(op));
-  const wa = work(a), wb = work(b);
-  if (writes(a).join() !== writes(b).join() || wa.length !== wb.length) return false;
-  return wa.every((x, i) => {
-    const y = wb[i];
-    if (x.kind === "copy" && y.kind === "copy") return x.size === y.size;
-    if (x.kind === "dispatch" && y.kind === "dispatch") {
-      return x.pipeline === y.pipeline && x.size.join() === y.size.join();
-    }
-    return false;
-  });
 }
 
 /** The result of a step run through tfjs. */
@@ -218,7 +105,7 @@ class ReplayStepper implements TrainStepper {
   #replay: StepReplay | null = null;
   #plan: Recording | null = null;
   #guard: PoolGuard | null = null;
-  #noise = new Float32Array(0);
+  #drawn = new DrawWords(0);
   #hyper = "";
   #issued = 0;
 
@@ -241,13 +128,13 @@ class ReplayStepper implements TrainStepper {
     return resource instanceof GPUBuffer ? resource : null;
   }
 
-  /** The optimizers' settings a replay bakes in; a change means recording again. */
   /** The bytes of `t` while they are still on the host (a fresh tensor), else null. */
   #hostBytes(t: tf.Tensor): Uint8Array | null {
     const values = this.#backend().tensorMap.get(t.dataId)?.values;
     return ArrayBuffer.isView(values) ? bytesOf(values) : null;
   }
 
+  /** The optimizers' settings a replay bakes in; a change means recording again. */
   #hyperparameters(): string {
     return JSON.stringify(
       this.model.optimizers().map((o) => {
@@ -268,7 +155,9 @@ class ReplayStepper implements TrainStepper {
       return this.#plain(batch, noise, labels);
     }
     if (this.#replay) return this.#replayStep(batch, noise, labels);
-    if (++this.#steps <= WARMUP_STEPS) return this.#plain(batch, noise, labels);
+    if (++this.#steps <= WARMUP_STEPS) {
+      return withoutForwarding(() => this.#plain(batch, noise, labels));
+    }
     return this.#record(batch, noise, labels);
   }
 
@@ -294,27 +183,23 @@ class ReplayStepper implements TrainStepper {
     let recorded;
     try {
       recorded = logDraws(noise, () =>
-        recordTrace(() => {
-          const losses = this.model.trainStep(batch, noise, labels);
-          flushTfjs(backend);
-          return losses;
-        }));
+        recordTrace(() =>
+          withoutForwarding(() => {
+            const losses = this.model.trainStep(batch, noise, labels);
+            flushTfjs(backend);
+            return losses;
+          })
+        ));
     } finally {
       this.#guard.release(held);
     }
-    const { result: { result: losses, trace }, draws, noise: drawn } = recorded;
-    const drawStarts = new Set<number>();
-    let at = 0;
-    for (const d of draws) {
-      drawStarts.add(at);
-      at += 4 * d.length;
-    }
+    const { result: { result: losses, trace }, draws, words, starts: drawStarts } = recorded;
     const lossBuffers = Object.entries(losses).map(([name, t]) =>
       [name, this.#bufferOf(t)] as [string, GPUBuffer | null]
     );
     this.#recordings.push({
       trace,
-      inputs: [...inputs, bytesOf(drawn)],
+      inputs: [...inputs, words.bytes],
       draws,
       drawStarts,
       losses: lossBuffers.filter((l): l is [string, GPUBuffer] => l[1] !== null),
@@ -383,7 +268,7 @@ class ReplayStepper implements TrainStepper {
     this.#guard!.reserve(keep);
     this.#replay = replay;
     this.#plan = b;
-    this.#noise = new Float32Array(b.inputs[2]!.length / 4);
+    this.#drawn = new DrawWords(b.inputs[DRAWN]!.length / 4);
     this.#hyper = this.#hyperparameters();
   }
 
@@ -417,8 +302,8 @@ class ReplayStepper implements TrainStepper {
       return this.step(batch, noise, labels);
     }
     flushTfjs(backend);
-    redraw(noise, plan.draws, this.#noise);
-    replay.run([x, y ?? new Uint8Array(0), bytesOf(this.#noise)]);
+    redraw(noise, plan.draws, this.#drawn);
+    replay.run([x, y ?? new Uint8Array(0), this.#drawn.bytes]);
     // Host copies of the variables' old values are stale now; a variable that lives only on
     // the host (never uploaded, so not written by the replay) keeps its values.
     for (const v of plan.variables) {

@@ -94,7 +94,7 @@ export class InfoGan extends DcganBase {
   /** Draws codes for n samples: categories with `noise.int`, continuous codes U(−1, 1). */
   #codes(n: number, noise: Stream): Codes {
     const cat = Int32Array.from({ length: n }, () => noise.int(this.categories));
-    const cont = Float32Array.from({ length: n * this.continuous }, () => 2 * noise.uniform() - 1);
+    const cont = noise.uniformArray(n * this.continuous, -1, 1);
     return {
       categories: tf.tensor1d(cat, "int32"),
       continuous: tf.tensor2d(cont, [n, this.continuous]),

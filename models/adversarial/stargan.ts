@@ -191,10 +191,12 @@ export class StarGan extends Trainable implements GenerativeModel {
       throw new UsageError(`stargan: trainStep needs one domain code per row of its batch`);
     }
     const k = this.domains.length;
-    const shifts = Int32Array.from({ length: b }, () => 1 + noise.int(k - 1));
+    // Drawn as they come (a step replay on webgpu rewrites draws, not values made of them).
+    const draws = Int32Array.from({ length: b }, () => noise.int(k - 1));
     const [x, source, target] = tf.tidy(() => {
       const codes = tf.cast(labels, "int32");
-      const to = tf.mod(tf.add(codes, tf.tensor1d(shifts, "int32")), k) as tf.Tensor1D;
+      const shifts = tf.add(tf.tensor1d(draws, "int32"), tf.scalar(1, "int32"));
+      const to = tf.mod(tf.add(codes, shifts), k) as tf.Tensor1D;
       return [asImages(batch, this.shape), oneHot(codes as tf.Tensor1D, k), oneHot(to, k)];
     }) as [tf.Tensor4D, tf.Tensor2D, tf.Tensor2D];
     const parts: Record<string, tf.Scalar> = {};

@@ -192,6 +192,8 @@ export class Ddpm implements GenerativeModel {
   readonly #dims: number;
   readonly #variance: ReverseVariance;
   readonly #levels: number;
+  /** Indexed by t − 1: t, √ᾱ_t and √(1 − ᾱ_t), looked up on the device for drawn steps. */
+  readonly #byStep: { t: tf.Tensor1D; rootAlphaBar: tf.Tensor1D; rootOneMinus: tf.Tensor1D };
 
   constructor(
     readonly shape: ImageShape,
@@ -211,6 +213,14 @@ export class Ddpm implements GenerativeModel {
     this.#net = new UNet(options.channels, init);
     this.#dims = dimOf(shape);
     this.#optimizer = tf.train.adam(options.learningRate);
+    const bars = this.schedule.alphaBars;
+    const table = (f: (alphaBar: number, i: number) => number) =>
+      tf.keep(tf.tensor1d(Float32Array.from(bars, f)));
+    this.#byStep = {
+      t: table((_, i) => i + 1),
+      rootAlphaBar: table((a) => Math.sqrt(a)),
+      rootOneMinus: table((a) => Math.sqrt(1 - a)),
+    };
   }
 
   /** ε̂(x_t, t) for x_t [B, D] in diffusion units ([−1, 1] data scale) and t [B]. */
@@ -229,20 +239,21 @@ export class Ddpm implements GenerativeModel {
   trainStep(batch: tf.Tensor2D, noise: Stream): Record<string, tf.Scalar> {
     checkWidth("ddpm", batch, this.#dims);
     const b = batch.shape[0];
-    const steps = Array.from(
-      { length: b },
-      () => 1 + Math.floor(noise.uniform() * this.schedule.steps),
+    // t − 1 drawn per row, what depends on t looked up on the device: a step replay on webgpu
+    // rewrites the draws of a step, not values the host made of them.
+    const index = tf.tensor1d(
+      Int32Array.from({ length: b }, () => noise.int(this.schedule.steps)),
+      "int32",
     );
     const eps = normalTensor([b, this.#dims], noise) as tf.Tensor2D;
-    const rootAlphaBar = tf.tensor2d(steps.map((t) => Math.sqrt(at(this.schedule, t).alphaBar)), [
-      b,
-      1,
-    ]);
-    const rootOneMinus = tf.tensor2d(
-      steps.map((t) => Math.sqrt(1 - at(this.schedule, t).alphaBar)),
-      [b, 1],
-    );
-    const t = tf.tensor1d(steps);
+    const [t, rootAlphaBar, rootOneMinus] = tf.tidy(() => {
+      const { t, rootAlphaBar, rootOneMinus } = this.#byStep;
+      return [
+        tf.gather(t, index),
+        tf.reshape(tf.gather(rootAlphaBar, index), [b, 1]),
+        tf.reshape(tf.gather(rootOneMinus, index), [b, 1]),
+      ];
+    }) as [tf.Tensor1D, tf.Tensor2D, tf.Tensor2D];
     const loss = this.#optimizer.minimize(
       () => {
         const xt = tf.add(
@@ -254,7 +265,7 @@ export class Ddpm implements GenerativeModel {
       true,
       layerVariables(this.#net.layers),
     ) as tf.Scalar;
-    tf.dispose([eps, rootAlphaBar, rootOneMinus, t]);
+    tf.dispose([index, eps, rootAlphaBar, rootOneMinus, t]);
     return { eps_mse: loss };
   }
 
@@ -322,6 +333,7 @@ export class Ddpm implements GenerativeModel {
 
   dispose(): void {
     tf.dispose(layerVariables(this.#net.layers));
+    tf.dispose(Object.values(this.#byStep));
     this.#optimizer.dispose();
   }
 }

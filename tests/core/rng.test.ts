@@ -27,3 +27,14 @@ Deno.test("uniform and normal draws have the right moments; permutations are per
   const perm = stream.permutation(1000);
   assert.deepEqual([...perm].sort((a, b) => a - b), Array.from({ length: 1000 }, (_, i) => i));
 });
+
+Deno.test("uniformArray on [low, high) is low + (high − low)·u of the same draws, then float32", () => {
+  const a = Stream.derive(4, "codes"), b = Stream.derive(4, "codes");
+  const codes = a.uniformArray(1000, -1, 1);
+  assert.deepEqual(codes, Float32Array.from({ length: 1000 }, () => 2 * b.uniform() - 1));
+  assert.deepEqual(a.uniformArray(7), b.uniformArray(7));
+  assert.deepEqual(
+    a.uniformArray(9, 3, 5),
+    Float32Array.from({ length: 9 }, () => 3 + 2 * b.uniform()),
+  );
+});

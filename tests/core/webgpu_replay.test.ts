@@ -1,7 +1,7 @@
 /**
  * Step replay on webgpu (core/webgpu/stepper.ts) on the software adapter: 20 training steps
  * replayed give the same losses and weights, bit for bit, as 20 steps through tfjs; a model
- * whose step uploads a value that is neither the batch, the labels nor a noise draw is not
+ * whose step uploads a value that is neither the batch, the labels nor a run of draws is not
  * replayed, says why, and trains as before; the replayed step submits once and builds no bind
  * group. Skipped where no WebGPU adapter exists.
  */
@@ -12,9 +12,14 @@ import { type Trainable, trainStepper } from "../../core/webgpu/stepper.ts";
 import { countGpuCalls } from "../../core/webgpu/tap.ts";
 import { MODELS } from "../../models/registry.ts";
 import { defaultOptions } from "../../models/options.ts";
-import { webgpuTest, withKernels } from "./_webgpu.ts";
+import {
+  assertReplayMatches,
+  type ReplayModel,
+  trainReplayed,
+  webgpuTest,
+  withKernels,
+} from "./_webgpu.ts";
 
-const STEPS = 20;
 const BATCH = 8;
 
 /** Small widths, to keep each model's 2×20 steps to seconds on the software adapter. */
@@ -26,9 +31,7 @@ const SMALL: Record<string, Record<string, unknown>> = {
   dcgan: { width: 8, latent: 16 },
 };
 
-type Model = Trainable & { weights(): Map<string, tf.Variable>; dispose(): void };
-
-function makeModel(name: string): Model {
+function makeModel(name: string): ReplayModel {
   const spec = MODELS.find((m) => m.name === name)!;
   const known = new Set(Object.keys(spec.options));
   const small = Object.fromEntries(Object.entries(SMALL[name]).filter(([k]) => known.has(k)));
@@ -37,53 +40,55 @@ function makeModel(name: string): Model {
     shape: { height: 28, width: 28, channels: 1 },
     options,
     init: Stream.derive(1, "init"),
-  }) as unknown as Model;
+  }) as unknown as ReplayModel;
 }
 
-/** Losses of every step and the final weights, as float32 bits. */
-async function train(
-  model: Model,
-  replay: boolean,
-): Promise<{ bits: Uint32Array; replayed: boolean; note: string | null }> {
-  const data = Stream.derive(1, "data"), noise = Stream.derive(1, "noise");
-  const stepper = trainStepper(model, { replay });
-  const out: number[] = [];
-  try {
-    for (let i = 0; i < STEPS; i++) {
-      const x = tf.tensor2d(
-        Float32Array.from({ length: BATCH * 784 }, () => data.uniform() < 0.5 ? 1 : 0),
-        [BATCH, 784],
-      );
-      const result = stepper.step(x, noise);
-      x.dispose();
-      out.push(...Object.values(await result.values()));
-      result.dispose();
-    }
-    for (const w of model.weights().values()) for (const v of await w.data()) out.push(v);
-    return {
-      bits: new Uint32Array(Float32Array.from(out).buffer),
-      replayed: stepper.replayed,
-      note: stepper.note,
-    };
-  } finally {
-    stepper.dispose();
-    model.dispose();
-  }
+/** Step i's batch: random binary images of its own stream. */
+function binaryBatch(i: number): { x: tf.Tensor2D } {
+  const data = Stream.derive(1, `data/${i}`);
+  const x = Float32Array.from({ length: BATCH * 784 }, () => data.uniform() < 0.5 ? 1 : 0);
+  return { x: tf.tensor2d(x, [BATCH, 784]) };
 }
 
 for (const name of Object.keys(SMALL)) {
   webgpuTest(`${name}: 20 replayed steps = 20 steps through tfjs, bit for bit`, async () => {
-    await withKernels(async () => {
-      const plain = await train(makeModel(name), false);
-      const replayed = await train(makeModel(name), true);
-      assert.equal(replayed.note, null);
-      assert.ok(replayed.replayed, "the last step was not replayed");
-      assert.equal(replayed.bits.length, plain.bits.length);
-      const first = replayed.bits.findIndex((b, i) => b !== plain.bits[i]);
-      assert.equal(first, -1, `value ${first} differs`);
-    });
+    await withKernels(() => assertReplayMatches(() => makeModel(name), binaryBatch, true));
   });
 }
+
+/**
+ * A model whose step draws integers as well as floats, as infogan's codes and stargan's target
+ * domains: one category per row (an int32 tensor) and one U(−1, 1) code per row.
+ */
+class DrawsCodes implements Trainable {
+  readonly w = tf.variable(tf.linspace(-1, 1, 4));
+  readonly optimizer = tf.train.adam(0.1);
+  trainStep(batch: tf.Tensor2D, noise: Stream): Record<string, tf.Scalar> {
+    const n = batch.shape[0];
+    const categories = tf.tensor1d(Int32Array.from({ length: n }, () => noise.int(4)), "int32");
+    const codes = tf.tensor1d(noise.uniformArray(n, -1, 1));
+    const loss = this.optimizer.minimize(() => {
+      const picked = tf.sum(tf.mul(tf.oneHot(categories, 4), this.w), 1);
+      return tf.mean(tf.mul(tf.mul(picked, codes), tf.mean(batch, 1)));
+    }, true)!;
+    tf.dispose([categories, codes]);
+    return { loss };
+  }
+  optimizers(): tf.Optimizer[] {
+    return [this.optimizer];
+  }
+  weights(): Map<string, tf.Variable> {
+    return new Map([["w", this.w]]);
+  }
+  dispose(): void {
+    this.w.dispose();
+    this.optimizer.dispose();
+  }
+}
+
+webgpuTest("drawn integers and codes: replayed, 20 steps = 20 steps through tfjs", async () => {
+  await withKernels(() => assertReplayMatches(() => new DrawsCodes(), binaryBatch, true));
+});
 
 /** A model that uploads its own step count each step: not replayable. */
 class Counting implements Trainable {
@@ -113,8 +118,8 @@ class Counting implements Trainable {
 
 webgpuTest("a step uploading a host value of its own is not replayed, and says why", async () => {
   await withKernels(async () => {
-    const plain = await train(new Counting(), false);
-    const tried = await train(new Counting(), true);
+    const plain = await trainReplayed(new Counting(), false, binaryBatch);
+    const tried = await trainReplayed(new Counting(), true, binaryBatch);
     assert.match(tried.note ?? "", /upload of 4 bytes changes from step to step/);
     assert.ok(!tried.replayed);
     assert.deepEqual(tried.bits, plain.bits);
