@@ -3,13 +3,15 @@
  * training step on wasm decided which; `deno task bench:micro --backend wasm`):
  *
  * - `Conv2DBackpropFilter`: tfjs-wasm has none, and tfjs-cpu's reads every element through
- *   `TensorBuffer.get` (~20× slower than its forward conv). wasm: im2col chunks multiplied by
- *   XNNPACK; cpu: one pass over typed arrays that skips zero inputs.
+ *   `TensorBuffer.get` (~20× slower than its forward conv). wasm: one XNNPACK convolution of
+ *   transposed operands (core/wasm_kernels.ts); cpu: one pass over typed arrays that skips zero
+ *   inputs.
  * - `Conv2DBackpropInput` on wasm (also what `conv2dTranspose` runs): tfjs-wasm's is a plain loop,
  *   ~12× slower than its forward conv; ours is the forward conv (XNNPACK) on flipped taps, one
  *   convolution per stride phase.
  * - `BatchMatMul` on wasm with a transpose flag: tfjs-wasm runs those as a plain loop (~9×
- *   slower); ours transposes the operand first.
+ *   slower); ours transposes the operand first, and splits a long shared dimension
+ *   (core/wasm_kernels.ts).
  *
  * All add in a fixed order, so results are identical run to run. NHWC only (all genbench uses);
  * NCHW goes to the stock kernel where the backend has one.
@@ -17,6 +19,8 @@
 import * as tf from "@tensorflow/tfjs-core";
 import { backend_util } from "@tensorflow/tfjs-core";
 import type { KernelConfig, KernelFunc, TensorInfo } from "@tensorflow/tfjs-core";
+import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm";
+import { chunkRowsFor, filterGrad, transposedAMatMul } from "./wasm_kernels.ts";
 
 type Shape4 = [number, number, number, number];
 
@@ -190,68 +194,6 @@ function write(backend: tf.KernelBackend, values: Float32Array, shape: number[])
   return { dataId: backend.write(values, shape, "float32"), shape, dtype: "float32" };
 }
 
-/** Rows of the im2col matrix per matrix product (~4 MB of columns at a time). */
-const CHUNK_VALUES = 1 << 20;
-
-/**
- * The filter gradient as matrix products on the backend: for each chunk of output positions,
- * dyᵀ [cout, rows] × im2col(x) [rows, kh·kw·cin], summed over the chunks in float64 in a fixed
- * order. `matMul` is the backend's own BatchMatMul (XNNPACK on wasm).
- */
-function filterGradByMatMul(
-  backend: tf.KernelBackend,
-  matMul: KernelFunc,
-  x: Float32Array,
-  dy: Float32Array,
-  g: ConvGeometry,
-): Float32Array {
-  const [, height, width, cin] = g.x;
-  const [batch, outH, outW, cout] = g.dy;
-  const k = g.kh * g.kw * cin;
-  const total = batch * outH * outW;
-  const chunk = Math.max(1, Math.min(total, Math.floor(CHUNK_VALUES / k)));
-  const cols = new Float32Array(chunk * k);
-  const dyT = new Float32Array(cout * chunk);
-  const sum = new Float64Array(cout * k);
-  for (let r0 = 0; r0 < total; r0 += chunk) {
-    const rows = Math.min(chunk, total - r0);
-    cols.fill(0, 0, rows * k);
-    for (let r = 0; r < rows; r++) {
-      const pos = r0 + r;
-      const ox = pos % outW;
-      const oy = Math.floor(pos / outW) % outH;
-      const b = Math.floor(pos / (outW * outH));
-      for (let ky = 0; ky < g.kh; ky++) {
-        const iy = oy * g.strideY + ky - g.top;
-        if (iy < 0 || iy >= height) continue;
-        for (let kx = 0; kx < g.kw; kx++) {
-          const ix = ox * g.strideX + kx - g.left;
-          if (ix < 0 || ix >= width) continue;
-          const from = ((b * height + iy) * width + ix) * cin;
-          const to = r * k + (ky * g.kw + kx) * cin;
-          for (let c = 0; c < cin; c++) cols[to + c] = x[from + c]; // cin is often 1
-        }
-      }
-      for (let co = 0; co < cout; co++) dyT[co * rows + r] = dy[pos * cout + co];
-    }
-    const a = write(backend, dyT.subarray(0, cout * rows), [1, cout, rows]);
-    const bInfo = write(backend, cols.subarray(0, rows * k), [1, rows, k]);
-    const out = matMul({
-      inputs: { a, b: bInfo },
-      backend,
-      attrs: { transposeA: false, transposeB: false },
-    }) as TensorInfo;
-    const part = read(backend, out);
-    for (let i = 0; i < part.length; i++) sum[i] += part[i];
-    for (const t of [a, bInfo, out]) backend.disposeData(t.dataId);
-  }
-  const dw = new Float32Array(k * cout); // [cout, k] → [kh, kw, cin, cout]
-  for (let co = 0; co < cout; co++) {
-    for (let i = 0; i < k; i++) dw[i * cout + co] = sum[co * k + i];
-  }
-  return dw;
-}
-
 const filterGradKernel =
   (backendName: "cpu" | "wasm") => (stock: KernelFunc | null): KernelFunc => (args) => {
     const attrs = args.attrs as unknown as Record<string, unknown>;
@@ -263,16 +205,10 @@ const filterGradKernel =
     const backend = args.backend as tf.KernelBackend;
     const filterShape = attrs.filterShape as Shape4;
     const g = geometry(x.shape, filterShape, dy.shape, attrs);
-    const values = backendName === "wasm"
-      ? filterGradByMatMul(
-        backend,
-        stockKernel("BatchMatMul", "wasm"),
-        read(backend, x),
-        read(backend, dy),
-        g,
-      )
-      : convFilterGrad(read(backend, x), read(backend, dy), g);
-    return write(backend, values, filterShape);
+    if (backendName === "wasm") {
+      return filterGrad(backend as BackendWasm, stockKernel("BatchMatMul", "wasm"), x, dy, g);
+    }
+    return write(backend, convFilterGrad(read(backend, x), read(backend, dy), g), filterShape);
   };
 
 const inputGradKernel = (stock: KernelFunc | null): KernelFunc => (args) => {
@@ -304,12 +240,23 @@ const inputGradKernel = (stock: KernelFunc | null): KernelFunc => (args) => {
  * tfjs-wasm's BatchMatMul runs XNNPACK only without transposes; with either flag it falls back
  * to a plain loop ~9× slower (the gradients of every dense layer). Transposing the operand
  * first (one copy) and multiplying without flags is much faster and gives the same products.
+ * Aᵀ·B with a long shared dimension goes by chunks of it (core/wasm_kernels.ts).
  */
 const matMulKernel = (stock: KernelFunc | null): KernelFunc => (args) => {
   const attrs = args.attrs as unknown as { transposeA: boolean; transposeB: boolean };
   const { a, b } = args.inputs as { a: TensorInfo; b: TensorInfo };
   if (!attrs.transposeA && !attrs.transposeB) return stock!(args);
   const backend = args.backend as tf.KernelBackend;
+  const [k, m] = a.shape.slice(-2);
+  const n = b.shape[b.shape.length - 1];
+  const single = (t: TensorInfo) => t.shape.slice(0, -2).every((d) => d === 1);
+  if (
+    attrs.transposeA && !attrs.transposeB && single(a) && single(b) &&
+    a.shape.length === b.shape.length && k >= 4 * chunkRowsFor(n)
+  ) {
+    const values = transposedAMatMul(backend as BackendWasm, stock!, a, b, chunkRowsFor(n));
+    return write(backend, values, [...a.shape.slice(0, -2), m, n]);
+  }
   const transpose = tf.getKernel("Transpose", "wasm")!.kernelFunc;
   const swapLast = (t: TensorInfo) => {
     const perm = t.shape.map((_, i) => i);

@@ -3,6 +3,8 @@ import * as tf from "@tensorflow/tfjs-core";
 import "../../models/layers/nn.ts"; // registers the gradients
 import { selectBackend } from "../../core/backend.ts";
 import { Stream } from "../../core/rng.ts";
+import { transposedAMatMul } from "../../core/wasm_kernels.ts";
+import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm";
 
 type Pad = "same" | "valid" | [[0, 0], [number, number], [number, number], [0, 0]];
 interface Case {
@@ -23,6 +25,8 @@ const CASES: Case[] = [
   { x: [1, 6, 9, 2], w: [3, 3, 2, 2], stride: [1, 2], pad: "same" },
   { x: [1, 7, 7, 2], w: [1, 1, 2, 3], stride: [2, 2], pad: "valid" }, // taps miss some phases
   { x: [1, 8, 7, 1], w: [2, 2, 1, 2], stride: [3, 3], pad: "same" },
+  { x: [2, 5, 6, 3], w: [1, 1, 3, 4], stride: [1, 1], pad: "same" }, // wasm: a plain product
+  { x: [1, 8, 9, 2], w: [3, 3, 2, 3], stride: [2, 2], pad: "valid" }, // last row, column unused
 ];
 
 function randomTensor(shape: number[], seed: number): tf.Tensor {
@@ -154,5 +158,53 @@ Deno.test("wasm: matMul with either transpose flag equals cpu's stock product", 
     assert.equal(tf.engine().backend.numDataIds(), before, "no buffer outlives the kernel");
     tf.dispose([wa, wb]);
   }
+  await selectBackend("cpu");
+});
+
+/** Aᵀ·B in float64, A [k, m] and B [k, n] row-major. */
+function transposedAProduct(a: Float32Array, b: Float32Array, k: number, m: number, n: number) {
+  const out = new Float64Array(m * n);
+  for (let r = 0; r < k; r++) {
+    for (let i = 0; i < m; i++) {
+      for (let j = 0; j < n; j++) out[i * n + j] += a[r * m + i] * b[r * n + j];
+    }
+  }
+  return Float32Array.from(out);
+}
+
+Deno.test("wasm: Aᵀ·B by chunks of the shared dimension equals a float64 sum, same bits again", async () => {
+  await selectBackend("wasm");
+  const backend = tf.backend() as BackendWasm;
+  const matMul = tf.getKernel("BatchMatMul", "wasm")!.kernelFunc;
+  for (const [k, m, n, rows] of [[37, 5, 3, 8], [37, 5, 3, 37], [64, 7, 9, 10], [5, 2, 2, 100]]) {
+    const [a, b] = [randomTensor([k, m], 80 + k + rows), randomTensor([k, n], 90 + k + rows)];
+    const expected = transposedAProduct(
+      a.dataSync() as Float32Array,
+      b.dataSync() as Float32Array,
+      k,
+      m,
+      n,
+    );
+    const before = backend.numDataIds();
+    const run = () => transposedAMatMul(backend, matMul, a, b, rows);
+    const actual = run();
+    assert.equal(backend.numDataIds(), before, "no buffer outlives the kernel");
+    assertClose(actual, expected, `[${k},${m}]ᵀ·[${k},${n}] by ${rows} rows`);
+    assert.deepEqual(run(), actual, "same inputs, same bits");
+    tf.dispose([a, b]);
+  }
+  // Through tf.matMul: a shared dimension long enough to be split (n = 200: 256-row chunks).
+  const [a, b] = [randomTensor([1100, 3], 5), randomTensor([1100, 200], 6)];
+  const expected = transposedAProduct(
+    a.dataSync() as Float32Array,
+    b.dataSync() as Float32Array,
+    1100,
+    3,
+    200,
+  );
+  const product = tf.matMul(a, b, true, false);
+  assert.deepEqual(product.shape, [3, 200]);
+  assertClose(product.dataSync() as Float32Array, expected, "matMul [1100,3]ᵀ·[1100,200]");
+  tf.dispose([a, b, product]);
   await selectBackend("cpu");
 });
