@@ -8,7 +8,7 @@
  *   inputs.
  * - `Conv2DBackpropInput` on wasm (also what `conv2dTranspose` runs): tfjs-wasm's is a plain loop,
  *   ~12× slower than its forward conv; ours is the forward conv (XNNPACK) on flipped taps, one
- *   convolution per stride phase.
+ *   convolution per stride phase (core/wasm_kernels.ts).
  * - `BatchMatMul` on wasm with a transpose flag: tfjs-wasm runs those as a plain loop (~9×
  *   slower); ours transposes the operand first, and splits a long shared dimension
  *   (core/wasm_kernels.ts).
@@ -20,7 +20,7 @@ import * as tf from "@tensorflow/tfjs-core";
 import { backend_util } from "@tensorflow/tfjs-core";
 import type { KernelConfig, KernelFunc, TensorInfo } from "@tensorflow/tfjs-core";
 import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm";
-import { chunkRowsFor, filterGrad, transposedAMatMul } from "./wasm_kernels.ts";
+import { chunkRowsFor, filterGrad, inputGrad, transposedAMatMul } from "./wasm_kernels.ts";
 
 type Shape4 = [number, number, number, number];
 
@@ -69,93 +69,6 @@ export function convFilterGrad(x: Float32Array, dy: Float32Array, g: ConvGeometr
     }
   }
   return Float32Array.from(dw);
-}
-
-/** One output phase of a strided input gradient along one axis (see {@link inputGradPhases}). */
-interface AxisPhase {
-  /** The first kernel tap of this phase; its taps are r, r + s, r + 2s, … below k. */
-  r: number;
-  /** Number of taps. */
-  taps: number;
-  /** dx positions q·s + r − pad for q = q0 … q0 + count − 1. */
-  q0: number;
-  count: number;
-}
-
-function axisPhases(size: number, k: number, stride: number, pad: number): AxisPhase[] {
-  const phases: AxisPhase[] = [];
-  for (let r = 0; r < stride; r++) {
-    const taps = Math.max(0, Math.ceil((k - r) / stride));
-    const q0 = Math.ceil((pad - r) / stride);
-    const count = Math.floor((size - 1 + pad - r) / stride) - q0 + 1;
-    if (count > 0) phases.push({ r, taps, q0, count });
-  }
-  return phases;
-}
-
-/**
- * The input gradient dx[i] = Σ_{o·s + k − pad = i} dy[o]·W[k], split by the phase of i + pad
- * modulo the stride: within a phase only the taps r, r + s, … contribute, and dx is a stride-1
- * `valid` convolution of dy (shifted and zero-padded) with those taps flipped. A stride of 1 is
- * one phase; stride 2 is four convolutions with a quarter of the taps each, so no multiplication
- * by an inserted zero is ever done. `conv` runs one NHWC `valid` convolution.
- */
-export function inputGradPhases(
-  dy: Float32Array,
-  w: Float32Array,
-  g: ConvGeometry,
-  conv: (x: Float32Array, xShape: Shape4, f: Float32Array, fShape: Shape4) => Float32Array,
-): Float32Array {
-  const [batch, height, width, cin] = g.x;
-  const [, outH, outW, cout] = g.dy;
-  const dx = new Float32Array(batch * height * width * cin);
-  for (const py of axisPhases(height, g.kh, g.strideY, g.top)) {
-    for (const px of axisPhases(width, g.kw, g.strideX, g.left)) {
-      if (py.taps === 0 || px.taps === 0) continue; // no tap reaches these positions: dx = 0
-      // P[t] = dy[q0 − (taps − 1) + t], zero outside dy.
-      const ph = py.count + py.taps - 1;
-      const pw = px.count + px.taps - 1;
-      const padded = new Float32Array(batch * ph * pw * cout);
-      for (let b = 0; b < batch; b++) {
-        for (let t = 0; t < ph; t++) {
-          const oy = py.q0 - (py.taps - 1) + t;
-          if (oy < 0 || oy >= outH) continue;
-          for (let u = 0; u < pw; u++) {
-            const ox = px.q0 - (px.taps - 1) + u;
-            if (ox < 0 || ox >= outW) continue;
-            const from = ((b * outH + oy) * outW + ox) * cout;
-            padded.set(dy.subarray(from, from + cout), ((b * ph + t) * pw + u) * cout);
-          }
-        }
-      }
-      // F[t, u, co, ci] = W[r + (taps − 1 − t)·s, …, ci, co].
-      const filter = new Float32Array(py.taps * px.taps * cout * cin);
-      for (let t = 0; t < py.taps; t++) {
-        const ky = py.r + (py.taps - 1 - t) * g.strideY;
-        for (let u = 0; u < px.taps; u++) {
-          const kx = px.r + (px.taps - 1 - u) * g.strideX;
-          const to = (t * px.taps + u) * cout * cin;
-          const from = (ky * g.kw + kx) * cin * cout;
-          for (let ci = 0; ci < cin; ci++) {
-            for (let co = 0; co < cout; co++) filter[to + co * cin + ci] = w[from + ci * cout + co];
-          }
-        }
-      }
-      const out = conv(padded, [batch, ph, pw, cout], filter, [py.taps, px.taps, cout, cin]);
-      if (g.strideY === 1 && g.strideX === 1) return out; // one phase covering all of dx
-      for (let b = 0; b < batch; b++) {
-        for (let qy = 0; qy < py.count; qy++) {
-          const iy = (py.q0 + qy) * g.strideY + py.r - g.top;
-          for (let qx = 0; qx < px.count; qx++) {
-            const ix = (px.q0 + qx) * g.strideX + px.r - g.left;
-            const from = ((b * py.count + qy) * px.count + qx) * cin;
-            dx.set(out.subarray(from, from + cin), ((b * height + iy) * width + ix) * cin);
-          }
-        }
-      }
-    }
-  }
-  return dx;
 }
 
 function geometry(
@@ -217,23 +130,9 @@ const inputGradKernel = (stock: KernelFunc | null): KernelFunc => (args) => {
     if (stock) return stock(args);
     throw new Error("Conv2DBackpropInput: only NHWC is supported on this backend");
   }
-  const conv2d = tf.getKernel("Conv2D", "wasm")!.kernelFunc;
   const { dy, filter } = args.inputs as { dy: TensorInfo; filter: TensorInfo };
-  const backend = args.backend as tf.KernelBackend;
-  const xShape = attrs.inputShape as Shape4;
-  const g = geometry(xShape, filter.shape, dy.shape, attrs);
-  const conv = (x: Float32Array, xs: Shape4, f: Float32Array, fs: Shape4) => {
-    const inputs = { x: write(backend, x, xs), filter: write(backend, f, fs) };
-    const out = conv2d({
-      inputs,
-      backend,
-      attrs: { strides: 1, pad: "valid", dataFormat: "NHWC", dilations: 1 },
-    }) as TensorInfo;
-    const values = read(backend, out);
-    for (const t of [inputs.x, inputs.filter, out]) backend.disposeData(t.dataId);
-    return values;
-  };
-  return write(backend, inputGradPhases(read(backend, dy), read(backend, filter), g, conv), xShape);
+  const g = geometry(attrs.inputShape as number[], filter.shape, dy.shape, attrs);
+  return inputGrad(args.backend as BackendWasm, dy, filter, g);
 };
 
 /**

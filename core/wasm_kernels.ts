@@ -152,3 +152,116 @@ export function filterGrad(
   dispose(backend, [xT, dyT, out, ...(cut ? [used] : [])]);
   return dw;
 }
+
+/** One output phase of a strided input gradient along one axis (see {@link inputGrad}). */
+interface AxisPhase {
+  /** The first kernel tap of this phase; its taps are r, r + s, r + 2s, … below k. */
+  r: number;
+  /** Number of taps. */
+  taps: number;
+  /** dx positions q·s + r − pad for q = q0 … q0 + count − 1. */
+  q0: number;
+  count: number;
+}
+
+function axisPhases(size: number, k: number, stride: number, pad: number): AxisPhase[] {
+  const phases: AxisPhase[] = [];
+  for (let r = 0; r < stride; r++) {
+    const taps = Math.max(0, Math.ceil((k - r) / stride));
+    const q0 = Math.ceil((pad - r) / stride);
+    const count = Math.floor((size - 1 + pad - r) / stride) - q0 + 1;
+    if (count > 0 && taps > 0) phases.push({ r, taps, q0, count });
+  }
+  return phases;
+}
+
+/**
+ * The rows of dy one phase reads, P[t] = dy[q0 − (taps − 1) + t] for t < count + taps − 1, as
+ * the part of dy inside and the zero padding either side.
+ */
+function phaseWindow(p: AxisPhase, size: number) {
+  const first = p.q0 - (p.taps - 1);
+  const last = p.q0 + p.count - 1;
+  const begin = Math.max(first, 0);
+  return {
+    begin,
+    size: Math.min(last, size - 1) - begin + 1,
+    pad: [begin - first, Math.max(0, last - size + 1)],
+  };
+}
+
+/**
+ * The input gradient dx[i] = Σ_{o·s + k − pad = i} dy[o]·W[k] [batch, H, W, cin], split by the
+ * phase of i + pad modulo the stride: within a phase only the taps r, r + s, … contribute, and
+ * dx is a stride-1 convolution of dy (zero-padded by XNNPACK) with those taps flipped. A stride
+ * of 1 is one phase; stride 2 is four convolutions with a quarter of the taps each, so no
+ * multiplication by an inserted zero is ever done.
+ */
+export function inputGrad(
+  backend: BackendWasm,
+  dy: TensorInfo,
+  w: TensorInfo,
+  g: Geometry,
+): TensorInfo {
+  const [batch, height, width, cin] = g.x;
+  const [, outH, outW, cout] = g.dy;
+  const weights = backend.readSync(w.dataId) as Float32Array;
+  const single = g.strideY === 1 && g.strideX === 1;
+  const dx = single ? null : new Float32Array(batch * height * width * cin);
+  for (const py of axisPhases(height, g.kh, g.strideY, g.top)) {
+    const rows = phaseWindow(py, outH);
+    for (const px of axisPhases(width, g.kw, g.strideX, g.left)) {
+      const cols = phaseWindow(px, outW);
+      if (rows.size <= 0 || cols.size <= 0) continue; // only padding: dx = 0 there
+      // F[t, u, co, ci] = W[r + (taps − 1 − t)·s, …, ci, co].
+      const filter = new Float32Array(py.taps * px.taps * cout * cin);
+      for (let t = 0; t < py.taps; t++) {
+        const ky = py.r + (py.taps - 1 - t) * g.strideY;
+        for (let u = 0; u < px.taps; u++) {
+          const kx = px.r + (px.taps - 1 - u) * g.strideX;
+          const to = (t * px.taps + u) * cout * cin;
+          const from = (ky * g.kw + kx) * cin * cout;
+          for (let ci = 0; ci < cin; ci++) {
+            for (let co = 0; co < cout; co++) {
+              filter[to + co * cin + ci] = weights[from + ci * cout + co];
+            }
+          }
+        }
+      }
+      const filterShape = [py.taps, px.taps, cout, cin];
+      const f = {
+        dataId: backend.write(filter, filterShape, "float32"),
+        shape: filterShape,
+        dtype: "float32" as const,
+      };
+      const whole = rows.size === outH && cols.size === outW;
+      const part = whole ? dy : call(backend, "Slice", { x: dy }, {
+        begin: [0, rows.begin, cols.begin, 0],
+        size: [batch, rows.size, cols.size, cout],
+      });
+      const out = call(backend, "Conv2D", { x: part, filter: f }, {
+        strides: 1,
+        dilations: 1,
+        pad: [[0, 0], rows.pad, cols.pad, [0, 0]],
+        dataFormat: "NHWC",
+      });
+      dispose(backend, [f, ...(whole ? [] : [part])]);
+      if (dx === null) return out; // one phase covering all of dx
+      const values = backend.typedArrayFromHeap(out) as Float32Array;
+      for (let b = 0; b < batch; b++) {
+        for (let qy = 0; qy < py.count; qy++) {
+          const iy = (py.q0 + qy) * g.strideY + py.r - g.top;
+          for (let qx = 0; qx < px.count; qx++) {
+            const ix = (px.q0 + qx) * g.strideX + px.r - g.left;
+            const from = ((b * py.count + qy) * px.count + qx) * cin;
+            const to = ((b * height + iy) * width + ix) * cin;
+            for (let c = 0; c < cin; c++) dx[to + c] = values[from + c];
+          }
+        }
+      }
+      dispose(backend, [out]);
+    }
+  }
+  const xShape = [batch, height, width, cin];
+  return { dataId: backend.write(dx!, xShape, "float32"), shape: xShape, dtype: "float32" };
+}

@@ -27,6 +27,9 @@ const CASES: Case[] = [
   { x: [1, 8, 7, 1], w: [2, 2, 1, 2], stride: [3, 3], pad: "same" },
   { x: [2, 5, 6, 3], w: [1, 1, 3, 4], stride: [1, 1], pad: "same" }, // wasm: a plain product
   { x: [1, 8, 9, 2], w: [3, 3, 2, 3], stride: [2, 2], pad: "valid" }, // last row, column unused
+  // Padding wider than the kernel: some output rows and columns see only zeros.
+  { x: [1, 4, 5, 2], w: [2, 2, 2, 3], stride: [1, 1], pad: [[0, 0], [3, 2], [0, 3], [0, 0]] },
+  { x: [1, 5, 4, 1], w: [3, 2, 1, 2], stride: [2, 2], pad: [[0, 0], [4, 1], [2, 3], [0, 0]] },
 ];
 
 function randomTensor(shape: number[], seed: number): tf.Tensor {
