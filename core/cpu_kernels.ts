@@ -12,15 +12,23 @@
  * - `BatchMatMul` on wasm with a transpose flag: tfjs-wasm runs those as a plain loop (~9×
  *   slower); ours transposes the operand first, and splits a long shared dimension
  *   (core/wasm_kernels.ts).
+ * - `Sum` on wasm over leading axes (bias gradients): one pass in float64 instead of tfjs-wasm's
+ *   transpose first.
  *
  * All add in a fixed order, so results are identical run to run. NHWC only (all genbench uses);
  * NCHW goes to the stock kernel where the backend has one.
  */
 import * as tf from "@tensorflow/tfjs-core";
-import { backend_util } from "@tensorflow/tfjs-core";
+import { backend_util, util } from "@tensorflow/tfjs-core";
 import type { KernelConfig, KernelFunc, TensorInfo } from "@tensorflow/tfjs-core";
 import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm";
-import { chunkRowsFor, filterGrad, inputGrad, transposedAMatMul } from "./wasm_kernels.ts";
+import {
+  chunkRowsFor,
+  filterGrad,
+  inputGrad,
+  leadingSum,
+  transposedAMatMul,
+} from "./wasm_kernels.ts";
 
 type Shape4 = [number, number, number, number];
 
@@ -177,6 +185,16 @@ const matMulKernel = (stock: KernelFunc | null): KernelFunc => (args) => {
   }
 };
 
+/** Sum over the leading axes of a float32 tensor (bias gradients) on wasm: core/wasm_kernels.ts. */
+const sumKernel = (stock: KernelFunc | null): KernelFunc => (args) => {
+  const { x } = args.inputs as { x: TensorInfo };
+  const attrs = args.attrs as unknown as { axis: number | number[]; keepDims: boolean };
+  const axes = [...new Set(util.parseAxisParam(attrs.axis, x.shape))].sort((a, b) => a - b);
+  const leading = axes.every((axis, i) => axis === i) && axes.length < x.shape.length;
+  if (x.dtype !== "float32" || axes.length === 0 || !leading) return stock!(args);
+  return leadingSum(args.backend as BackendWasm, x, axes.length, attrs.keepDims);
+};
+
 const stockKernels = new Map<string, KernelConfig | null>();
 
 /** The backend's own kernel that {@link installCpuKernels} replaced. */
@@ -214,5 +232,6 @@ export function installCpuKernels(backendName: "cpu" | "wasm"): void {
   if (backendName === "wasm") {
     replace("Conv2DBackpropInput", "wasm", inputGradKernel);
     replace("BatchMatMul", "wasm", matMulKernel);
+    replace("Sum", "wasm", sumKernel);
   }
 }

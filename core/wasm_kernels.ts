@@ -265,3 +265,29 @@ export function inputGrad(
   const xShape = [batch, height, width, cin];
   return { dataId: backend.write(dx!, xShape, "float32"), shape: xShape, dtype: "float32" };
 }
+
+/**
+ * Σ of x [rows, …] over its leading `lead` axes (a bias gradient: batch·H·W rows of C values), in
+ * float64, row by row. tfjs-wasm's Sum transposes the reduced axes to the end first (a strided
+ * copy of all of x) and then sums in float32.
+ */
+export function leadingSum(
+  backend: BackendWasm,
+  x: TensorInfo,
+  lead: number,
+  keepDims: boolean,
+): TensorInfo {
+  const kept = x.shape.slice(lead);
+  const cols = kept.reduce((a, b) => a * b, 1);
+  const values = backend.typedArrayFromHeap(x) as Float32Array;
+  const sum = new Float64Array(cols);
+  for (let from = 0; from < values.length; from += cols) {
+    for (let c = 0; c < cols; c++) sum[c] += values[from + c];
+  }
+  const shape = keepDims ? [...x.shape.slice(0, lead).map(() => 1), ...kept] : kept;
+  return {
+    dataId: backend.write(Float32Array.from(sum), shape, "float32"),
+    shape,
+    dtype: "float32",
+  };
+}

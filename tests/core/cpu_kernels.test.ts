@@ -211,3 +211,28 @@ Deno.test("wasm: Aᵀ·B by chunks of the shared dimension equals a float64 sum,
   tf.dispose([a, b, product]);
   await selectBackend("cpu");
 });
+
+Deno.test("wasm: sum over leading axes equals a float64 sum; other axes and dtypes as before", async () => {
+  const shape = [3, 5, 4, 7];
+  await selectBackend("cpu");
+  const x = randomTensor(shape, 11);
+  const values = x.dataSync() as Float32Array;
+  const expected = new Float64Array(4 * 7);
+  values.forEach((v, i) => expected[i % 28] += v);
+  const wantOther = tf.sum(x, [1, 3]).dataSync() as Float32Array;
+  const [wx] = await moveTo("wasm", [x]);
+  for (
+    const [axis, keepDims, want] of [[[0, 1], false, [4, 7]], [[1, 0], true, [1, 1, 4, 7]]] as const
+  ) {
+    const s = tf.sum(wx, [...axis], keepDims);
+    assert.deepEqual(s.shape, want);
+    assertClose(s.dataSync() as Float32Array, Float32Array.from(expected), `sum over ${axis}`);
+    s.dispose();
+  }
+  const other = tf.sum(wx, [1, 3]);
+  assertClose(other.dataSync() as Float32Array, wantOther, "sum over axes 1 and 3");
+  const ints = tf.sum(tf.tensor2d([1, 2, 3, 4], [2, 2], "int32"), 0);
+  assert.deepEqual([ints.dtype, Array.from(ints.dataSync())], ["int32", [4, 6]]);
+  tf.dispose([wx, other, ints]);
+  await selectBackend("cpu");
+});
