@@ -27,6 +27,10 @@ const CASES: Case[] = [
   { x: [1, 8, 7, 1], w: [2, 2, 1, 2], stride: [3, 3], pad: "same" },
   { x: [2, 5, 6, 3], w: [1, 1, 3, 4], stride: [1, 1], pad: "same" }, // wasm: a plain product
   { x: [1, 8, 9, 2], w: [3, 3, 2, 3], stride: [2, 2], pad: "valid" }, // last row, column unused
+  // wasm: more than 64 values per patch (kh·kw·cin), the filter gradient as one convolution.
+  { x: [2, 6, 5, 8], w: [3, 3, 8, 3], stride: [1, 1], pad: "same" },
+  { x: [1, 7, 8, 5], w: [4, 4, 5, 2], stride: [2, 2], pad: "same" },
+  { x: [1, 8, 9, 8], w: [3, 3, 8, 2], stride: [2, 2], pad: "valid" },
   // Padding wider than the kernel: some output rows and columns see only zeros.
   { x: [1, 4, 5, 2], w: [2, 2, 2, 3], stride: [1, 1], pad: [[0, 0], [3, 2], [0, 3], [0, 0]] },
   { x: [1, 5, 4, 1], w: [3, 2, 1, 2], stride: [2, 2], pad: [[0, 0], [4, 1], [2, 3], [0, 0]] },
