@@ -114,11 +114,28 @@ function paperProtocol(reference: PublishedReference): string {
 }
 
 /**
+ * The patience of a run that early stopping ended before its step cap (null otherwise): such a
+ * run followed the paper's stopping rule, so its budget is reached whatever the epochs.
+ */
+export function earlyStopPatience(record: ReproductionRecord): number | null {
+  const config = record.run.config as {
+    steps?: number;
+    training?: { earlyStopping?: { patience: number } | null } | null;
+  } | undefined;
+  const patience = config?.training?.earlyStopping?.patience;
+  const cap = config?.steps;
+  return patience !== undefined && cap !== undefined && record.budget.steps_done < cap
+    ? patience
+    : null;
+}
+
+/**
  * The published epochs of a record's reference, else the paper suite's (said so), and the share
- * of it the run reached.
+ * of it the run reached (none for a run that early stopping ended).
  */
 function budgetOf(record: ReproductionRecord, spec: ModelSpec) {
   const { budget } = record;
+  if (earlyStopPatience(record) !== null) return { target: null, fromSuite: false, fraction: null };
   const suite = budget.published_epochs === null
     ? paperSuiteEpochs(spec, record.reference.dataset)
     : null;
@@ -132,6 +149,11 @@ function budgetOf(record: ReproductionRecord, spec: ModelSpec) {
 
 function budgetCell(record: ReproductionRecord, spec: ModelSpec): string {
   const { budget } = record;
+  const patience = earlyStopPatience(record);
+  if (patience !== null) {
+    return `${formatEpochs(budget.epochs)} epochs (early stopping, patience ${patience}), ` +
+      `batch ${budget.batch_size}`;
+  }
   const { target, fromSuite, fraction } = budgetOf(record, spec);
   const of = target === null ? "" : ` of ${grouped(target)}${fromSuite ? " (paper suite's)" : ""}`;
   const share = fraction === null || fraction >= 0.999

@@ -335,3 +335,27 @@ Deno.test("a record names the optimizer a run was made with (AdaGrad where the m
   const record = await recordFromRun(dir, { ...OPTIONS, reason: "partial" });
   assert.ok(record.protocol.includes("AdaGrad, constant lr 0.01"), record.protocol.join("\n"));
 });
+
+Deno.test("a run that early stopping ended before its cap is not partial: its row says so", async () => {
+  // 25,000 steps of a 50,000-step cap = 50 of the reference's 100 epochs.
+  const dir = await runFolder(25_000, 88.5);
+  const run = JSON.parse(await Deno.readTextFile(join(dir, "run.json")));
+  const rowOf = async () => {
+    await Deno.writeTextFile(join(dir, "run.json"), JSON.stringify(run));
+    const record = await recordFromRun(dir, OPTIONS);
+    return renderTable([record], [SPEC]).split("\n")[2];
+  };
+  run.config.steps = 50_000;
+  run.config.training = { binarization: "static", schedule: null, earlyStopping: null };
+  assert.match(
+    await rowOf(),
+    /88\.50 \(exact, n = 10,000, partial\) .*\| 50\.0 of 100 epochs \(50%\)/,
+  );
+  run.config.training.earlyStopping = { patience: 30 };
+  const stopped = await rowOf();
+  assert.match(stopped, /\| 88\.50 \(exact, n = 10,000\) \|/);
+  assert.match(stopped, /\| 50\.0 epochs \(early stopping, patience 30\), batch 100 /);
+  // At its cap, a run with early stopping was stopped by the cap: its share is shown.
+  run.config.steps = 25_000;
+  assert.match(await rowOf(), /partial.*\| 50\.0 of 100 epochs \(50%\)/);
+});
