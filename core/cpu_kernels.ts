@@ -10,8 +10,7 @@
  *   ~12× slower than its forward conv; ours is the forward conv (XNNPACK) on flipped taps, one
  *   convolution per stride phase (core/wasm_kernels.ts).
  * - `BatchMatMul` on wasm with a transpose flag: tfjs-wasm runs those as a plain loop (~9×
- *   slower); ours transposes the operand first, and splits a long shared dimension
- *   (core/wasm_kernels.ts).
+ *   slower); ours transposes the operand first.
  * - `Sum` on wasm over leading axes (bias gradients): one pass in float64 instead of tfjs-wasm's
  *   transpose first.
  *
@@ -22,13 +21,7 @@ import * as tf from "@tensorflow/tfjs-core";
 import { backend_util, util } from "@tensorflow/tfjs-core";
 import type { KernelConfig, KernelFunc, TensorInfo } from "@tensorflow/tfjs-core";
 import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm";
-import {
-  chunkRowsFor,
-  filterGrad,
-  inputGrad,
-  leadingSum,
-  transposedAMatMul,
-} from "./wasm_kernels.ts";
+import { filterGrad, inputGrad, leadingSum } from "./wasm_kernels.ts";
 
 type Shape4 = [number, number, number, number];
 
@@ -147,23 +140,12 @@ const inputGradKernel = (stock: KernelFunc | null): KernelFunc => (args) => {
  * tfjs-wasm's BatchMatMul runs XNNPACK only without transposes; with either flag it falls back
  * to a plain loop ~9× slower (the gradients of every dense layer). Transposing the operand
  * first (one copy) and multiplying without flags is much faster and gives the same products.
- * Aᵀ·B with a long shared dimension goes by chunks of it (core/wasm_kernels.ts).
  */
 const matMulKernel = (stock: KernelFunc | null): KernelFunc => (args) => {
   const attrs = args.attrs as unknown as { transposeA: boolean; transposeB: boolean };
   const { a, b } = args.inputs as { a: TensorInfo; b: TensorInfo };
   if (!attrs.transposeA && !attrs.transposeB) return stock!(args);
   const backend = args.backend as tf.KernelBackend;
-  const [k, m] = a.shape.slice(-2);
-  const n = b.shape[b.shape.length - 1];
-  const single = (t: TensorInfo) => t.shape.slice(0, -2).every((d) => d === 1);
-  if (
-    attrs.transposeA && !attrs.transposeB && single(a) && single(b) &&
-    a.shape.length === b.shape.length && k >= 4 * chunkRowsFor(n)
-  ) {
-    const values = transposedAMatMul(backend as BackendWasm, stock!, a, b, chunkRowsFor(n));
-    return write(backend, values, [...a.shape.slice(0, -2), m, n]);
-  }
   const transpose = tf.getKernel("Transpose", "wasm")!.kernelFunc;
   const swapLast = (t: TensorInfo) => {
     const perm = t.shape.map((_, i) => i);

@@ -6,12 +6,15 @@
  *   Σ_{b, oy, ox} x[b, oy·s + ky − top, ox·s + kx − left, ci] · dy[b, oy, ox, co] is a stride-1
  *   convolution of x laid out as [ci, H, W, b] (the batch as channels) with dy laid out as
  *   [oh, ow, b, co] (a filter dilated by the stride), giving [ci, kh, kw, co];
- * - Aᵀ·B with a long shared dimension K (a 1×1 convolution's filter gradient, K = batch·H·W):
- *   XNNPACK streams its packed right operand once per few output rows and does not block over
- *   K, so a 25 MB operand is read from memory dozens of times. We split K into fixed chunks
- *   whose right operand stays in cache and add the chunk products in float64, in order.
+ * - a 1×1 convolution's filter gradient, and that of small patches (first layers) after an
+ *   im2col here, as one product Aᵀ·B with K = batch·H·W. The product can be split along K
+ *   (`transposedAMatMul`), but splitting did not pay: 512-row chunks of [100352, 64]ᵀ·[100352, 64]
+ *   were 10–20% faster on 1 thread and 2.5–3.5× slower on 2 threads with the other core busy
+ *   (each XNNPACK call waits for every thread), so the kernels use one chunk;
+ * - the input gradient, one stride-1 convolution per stride phase;
+ * - Sum over leading axes (bias gradients) in float64.
  *
- * Both are deterministic: fixed chunking, and XNNPACK gives each output to one thread with one
+ * All are deterministic: fixed chunking, and XNNPACK gives each output to one thread with one
  * summation order, whatever the thread count.
  */
 import * as tf from "@tensorflow/tfjs-core";
@@ -56,14 +59,6 @@ function rowsOf(backend: BackendWasm, t: TensorInfo, from: number, count: number
     source.subarray(from * c, (from + count) * c),
   );
   return out;
-}
-
-/**
- * Rows of K per chunk: the chunk of B (rows × n floats) about 128 KiB, well within L2 (for
- * n = 64, 512 rows: 1.2–2× faster than 2,048 or more on [100352, 64 or 576]ᵀ·[100352, 64]).
- */
-export function chunkRowsFor(n: number): number {
-  return Math.max(256, Math.floor((1 << 15) / n));
 }
 
 /**
@@ -153,7 +148,7 @@ export function filterGrad(
       matMul,
       { ...x, shape: [positions, cin] },
       { ...dy, shape: [positions, cout] },
-      chunkRowsFor(cout),
+      positions,
     );
     return {
       dataId: backend.write(values, filterShape, "float32"),
@@ -176,7 +171,7 @@ export function filterGrad(
       matMul,
       colsInfo,
       { ...dy, shape: [positions, cout] },
-      chunkRowsFor(cout),
+      positions,
     );
     dispose(backend, [colsInfo]);
     return {

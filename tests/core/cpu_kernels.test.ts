@@ -200,7 +200,7 @@ Deno.test("wasm: Aᵀ·B by chunks of the shared dimension equals a float64 sum,
     assert.deepEqual(run(), actual, "same inputs, same bits");
     tf.dispose([a, b]);
   }
-  // Through tf.matMul: a shared dimension long enough to be split (n = 200: 256-row chunks).
+  // Through tf.matMul (the transpose-first kernel), against the same float64 sum.
   const [a, b] = [randomTensor([1100, 3], 5), randomTensor([1100, 200], 6)];
   const expected = transposedAProduct(
     a.dataSync() as Float32Array,
