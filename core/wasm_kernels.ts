@@ -126,6 +126,13 @@ function patches(x: Float32Array, g: Geometry): Float32Array {
   return cols;
 }
 
+/**
+ * A dy of more values than this (16 MiB) is split into convolutions of about 1 MiB of dy rows
+ * each: 3×3 64→64 on 28×28 (one dy row of 229,376 values per convolution) was 1.1–1.35× faster
+ * than one convolution over all of dy (25 MB), while smaller dy (14×14, 7×7) lost ~4% by it.
+ */
+export const FILTER_SPLIT = { above: 1 << 22, chunkValues: 1 << 18 };
+
 /** The filter gradient [kh, kw, cin, cout] on the wasm backend (see the file's comment). */
 export function filterGrad(
   backend: BackendWasm,
@@ -133,6 +140,7 @@ export function filterGrad(
   x: TensorInfo,
   dy: TensorInfo,
   g: Geometry,
+  split = FILTER_SPLIT,
 ): TensorInfo {
   const [batch, height, width, cin] = g.x;
   const [, outH, outW, cout] = g.dy;
@@ -191,17 +199,64 @@ export function filterGrad(
       size: [batch, height + Math.min(bottom, 0), width + Math.min(right, 0), cin],
     })
     : x;
+  const [, usedH, usedW] = used.shape;
   const xT = call(backend, "Transpose", { x: used }, { perm: [3, 1, 2, 0] });
   const dyT = call(backend, "Transpose", { x: dy }, { perm: [1, 2, 0, 3] });
-  const out = call(backend, "Conv2D", { x: xT, filter: dyT }, {
-    strides: 1,
-    dilations: [g.strideY, g.strideX],
-    pad: [[0, 0], [g.top, Math.max(bottom, 0)], [g.left, Math.max(right, 0)], [0, 0]],
-    dataFormat: "NHWC",
-  });
-  const dw = call(backend, "Transpose", { x: out }, { perm: [1, 2, 0, 3] });
-  dispose(backend, [xT, dyT, out, ...(cut ? [used] : [])]);
-  return dw;
+  // By chunks of dy rows, so that each convolution's filter (part of dy) stays in L2.
+  const rowValues = outW * batch * cout;
+  const chunk = outH * rowValues > split.above
+    ? Math.max(1, Math.floor(split.chunkValues / rowValues))
+    : outH;
+  const plane = usedH * usedW * batch;
+  const sum = new Float64Array(cin * g.kh * g.kw * cout);
+  for (let r0 = 0; r0 < outH; r0 += chunk) {
+    const rows = Math.min(chunk, outH - r0);
+    // The rows of x these dy rows reach, and the zero padding either side.
+    const first = r0 * g.strideY - g.top;
+    const last = (r0 + rows - 1) * g.strideY - g.top + g.kh - 1;
+    const lo = Math.max(0, first);
+    const hi = Math.min(usedH - 1, last);
+    if (lo > hi) continue; // only padding: adds nothing
+    const n = hi - lo + 1;
+    const xPart = backend.makeOutput([cin, n, usedW, batch], "float32");
+    const dyPart = backend.makeOutput([rows, outW, batch, cout], "float32");
+    const xFrom = backend.typedArrayFromHeap(xT) as Float32Array;
+    const xTo = backend.typedArrayFromHeap(xPart) as Float32Array;
+    const run = n * usedW * batch;
+    for (let c = 0; c < cin; c++) {
+      const from = c * plane + lo * usedW * batch;
+      xTo.set(xFrom.subarray(from, from + run), c * run);
+    }
+    (backend.typedArrayFromHeap(dyPart) as Float32Array).set(
+      (backend.typedArrayFromHeap(dyT) as Float32Array).subarray(
+        r0 * rowValues,
+        (r0 + rows) * rowValues,
+      ),
+    );
+    const out = call(backend, "Conv2D", { x: xPart, filter: dyPart }, {
+      strides: 1,
+      dilations: [g.strideY, g.strideX],
+      pad: [[0, 0], [lo - first, last - hi], [g.left, Math.max(right, 0)], [0, 0]],
+      dataFormat: "NHWC",
+    });
+    const part = backend.readSync(out.dataId) as Float32Array;
+    for (let i = 0; i < part.length; i++) sum[i] += part[i];
+    dispose(backend, [xPart, dyPart, out]);
+  }
+  dispose(backend, [xT, dyT, ...(cut ? [used] : [])]);
+  // [cin, kh, kw, cout] → [kh, kw, cin, cout]
+  const taps = g.kh * g.kw;
+  const dw = new Float32Array(sum.length);
+  for (let c = 0; c < cin; c++) {
+    for (let t = 0; t < taps; t++) {
+      for (let o = 0; o < cout; o++) dw[(t * cin + c) * cout + o] = sum[(c * taps + t) * cout + o];
+    }
+  }
+  return {
+    dataId: backend.write(dw, filterShape, "float32"),
+    shape: filterShape,
+    dtype: "float32",
+  };
 }
 
 /** One output phase of a strided input gradient along one axis (see {@link inputGrad}). */

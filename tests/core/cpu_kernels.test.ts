@@ -1,9 +1,10 @@
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs-core";
+import { backend_util } from "@tensorflow/tfjs-core";
 import "../../models/layers/nn.ts"; // registers the gradients
 import { selectBackend } from "../../core/backend.ts";
 import { Stream } from "../../core/rng.ts";
-import { transposedAMatMul } from "../../core/wasm_kernels.ts";
+import { FILTER_SPLIT, filterGrad, transposedAMatMul } from "../../core/wasm_kernels.ts";
 import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm";
 
 type Pad = "same" | "valid" | [[0, 0], [number, number], [number, number], [0, 0]];
@@ -238,5 +239,63 @@ Deno.test("wasm: sum over leading axes equals a float64 sum; other axes and dtyp
   const ints = tf.sum(tf.tensor2d([1, 2, 3, 4], [2, 2], "int32"), 0);
   assert.deepEqual([ints.dtype, Array.from(ints.dataSync())], ["int32", [4, 6]]);
   tf.dispose([wx, other, ints]);
+  await selectBackend("cpu");
+});
+
+Deno.test("wasm: filter gradients in several dy-row chunks equal cpu's float64 kernel", async () => {
+  // Split every dy as a large one is: rows of 10·64·64 and 5·128·128 values, 6 and 3 rows per
+  // chunk, so 2 chunks each.
+  type Shape = [number, number, number, number];
+  const cases: [Shape, Shape, number, "same" | "valid"][] = [
+    [[64, 9, 10, 9], [3, 3, 9, 64], 1, "same"],
+    [[128, 11, 10, 9], [4, 4, 9, 128], 2, "same"],
+  ];
+  for (const [n, [xShape, wShape, stride, pad]] of cases.entries()) {
+    await selectBackend("cpu");
+    const x = randomTensor(xShape, 100 + n);
+    const dy = tf.tidy(() =>
+      randomTensor(
+        tf.conv2d(x as tf.Tensor4D, tf.zeros(wShape) as tf.Tensor4D, stride, pad).shape,
+        110 + n,
+      )
+    );
+    const grad = (a: tf.Tensor, b: tf.Tensor) =>
+      tf.engine().runKernel("Conv2DBackpropFilter", { x: a, dy: b }, {
+        strides: [stride, stride],
+        pad,
+        dataFormat: "NHWC",
+        filterShape: wShape,
+      }) as tf.Tensor;
+    const expected = grad(x, dy);
+    const want = expected.dataSync() as Float32Array;
+    expected.dispose();
+    const [wx, wdy] = await moveTo("wasm", [x, dy]);
+    const info = backend_util.computeConv2DInfo(xShape, wShape, stride, 1, pad);
+    const geometry = {
+      x: xShape,
+      dy: dy.shape as Shape,
+      kh: wShape[0],
+      kw: wShape[1],
+      strideY: stride,
+      strideX: stride,
+      top: info.padInfo.top,
+      left: info.padInfo.left,
+    };
+    const backend = tf.backend() as BackendWasm;
+    const matMul = tf.getKernel("BatchMatMul", "wasm")!.kernelFunc;
+    const split = { ...FILTER_SPLIT, above: 0 };
+    const run = () => {
+      const out = filterGrad(backend, matMul, wx, wdy, geometry, split);
+      const values = (backend.readSync(out.dataId) as Float32Array).slice();
+      backend.disposeData(out.dataId);
+      return values;
+    };
+    const first = run();
+    assertClose(first, want, `dW ${xShape} ${wShape}`);
+    assert.deepEqual(run(), first, "same inputs, same bits");
+    const whole = grad(wx, wdy);
+    assertClose(whole.dataSync() as Float32Array, want, `dW ${xShape} ${wShape} whole`);
+    tf.dispose([wx, wdy, whole]);
+  }
   await selectBackend("cpu");
 });
