@@ -25,11 +25,6 @@ import {
 const BATCH = 8;
 /** Covered, at other sizes, by webgpu_replay.test.ts. */
 const ELSEWHERE = new Set(["vae-mlp", "made", "gan-mlp", "vae-conv", "dcgan"]);
-/**
- * Open defect, not a replay one: two runs of text2image through tfjs on webgpu already differ
- * at the first step's loss (lavapipe), so there are no fixed bits to compare a replay with.
- */
-const NOT_DETERMINISTIC_ON_WEBGPU = new Set(["text2image"]);
 
 const data = syntheticDataset();
 const ci = getSuite("ci");
@@ -69,8 +64,7 @@ function setUp(name: string): { makeModel: () => ReplayModel; inputs: StepInputs
   return { makeModel, inputs };
 }
 
-const names = MODELS.map((m) => m.name)
-  .filter((n) => !ELSEWHERE.has(n) && !NOT_DETERMINISTIC_ON_WEBGPU.has(n));
+const names = MODELS.map((m) => m.name).filter((n) => !ELSEWHERE.has(n));
 for (const name of names) {
   webgpuTest(`${name}: 20 replayed steps = 20 steps through tfjs, bit for bit`, async () => {
     const { makeModel, inputs } = setUp(name);
