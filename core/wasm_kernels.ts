@@ -20,18 +20,7 @@
 import * as tf from "@tensorflow/tfjs-core";
 import type { KernelFunc, NamedAttrMap, TensorInfo } from "@tensorflow/tfjs-core";
 import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm";
-
-/** Geometry of y = conv(x, W), W of shape [kh, kw, cin, cout] (core/cpu_kernels.ts). */
-interface Geometry {
-  x: [number, number, number, number];
-  dy: [number, number, number, number];
-  kh: number;
-  kw: number;
-  strideY: number;
-  strideX: number;
-  top: number;
-  left: number;
-}
+import type { ConvGeometry as Geometry } from "./cpu_kernels.ts";
 
 function call(
   backend: tf.KernelBackend,
