@@ -21,21 +21,13 @@ import * as tf from "@tensorflow/tfjs-core";
 import { backend_util, util } from "@tensorflow/tfjs-core";
 import type { KernelConfig, KernelFunc, TensorInfo } from "@tensorflow/tfjs-core";
 import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm";
-import { filterGrad, inputGrad, leadingSum } from "./wasm_kernels.ts";
-
-type Shape4 = [number, number, number, number];
-
-/** Geometry of a 2-D convolution y = conv(x, W) with W of shape [kh, kw, cin, cout]. */
-export interface ConvGeometry {
-  x: Shape4;
-  dy: Shape4;
-  kh: number;
-  kw: number;
-  strideY: number;
-  strideX: number;
-  top: number;
-  left: number;
-}
+import {
+  type ConvGeometry,
+  filterGrad,
+  inputGrad,
+  leadingSum,
+  type Shape4,
+} from "./wasm_kernels.ts";
 
 /**
  * dW[ky, kx, ci, co] = Σ_{b, oy, ox} x[b, oy·sy + ky − top, ox·sx + kx − left, ci] · dy[b, oy, ox, co],

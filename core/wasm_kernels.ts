@@ -20,7 +20,20 @@
 import * as tf from "@tensorflow/tfjs-core";
 import type { KernelFunc, NamedAttrMap, TensorInfo } from "@tensorflow/tfjs-core";
 import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm";
-import type { ConvGeometry as Geometry } from "./cpu_kernels.ts";
+
+export type Shape4 = [number, number, number, number];
+
+/** Geometry of a 2-D convolution y = conv(x, W) with W of shape [kh, kw, cin, cout]. */
+export interface ConvGeometry {
+  x: Shape4;
+  dy: Shape4;
+  kh: number;
+  kw: number;
+  strideY: number;
+  strideX: number;
+  top: number;
+  left: number;
+}
 
 function call(
   backend: tf.KernelBackend,
@@ -91,7 +104,7 @@ export function transposedAMatMul(
 const SMALL_PATCH = 64;
 
 /** im2col(x) [batch·oh·ow, kh·kw·cin], zero outside x. */
-function patches(x: Float32Array, g: Geometry): Float32Array {
+function patches(x: Float32Array, g: ConvGeometry): Float32Array {
   const [, height, width, cin] = g.x;
   const [batch, outH, outW] = g.dy;
   const k = g.kh * g.kw * cin;
@@ -128,7 +141,7 @@ export function filterGrad(
   matMul: KernelFunc,
   x: TensorInfo,
   dy: TensorInfo,
-  g: Geometry,
+  g: ConvGeometry,
   split = FILTER_SPLIT,
 ): TensorInfo {
   const [batch, height, width, cin] = g.x;
@@ -296,7 +309,7 @@ export function inputGrad(
   backend: BackendWasm,
   dy: TensorInfo,
   w: TensorInfo,
-  g: Geometry,
+  g: ConvGeometry,
 ): TensorInfo {
   const [batch, height, width, cin] = g.x;
   const [, outH, outW, cout] = g.dy;
