@@ -6,6 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { wasmBase64 } from "../../core/kernels/adam_wasm.ts";
+import { runWithThreads } from "./_wasm_process.ts";
 import { wasmBase64 as sharedWasmBase64 } from "../../core/kernels/adam_shared_wasm.ts";
 
 interface Steps {
@@ -15,22 +16,14 @@ interface Steps {
 }
 
 /** Runs tests/core/_wasm_adam_run.ts with `threads` (a process each: wasm starts once). */
-async function run(threads: number) {
-  const script = new URL("./_wasm_adam_run.ts", import.meta.url).pathname;
-  const output = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "--no-prompt", "--deny-net", "--allow-read=.", script, String(threads)],
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const stderr = new TextDecoder().decode(output.stderr);
-  assert.ok(output.success, `--threads ${threads} failed: ${stderr}`);
-  return JSON.parse(new TextDecoder().decode(output.stdout)) as {
+function run(threads: number) {
+  return runWithThreads<{
     threads: number;
     shared: boolean;
     grewBy: number;
     stock: Steps;
     fused: Steps;
-  };
+  }>(new URL("./_wasm_adam_run.ts", import.meta.url), threads);
 }
 
 for (const threads of [1, 2]) {

@@ -1,16 +1,12 @@
 import assert from "node:assert/strict";
+import { runWithThreads } from "./_wasm_process.ts";
 
 /** Runs tests/core/_wasm_threads_run.ts with `threads` (a process each: wasm starts once). */
-async function run(threads: number): Promise<{ threads: number; bits: string[] }> {
-  const script = new URL("./_wasm_threads_run.ts", import.meta.url).pathname;
-  const output = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "--no-prompt", "--deny-net", "--allow-read=.", script, String(threads)],
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const stderr = new TextDecoder().decode(output.stderr);
-  assert.ok(output.success, `--threads ${threads} failed: ${stderr}`);
-  return JSON.parse(new TextDecoder().decode(output.stdout));
+function run(threads: number) {
+  return runWithThreads<{ threads: number; bits: string[] }>(
+    new URL("./_wasm_threads_run.ts", import.meta.url),
+    threads,
+  );
 }
 
 Deno.test("wasm on 2 and 3 threads: XNNPACK uses them, same bits as on 1, the process ends", async () => {
