@@ -15,22 +15,18 @@ const folders = [
   "../core/kernels/",
 ]
   .map((path) => new URL(path, import.meta.url));
+/** Flags of a kernel that imports a shared memory of at most `maximumPages` 64-KiB pages. */
+function sharedMemoryFlags(maximumPages: number): string[] {
+  return [
+    ...["--enable", "threads", "--importMemory", "--sharedMemory"],
+    ...["--initialMemory", "1", "--maximumMemory", String(maximumPages)],
+  ];
+}
 /**
  * Kernels that several threads run at once: one shared memory, imported (the host creates it
  * and hands it to every worker's instance). 32,768 pages = 2 GiB, reserved, not committed.
  */
-const EXTRA_FLAGS: Record<string, string[]> = {
-  nade: [
-    "--enable",
-    "threads",
-    "--importMemory",
-    "--sharedMemory",
-    "--initialMemory",
-    "1",
-    "--maximumMemory",
-    "32768",
-  ],
-};
+const EXTRA_FLAGS: Record<string, string[]> = { nade: sharedMemoryFlags(32768) };
 /**
  * Kernels built twice, to import tfjs-backend-wasm's memory: its single-threaded build's own
  * (not shared) or its threaded build's (shared, at most 65,536 pages = 4 GiB). Output name and
@@ -39,16 +35,7 @@ const EXTRA_FLAGS: Record<string, string[]> = {
 const VARIANTS: Record<string, [string, string[]][]> = {
   adam: [
     ["adam", ["--importMemory", "--initialMemory", "1"]],
-    ["adam_shared", [
-      "--enable",
-      "threads",
-      "--importMemory",
-      "--sharedMemory",
-      "--initialMemory",
-      "1",
-      "--maximumMemory",
-      "65536",
-    ]],
+    ["adam_shared", sharedMemoryFlags(65536)],
   ],
 };
 const only = Deno.args;
